@@ -1,0 +1,209 @@
+"""Writing and checking the audit trail (A1).
+
+Events are written by a ``before_flush`` hook for every row that changes, so no service can forget one:
+the action is ``<entity>.created|updated|deleted`` unless the service named the transition with
+``name_action`` (``certificate.suspended``). Each tenant's events form a hash chain; the chain head row
+is locked (``SELECT ... FOR UPDATE``) while appending, and ``(tenant_id, seq)`` is unique, so concurrent
+writers queue instead of forking the chain. The tables are append-only (database triggers).
+"""
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import re
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from flask import g, has_app_context
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session
+
+from grc.auditlog.models import AuditChainHead, AuditEvent
+from grc.db import Base, new_id, utcnow
+from grc.tenancy import TenantScoped, system_scope
+from grc.tenants.models import Tenant
+
+GENESIS = "0" * 64
+ACTOR_KEY = "audit_actor"
+ACTIONS_KEY = "audit_actions"
+VERIFY_BATCH = 1000
+
+
+def name_action(session: Session, entity: Base, action: str) -> None:
+    """Give the next event about ``entity`` a domain name (e.g. ``certificate.suspended``)."""
+    session.info.setdefault(ACTIONS_KEY, {})[id(entity)] = action
+
+
+def set_actor(session: Session, actor_type: str, actor_id: uuid.UUID | None) -> None:
+    session.info[ACTOR_KEY] = (actor_type, actor_id)
+
+
+def entity_name(cls: type) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@event.listens_for(Session, "before_flush")
+def _record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
+    pending: list[tuple[uuid.UUID, str, Base, dict[str, Any]]] = []
+    for verb, objects in (("created", session.new), ("updated", session.dirty), ("deleted", session.deleted)):
+        for obj in list(objects):
+            if not isinstance(obj, Base) or not getattr(type(obj), "__audit__", True):
+                continue
+            if getattr(obj, "id", True) is None:
+                obj.id = new_id()  # type: ignore[attr-defined]
+            changes = _changes(obj, verb)
+            if verb == "updated" and not changes:
+                continue
+            action = session.info.get(ACTIONS_KEY, {}).pop(id(obj), f"{entity_name(type(obj))}.{verb}")
+            pending.append((_chain_of(session, obj), action, obj, changes))
+    if pending:
+        with session.no_autoflush:
+            _append(session, pending)
+
+
+def _chain_of(session: Session, obj: Base) -> uuid.UUID:
+    if isinstance(obj, Tenant):
+        return obj.id
+    if isinstance(obj, TenantScoped) and obj.tenant_id is not None:
+        return obj.tenant_id
+    principal = g.get("principal") if has_app_context() else None
+    if principal is None:
+        raise RuntimeError(f"no tenant chain for a change to {type(obj).__name__}")
+    return principal.tenant_id
+
+
+def _changes(obj: Base, verb: str) -> dict[str, Any]:
+    state = inspect(obj)
+    result: dict[str, Any] = {}
+    for attr in state.mapper.column_attrs:
+        column = attr.columns[0]
+        secret = column.info.get("audit") == "redact"
+        history = state.attrs[attr.key].history
+        if verb == "updated":
+            if not history.has_changes():
+                continue
+            old = history.deleted[0] if history.deleted else None
+            new = history.added[0] if history.added else None
+            result[attr.key] = "[changed]" if secret else [_plain(old), _plain(new)]
+        else:
+            value = getattr(obj, attr.key)
+            result[attr.key] = "[set]" if secret and value else _plain(value)
+    return result
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _append(session: Session, pending: list[tuple[uuid.UUID, str, Base, dict[str, Any]]]) -> None:
+    actor_type, actor_id = session.info.get(ACTOR_KEY) or ("system", None)
+    request_id = g.get("request_id") if has_app_context() else None
+    heads: dict[uuid.UUID, AuditChainHead] = {}
+    for tenant_id in sorted({p[0] for p in pending}):  # a fixed lock order: no deadlock between chains
+        heads[tenant_id] = _lock_head(session, tenant_id)
+    now = utcnow()
+    for tenant_id, action, obj, changes in pending:
+        head = heads[tenant_id]
+        link = AuditEvent(
+            id=new_id(),
+            tenant_id=tenant_id,
+            seq=head.last_seq + 1,
+            occurred_at=now,
+            actor_type=actor_type,
+            actor_id=actor_id,
+            action=action,
+            entity_type=entity_name(type(obj)),
+            entity_id=obj.id,  # type: ignore[attr-defined]
+            changes=changes,
+            request_id=request_id,
+            prev_hash=head.last_hash,
+        )
+        link.hash = event_hash(link)
+        head.last_seq, head.last_hash = link.seq, link.hash
+        session.add(link)
+
+
+def _lock_head(session: Session, tenant_id: uuid.UUID) -> AuditChainHead:
+    with system_scope(session):
+        head = session.scalars(
+            select(AuditChainHead).where(AuditChainHead.tenant_id == tenant_id).with_for_update()
+        ).one_or_none()
+    if head is None:  # only for a tenant created in this very transaction: nobody else can race it
+        head = AuditChainHead(tenant_id=tenant_id, last_seq=0, last_hash=GENESIS)
+        session.add(head)
+    return head
+
+
+def event_hash(link: AuditEvent) -> str:
+    canonical = {
+        "tenant_id": str(link.tenant_id),
+        "seq": link.seq,
+        "occurred_at": link.occurred_at.isoformat(timespec="microseconds"),
+        "actor_type": link.actor_type,
+        "actor_id": str(link.actor_id) if link.actor_id else None,
+        "action": link.action,
+        "entity_type": link.entity_type,
+        "entity_id": str(link.entity_id),
+        "changes": link.changes,
+        "prev_hash": link.prev_hash,
+    }
+    payload = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def verify_chain(session: Session, tenant_id: uuid.UUID) -> dict[str, Any]:
+    """Walk the tenant's chain in order; name the first link whose number, predecessor or hash is wrong."""
+    expected_seq, prev_hash, checked, last_seq = 1, GENESIS, 0, 0
+    while True:
+        batch = list(
+            session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.tenant_id == tenant_id, AuditEvent.seq >= expected_seq)
+                .order_by(AuditEvent.seq)
+                .limit(VERIFY_BATCH)
+            )
+        )
+        for link in batch:
+            reason = _broken(link, expected_seq, prev_hash)
+            if reason:
+                return _report(False, checked, {"seq": expected_seq, "id": str(link.id), "reason": reason})
+            checked, expected_seq, prev_hash, last_seq = checked + 1, link.seq + 1, link.hash, link.seq
+        if len(batch) < VERIFY_BATCH:
+            break
+    with system_scope(session):
+        head = session.get(AuditChainHead, tenant_id)
+    if head is not None and (head.last_seq != last_seq or head.last_hash != prev_hash):
+        return _report(False, checked, {"seq": last_seq + 1, "id": None, "reason": "events missing at the end"})
+    return _report(True, checked, None)
+
+
+def _broken(link: AuditEvent, expected_seq: int, prev_hash: str) -> str | None:
+    if link.seq != expected_seq:
+        return f"event {expected_seq} is missing"
+    if link.prev_hash != prev_hash:
+        return "prev_hash does not match the previous event"
+    if link.hash != event_hash(link):
+        return "hash does not match the event's content (the row was altered)"
+    return None
+
+
+def _report(valid: bool, checked: int, first_broken: dict[str, Any] | None) -> dict[str, Any]:
+    return {"valid": valid, "checked": checked, "first_broken": first_broken}

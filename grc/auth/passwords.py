@@ -1,0 +1,24 @@
+"""argon2id hashing of passwords and API-client secrets (argon2-cffi's RFC 9106 defaults)."""
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+# Compared against when the account does not exist, so a miss costs what a hit costs (no user probing).
+_DUMMY_HASH = _hasher.hash("grc-timing-equaliser")
+
+
+def hash_secret(secret: str) -> str:
+    return _hasher.hash(secret)
+
+
+def verify_secret(stored_hash: str | None, secret: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, secret) and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    return _hasher.check_needs_rehash(stored_hash)

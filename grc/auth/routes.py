@@ -1,0 +1,189 @@
+"""Login, tokens, the caller's identity, users and API clients."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import current_app, request
+from flask_smorest import Blueprint
+
+from grc import tenancy
+from grc.auth import service, users as user_service
+from grc.auth.models import ADMIN_ROLES, ApiClient, User
+from grc.auth.schemas import (
+    ApiClientCreatedSchema,
+    ApiClientCreateSchema,
+    ApiClientSchema,
+    ClientCredentialsSchema,
+    LoginSchema,
+    LogoutSchema,
+    MeSchema,
+    TokenPairSchema,
+    UserCreateSchema,
+    UserListArgs,
+    UserSchema,
+    UserUpdateSchema,
+)
+from grc.api import ListArgs, page_of
+from grc.extensions import db, limiter
+from grc.routing import public, requires, uses_refresh_token
+from grc.tenants.service import own_tenant
+
+auth = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign in and tokens")
+users = Blueprint("users", __name__, url_prefix="/api/v1/users", description="People of the caller's tenant")
+api_clients = Blueprint(
+    "api_clients", __name__, url_prefix="/api/v1/api-clients", description="Machine credentials for integrations"
+)
+
+
+def _login_limit_ip() -> str:
+    return current_app.config["GRC_SETTINGS"].login_rate_limit_ip
+
+
+def _login_limit_account() -> str:
+    return current_app.config["GRC_SETTINGS"].login_rate_limit_account
+
+
+def _login_account() -> str:
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    return f"account:{str(email).strip().lower()}" if email else "account:-"
+
+
+@auth.route("/auth/login", methods=["POST"])
+@public
+@limiter.limit(_login_limit_ip)
+@limiter.limit(_login_limit_account, key_func=_login_account)
+@auth.arguments(LoginSchema)
+@auth.response(200, TokenPairSchema)
+@auth.alt_response(401, response="UNAUTHORIZED")
+@auth.alt_response(429, response="TOO_MANY_REQUESTS")
+@auth.doc(security=[])
+def login(data: dict[str, Any]) -> dict[str, Any]:
+    """Sign in with e-mail and password.
+
+    Returns an access token (15 minutes) and a refresh token (30 days). Rate-limited per IP address and per
+    account; over the limit the answer is 429 with Retry-After.
+    """
+    return service.login(db.session, data["email"], data["password"])
+
+
+@auth.route("/auth/refresh", methods=["POST"])
+@uses_refresh_token
+@auth.response(200, TokenPairSchema)
+def refresh() -> dict[str, Any]:
+    """Exchange a refresh token (as the bearer token) for a new pair; the old refresh token is revoked."""
+    return service.refresh(db.session)
+
+
+@auth.route("/auth/logout", methods=["POST"])
+@auth.arguments(LogoutSchema)
+@auth.response(204)
+def logout(data: dict[str, Any]) -> None:
+    """Revoke the access token used for this call, and the given refresh token."""
+    service.logout(db.session, data.get("refresh_token"))
+
+
+@auth.route("/auth/token", methods=["POST"])
+@public
+@limiter.limit(_login_limit_ip)
+@auth.arguments(ClientCredentialsSchema)
+@auth.response(200, TokenPairSchema)
+@auth.alt_response(401, response="UNAUTHORIZED")
+@auth.alt_response(429, response="TOO_MANY_REQUESTS")
+@auth.doc(security=[])
+def token(data: dict[str, Any]) -> dict[str, Any]:
+    """Exchange an API client's id and secret for an access token (no refresh token: ask again)."""
+    return service.exchange_client_credentials(db.session, data["client_id"], data["client_secret"])
+
+
+@auth.route("/me", methods=["GET"])
+@auth.response(200, MeSchema)
+def me() -> dict[str, Any]:
+    """The caller: user or API client, roles, and tenant with its kind."""
+    principal = tenancy.current()
+    model = ApiClient if principal.actor_type == "api_client" else User
+    actor = db.session.get(model, principal.actor_id)
+    return {
+        "principal_type": principal.actor_type,
+        "id": actor.id,
+        "name": actor.name,
+        "email": getattr(actor, "email", None),
+        "roles": sorted(actor.roles),
+        "tenant": own_tenant(db.session),
+    }
+
+
+# --------------------------------------------------------------------------- users
+
+
+@users.route("", methods=["POST"])
+@requires(*ADMIN_ROLES)
+@users.arguments(UserCreateSchema)
+@users.response(201, UserSchema)
+def create_user(data: dict[str, Any]) -> User:
+    """Invite a user into the caller's tenant with roles of that tenant's kind."""
+    return user_service.create_user(db.session, data)
+
+
+@users.route("", methods=["GET"])
+@users.arguments(UserListArgs, location="query")
+@users.response(200, page_of(UserSchema))
+def list_users(args: dict[str, Any]) -> dict[str, Any]:
+    """The users of the caller's tenant."""
+    return user_service.list_users(db.session, args)
+
+
+@users.route("/<uuid:user_id>", methods=["GET"])
+@users.etag
+@users.response(200, UserSchema)
+def get_user(user_id: uuid.UUID) -> User:
+    return user_service.visible_user(user_id)
+
+
+@users.route("/<uuid:user_id>", methods=["PATCH"])
+@requires(*ADMIN_ROLES)
+@users.etag
+@users.arguments(UserUpdateSchema)
+@users.response(200, UserSchema)
+def update_user(data: dict[str, Any], user_id: uuid.UUID) -> User:
+    """Change a user's name, roles, password or activity (needs If-Match). Deactivation revokes access at once."""
+    user = user_service.visible_user(user_id)
+    users.check_etag(user, UserSchema)
+    return user_service.update_user(db.session, user, data)
+
+
+# --------------------------------------------------------------------------- API clients
+
+
+@api_clients.route("", methods=["POST"])
+@requires(*ADMIN_ROLES)
+@api_clients.arguments(ApiClientCreateSchema)
+@api_clients.response(201, ApiClientCreatedSchema)
+def create_api_client(data: dict[str, Any]) -> dict[str, Any]:
+    """Create machine credentials with a role; the secret is in this response only."""
+    client, secret = user_service.create_api_client(db.session, data)
+    return {**ApiClientSchema().dump(client), "client_secret": secret}
+
+
+@api_clients.route("", methods=["GET"])
+@requires(*ADMIN_ROLES)
+@api_clients.arguments(ListArgs, location="query")
+@api_clients.response(200, page_of(ApiClientSchema))
+def list_api_clients(args: dict[str, Any]) -> dict[str, Any]:
+    return user_service.list_api_clients(db.session, args)
+
+
+@api_clients.route("/<uuid:api_client_id>", methods=["GET"])
+@requires(*ADMIN_ROLES)
+@api_clients.response(200, ApiClientSchema)
+def get_api_client(api_client_id: uuid.UUID) -> ApiClient:
+    return user_service.visible_api_client(api_client_id)
+
+
+@api_clients.route("/<uuid:api_client_id>/revoke", methods=["POST"])
+@requires(*ADMIN_ROLES)
+@api_clients.response(200, ApiClientSchema)
+def revoke_api_client(api_client_id: uuid.UUID) -> ApiClient:
+    """Revoke the client: its tokens stop working at once and it cannot obtain new ones."""
+    return user_service.revoke_api_client(db.session, user_service.visible_api_client(api_client_id))

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+from grc.api import ListArgs, StrictSchema
+from grc.auth.models import ALL_ROLES
+from grc.schemas import password, text
+from grc.tenants.models import TenantKind
+
+ROLE = ma.fields.String(validate=ma.validate.OneOf(ALL_ROLES))
+
+
+class LoginSchema(StrictSchema):
+    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=320))
+    password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(min=1, max=256))
+
+
+class TokenPairSchema(ma.Schema):
+    access_token = ma.fields.String(required=True)
+    refresh_token = ma.fields.String()
+    token_type = ma.fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = ma.fields.Integer(required=True, metadata={"description": "Access token lifetime in seconds"})
+
+
+class LogoutSchema(StrictSchema):
+    refresh_token = ma.fields.String(
+        validate=ma.validate.Length(max=4096), metadata={"description": "Also revoke this refresh token"}
+    )
+
+
+class ClientCredentialsSchema(StrictSchema):
+    client_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    client_secret = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(min=1, max=256))
+
+
+class TenantRefSchema(ma.Schema):
+    id = ma.fields.UUID()
+    name = ma.fields.String()
+    slug = ma.fields.String()
+    kind = ma.fields.Enum(TenantKind, by_value=True)
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.UUID()
+    email = ma.fields.String()
+    name = ma.fields.String()
+    roles = ma.fields.List(ma.fields.String())
+    is_active = ma.fields.Boolean()
+    last_login_at = ma.fields.DateTime(allow_none=True)
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+
+class MeSchema(ma.Schema):
+    principal_type = ma.fields.String(metadata={"description": "user or api_client"})
+    id = ma.fields.UUID()
+    name = ma.fields.String()
+    email = ma.fields.String(allow_none=True)
+    roles = ma.fields.List(ma.fields.String())
+    tenant = ma.fields.Nested(TenantRefSchema)
+
+
+class UserCreateSchema(StrictSchema):
+    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=320))
+    name = text(200, required=True)
+    password = password(required=True)
+    roles = ma.fields.List(ROLE, required=True, validate=ma.validate.Length(min=1, max=8))
+
+
+class UserUpdateSchema(StrictSchema):
+    name = text(200)
+    password = password()
+    roles = ma.fields.List(ROLE, validate=ma.validate.Length(min=1, max=8))
+    is_active = ma.fields.Boolean(metadata={"description": "false revokes the user's tokens at once"})
+
+
+class UserListArgs(ListArgs):
+    is_active = ma.fields.Boolean()
+    email = ma.fields.String(validate=ma.validate.Length(min=1, max=320))
+
+
+class ApiClientCreateSchema(StrictSchema):
+    name = text(200, required=True)
+    roles = ma.fields.List(ROLE, required=True, validate=ma.validate.Length(min=1, max=8))
+
+
+class ApiClientSchema(ma.Schema):
+    id = ma.fields.UUID()
+    name = ma.fields.String()
+    client_id = ma.fields.String()
+    roles = ma.fields.List(ma.fields.String())
+    is_active = ma.fields.Boolean()
+    created_at = ma.fields.DateTime()
+    last_used_at = ma.fields.DateTime(allow_none=True)
+
+
+class ApiClientCreatedSchema(ApiClientSchema):
+    client_secret = ma.fields.String(metadata={"description": "Shown once; store it now"})

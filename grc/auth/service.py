@@ -1,0 +1,154 @@
+"""Authentication: login, token rotation and revocation, API-client credentials, and the request guard."""
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token, get_jwt, verify_jwt_in_request
+from flask_jwt_extended.exceptions import JWTExtendedException
+from jwt.exceptions import PyJWTError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grc import tenancy
+from grc.auditlog.service import set_actor
+from grc.auth.models import ApiClient, RevokedToken, User
+from grc.auth.passwords import hash_secret, needs_rehash, verify_secret
+from grc.db import utcnow
+from grc.errors import Unauthorized
+from grc.tenants.models import Tenant
+
+BAD_CREDENTIALS = "The e-mail address or password is wrong, or the account is inactive."
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def issue_tokens(principal: User | ApiClient, tenant: Tenant, *, with_refresh: bool) -> dict[str, Any]:
+    """Access (and refresh) JWTs carrying the tenant; roles are read from the database on each request."""
+    claims = {"tid": str(tenant.id), "kind": tenant.kind.value, "typ": _actor_type(principal)}
+    result: dict[str, Any] = {
+        "access_token": create_access_token(identity=str(principal.id), additional_claims=claims),
+        "token_type": "Bearer",
+        "expires_in": int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds()),
+    }
+    if with_refresh:
+        result["refresh_token"] = create_refresh_token(identity=str(principal.id), additional_claims=claims)
+    return result
+
+
+def _actor_type(principal: User | ApiClient) -> str:
+    return "api_client" if isinstance(principal, ApiClient) else "user"
+
+
+def revoke(session: Session, claims: dict[str, Any]) -> None:
+    """Revoke one token until its own expiry (a second revocation of the same token is a no-op)."""
+    if session.get(RevokedToken, claims["jti"]) is None:
+        session.add(RevokedToken(jti=claims["jti"], expires_at=datetime.fromtimestamp(claims["exp"], UTC)))
+
+
+def is_revoked(session: Session, jti: str) -> bool:
+    return session.get(RevokedToken, jti) is not None
+
+
+def login(session: Session, email: str, password: str) -> dict[str, Any]:
+    with tenancy.system_scope(session):
+        user = session.scalars(select(User).where(User.email == email.strip().lower())).one_or_none()
+        ok = verify_secret(user.password_hash if user else None, password)
+        if user is None or not ok or not user.is_active:
+            raise Unauthorized(BAD_CREDENTIALS)
+        tenant = session.get(Tenant, user.tenant_id)
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_secret(password)
+        user.last_login_at = utcnow()
+        set_actor(session, "user", user.id)
+        tokens = issue_tokens(user, tenant, with_refresh=True)
+        session.flush()
+    return tokens
+
+
+def refresh(session: Session) -> dict[str, Any]:
+    """Rotate: the presented refresh token is revoked and a new pair issued (the guard already checked it)."""
+    principal = tenancy.current()
+    claims = get_jwt()
+    with tenancy.system_scope(session):
+        user = session.get(User, principal.actor_id)
+        tenant = session.get(Tenant, principal.tenant_id)
+        revoke(session, claims)
+        tokens = issue_tokens(user, tenant, with_refresh=True)
+        session.flush()
+    return tokens
+
+
+def logout(session: Session, refresh_token: str | None) -> None:
+    """Revoke the access token used for this call and, when given, the refresh token of the same user."""
+    claims = get_jwt()
+    with tenancy.system_scope(session):
+        revoke(session, claims)
+        if refresh_token:
+            other = _decode_own_refresh(refresh_token, claims["sub"])
+            revoke(session, other)
+        session.flush()
+
+
+def _decode_own_refresh(token: str, subject: str) -> dict[str, Any]:
+    try:
+        other = decode_token(token, allow_expired=True)
+    except (JWTExtendedException, PyJWTError) as exc:
+        raise Unauthorized("The refresh token is not valid.") from exc
+    if other.get("type") != "refresh" or other.get("sub") != subject:
+        raise Unauthorized("The refresh token does not belong to this session.")
+    return other
+
+
+# --------------------------------------------------------------------------- API clients
+
+
+def new_client_credentials() -> tuple[str, str]:
+    """A public client id and a secret (shown once, stored as an argon2id hash)."""
+    return f"grc_{secrets.token_hex(12)}", secrets.token_urlsafe(32)
+
+
+def exchange_client_credentials(session: Session, client_id: str, client_secret: str) -> dict[str, Any]:
+    with tenancy.system_scope(session):
+        client = session.scalars(select(ApiClient).where(ApiClient.client_id == client_id)).one_or_none()
+        ok = verify_secret(client.secret_hash if client else None, client_secret)
+        if client is None or not ok or not client.is_active:
+            raise Unauthorized("The client id or secret is wrong, or the client was revoked.")
+        client.last_used_at = utcnow()
+        set_actor(session, "api_client", client.id)
+        tokens = issue_tokens(client, session.get(Tenant, client.tenant_id), with_refresh=False)
+        session.flush()
+    return tokens
+
+
+# --------------------------------------------------------------------------- the request guard
+
+
+def authenticate(session: Session, *, refresh: bool = False) -> tenancy.Principal:
+    """Verify the bearer token and load the caller; every failure is a 401 (problem+json via the loaders)."""
+    verify_jwt_in_request(refresh=refresh)
+    claims = get_jwt()
+    try:
+        tenant_id, actor_id = uuid.UUID(claims["tid"]), uuid.UUID(claims["sub"])
+    except (KeyError, ValueError) as exc:
+        raise Unauthorized("The token does not name a tenant and a subject.") from exc
+    model = ApiClient if claims.get("typ") == "api_client" else User
+    with tenancy.system_scope(session):
+        actor = session.get(model, actor_id)
+        tenant = session.get(Tenant, tenant_id)
+    if actor is None or tenant is None or actor.tenant_id != tenant_id or not actor.is_active:
+        raise Unauthorized("The account behind this token is inactive or gone.")
+    principal = tenancy.Principal(
+        tenant_id=tenant_id,
+        tenant_kind=tenant.kind.value,
+        actor_type=claims.get("typ", "user"),
+        actor_id=actor_id,
+        roles=frozenset(actor.roles),
+    )
+    tenancy.enter(session, principal)
+    set_actor(session, principal.actor_type, principal.actor_id)
+    return principal

@@ -1,0 +1,133 @@
+"""Users and API clients of a tenant: creation, roles, deactivation (which revokes access at once)."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grc import tenancy
+from grc.api import paginate
+from grc.auth.models import ADMIN_ROLES, ROLES_BY_KIND, ApiClient, User
+from grc.auth.passwords import hash_secret
+from grc.auth.service import new_client_credentials
+from grc.errors import InvalidField, RuleViolation
+from grc.extensions import db
+from grc.notifications.service import publish
+from grc.tenants.models import Tenant, TenantKind
+
+
+def check_roles(kind: TenantKind | str, roles: list[str]) -> list[str]:
+    """Roles must be non-empty, distinct, and belong to the tenant's kind (DESIGN.md section 2)."""
+    allowed = ROLES_BY_KIND[TenantKind(kind)]
+    wrong = [role for role in roles if role not in allowed]
+    if not roles or wrong:
+        raise InvalidField("roles", f"choose one or more of: {', '.join(allowed)}")
+    return sorted(set(roles))
+
+
+def _check_email_free(session: Session, email: str) -> str:
+    email = email.strip().lower()
+    with tenancy.system_scope(session):
+        taken = session.scalars(select(User.id).where(User.email == email)).first() is not None
+    if taken:
+        raise InvalidField("email", "is already in use")
+    return email
+
+
+def add_first_admin(session: Session, tenant: Tenant, admin: dict[str, Any], *, role: str) -> User:
+    user = User(
+        tenant_id=tenant.id,
+        email=_check_email_free(session, admin["email"]),
+        name=admin["name"],
+        password_hash=hash_secret(admin["password"]),
+        roles=[role],
+    )
+    session.add(user)
+    return user
+
+
+def create_user(session: Session, data: dict[str, Any]) -> User:
+    principal = tenancy.current()
+    user = User(
+        email=_check_email_free(session, data["email"]),
+        name=data["name"],
+        password_hash=hash_secret(data["password"]),
+        roles=check_roles(principal.tenant_kind, data["roles"]),
+    )
+    session.add(user)
+    session.flush()
+    publish(session, "user.created", {"user_id": str(user.id), "email": user.email})
+    return user
+
+
+def list_users(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    stmt = select(User)
+    if "is_active" in args:
+        stmt = stmt.where(User.is_active == args["is_active"])
+    if args.get("email"):
+        stmt = stmt.where(User.email == args["email"].strip().lower())
+    return paginate(session, stmt, args, [User.id])
+
+
+@tenancy.path_resource("user_id")
+def visible_user(user_id: uuid.UUID) -> User | None:
+    return db.session.get(User, user_id)
+
+
+def update_user(session: Session, user: User, changes: dict[str, Any]) -> User:
+    """Change name, roles, password or activity; the last active admin cannot be demoted or deactivated."""
+    principal = tenancy.current()
+    if "roles" in changes:
+        changes["roles"] = check_roles(principal.tenant_kind, changes["roles"])
+    if "password" in changes:
+        changes["password_hash"] = hash_secret(changes.pop("password"))
+    for key, value in changes.items():
+        setattr(user, key, value)
+    session.flush()
+    if ("roles" in changes or "is_active" in changes) and _active_admins(session) == 0:
+        raise RuleViolation("A tenant must keep at least one active administrator.", rule="T1")
+    if changes.get("is_active") is False:
+        publish(session, "user.deactivated", {"user_id": str(user.id)})
+    return user
+
+
+def _active_admins(session: Session) -> int:
+    """Counted in Python: roles are a JSON list (portable), and a tenant has tens of users, not millions."""
+    role_lists = session.scalars(select(User.roles).where(User.is_active.is_(True))).all()
+    return sum(1 for roles in role_lists if set(roles) & set(ADMIN_ROLES))
+
+
+# --------------------------------------------------------------------------- API clients
+
+
+def create_api_client(session: Session, data: dict[str, Any]) -> tuple[ApiClient, str]:
+    """Returns the client and its secret; the secret is never retrievable again."""
+    principal = tenancy.current()
+    client_id, secret = new_client_credentials()
+    client = ApiClient(
+        name=data["name"],
+        client_id=client_id,
+        secret_hash=hash_secret(secret),
+        roles=check_roles(principal.tenant_kind, data["roles"]),
+        created_by=principal.actor_id,
+    )
+    session.add(client)
+    session.flush()
+    return client, secret
+
+
+def list_api_clients(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    return paginate(session, select(ApiClient), args, [ApiClient.id])
+
+
+@tenancy.path_resource("api_client_id")
+def visible_api_client(api_client_id: uuid.UUID) -> ApiClient | None:
+    return db.session.get(ApiClient, api_client_id)
+
+
+def revoke_api_client(session: Session, client: ApiClient) -> ApiClient:
+    client.is_active = False
+    session.flush()
+    return client

@@ -1,0 +1,174 @@
+"""The ``grc`` command: database, demo data, serving, workers, scheduler, OpenAPI spec, failed jobs."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from grc.config import PROJECT_ROOT, Settings
+
+
+def _app():  # type: ignore[no-untyped-def]
+    from grc import create_app
+
+    return create_app()
+
+
+@click.group()
+def main() -> None:
+    """grc: ISO certification and risk management API."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Migrate the database in GRC_DATABASE_URL up to REVISION."""
+    from grc.dbmigrate import upgrade
+
+    upgrade(Settings().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("downgrade")
+@click.option("--revision", default="base", show_default=True)
+def db_downgrade(revision: str) -> None:
+    from grc.dbmigrate import downgrade
+
+    downgrade(Settings().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@main.command("create-platform-admin")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+def create_platform_admin(email: str, password: str) -> None:
+    """Create the platform operator's admin (idempotent: an existing account is left unchanged)."""
+    from grc.demo import ensure_platform_admin
+    from grc.extensions import db as database
+
+    if len(password) < 12:
+        raise click.BadParameter("at least 12 characters", param_hint="--password")
+    with _app().app_context():
+        _, created = ensure_platform_admin(database.session, email, password)
+        database.session.commit()
+    click.echo(f"platform admin {email} {'created' if created else 'already exists'}")
+
+
+@main.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo tenants and users (idempotent) and print the demo logins."""
+    from grc.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo as seed
+    from grc.extensions import db as database
+
+    with _app().app_context():
+        created = seed(database.session)
+    click.echo("demo data " + ("created" if created else "already present"))
+    click.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
+    for login in DEMO_LOGINS:
+        click.echo(f"  {login.email:<28} {login.roles:<24} {login.tenant}")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the API with the development server (production: gunicorn -c docker/gunicorn.conf.py)."""
+    from grc.jobs.inline import start_inline_scheduler
+
+    app = _app()
+    if not app.config["GRC_SETTINGS"].uses_redis:
+        start_inline_scheduler(app)
+        click.echo("jobs run in-process (no GRC_REDIS_URL)")
+    click.echo(f"API on http://{host}:{port}/api/v1  docs on http://{host}:{port}/docs")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@main.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker(burst: bool) -> None:
+    """Run an RQ worker on GRC_REDIS_URL (start as many as the queues need)."""
+    from rq import Worker
+
+    from grc.jobs import get_queue, redis_connection, set_worker_app
+
+    app = _app()
+    if not app.config["GRC_SETTINGS"].uses_redis:
+        raise click.UsageError("GRC_REDIS_URL is not set: without Redis, jobs run inside `grc serve`.")
+    set_worker_app(app)
+    queue = get_queue(app)
+    Worker([queue], connection=redis_connection(app)).work(burst=burst, with_scheduler=True)
+
+
+@main.command("scheduler")
+def scheduler() -> None:
+    """Run RQ's cron scheduler with the grc schedule (run exactly one)."""
+    from rq.cron import CronScheduler
+
+    from grc.jobs import redis_connection
+    from grc.jobs.schedule import SCHEDULE
+
+    app = _app()
+    settings = app.config["GRC_SETTINGS"]
+    if not settings.uses_redis:
+        raise click.UsageError("GRC_REDIS_URL is not set: without Redis, `grc serve` runs the schedule.")
+    cron = CronScheduler(connection=redis_connection(app))
+    for entry in SCHEDULE:
+        cron.register(entry.func, queue_name=settings.queue_name, interval=entry.interval_seconds, cron=entry.cron)
+    cron.start()
+
+
+@main.group()
+def openapi() -> None:
+    """The OpenAPI document."""
+
+
+@openapi.command("write")
+@click.argument("path", default=str(PROJECT_ROOT / "openapi" / "openapi.json"))
+def openapi_write(path: str) -> None:
+    """Write the generated spec (committed as openapi/openapi.json; a test compares them)."""
+    from grc.openapi import spec_json
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(spec_json(_app()))
+    click.echo(f"wrote {path}")
+
+
+@main.group()
+def jobs() -> None:
+    """Background jobs on Redis."""
+
+
+@jobs.command("failed")
+def jobs_failed() -> None:
+    """List failed jobs with their error."""
+    from grc.jobs import get_queue
+
+    queue = get_queue(_app())
+    for job_id in queue.failed_job_registry.get_job_ids():
+        job = queue.fetch_job(job_id)
+        error = (job.latest_result().exc_string or "").strip().splitlines()[-1:] if job and job.latest_result() else []
+        click.echo(json.dumps({"id": job_id, "func": job.func_name if job else None, "error": error}))
+
+
+@jobs.command("retry")
+@click.argument("job_id", required=False)
+def jobs_retry(job_id: str | None) -> None:
+    """Requeue one failed job, or all of them."""
+    from grc.jobs import get_queue
+
+    registry = get_queue(_app()).failed_job_registry
+    ids = [job_id] if job_id else registry.get_job_ids()
+    for each in ids:
+        registry.requeue(each)
+    click.echo(f"requeued {len(ids)} job(s)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Settings read once from environment variables.
+
+Every setting has a documented default that makes the embedded mode (SQLite, in-process jobs) work with no
+configuration at all; production refuses to start on the development secret.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEV_SECRET = "grc-development-secret-do-not-use-in-production"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else int(raw)
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{PROJECT_ROOT / 'instance' / 'grc.sqlite3'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration of one process; see the README table for each variable."""
+
+    env: str = field(default_factory=lambda: _env("GRC_ENV", "development"))
+    database_url: str = field(default_factory=lambda: _env("GRC_DATABASE_URL", _default_database_url()))
+    redis_url: str = field(default_factory=lambda: _env("GRC_REDIS_URL", ""))
+    secret_key: str = field(default_factory=lambda: _env("GRC_SECRET_KEY", DEV_SECRET))
+    access_token_minutes: int = field(default_factory=lambda: _env_int("GRC_ACCESS_TOKEN_MINUTES", 15))
+    refresh_token_days: int = field(default_factory=lambda: _env_int("GRC_REFRESH_TOKEN_DAYS", 30))
+    login_rate_limit_ip: str = field(default_factory=lambda: _env("GRC_LOGIN_RATE_LIMIT_IP", "20 per minute"))
+    login_rate_limit_account: str = field(
+        default_factory=lambda: _env("GRC_LOGIN_RATE_LIMIT_ACCOUNT", "5 per minute")
+    )
+    max_body_bytes: int = field(default_factory=lambda: _env_int("GRC_MAX_BODY_BYTES", 1024 * 1024))
+    log_level: str = field(default_factory=lambda: _env("GRC_LOG_LEVEL", "INFO"))
+    queue_name: str = field(default_factory=lambda: _env("GRC_QUEUE", "grc"))
+    inline_scheduler_seconds: int = field(default_factory=lambda: _env_int("GRC_INLINE_SCHEDULER_SECONDS", 60))
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def uses_redis(self) -> bool:
+        """Without a Redis URL jobs run in-process (the embedded default)."""
+        return bool(self.redis_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def check(self) -> None:
+        """Refuse configurations that are unsafe in production."""
+        if self.is_production and self.secret_key == DEV_SECRET:
+            raise RuntimeError("GRC_SECRET_KEY must be set in production (the development secret is public)")
+        if self.is_production and len(self.secret_key) < 32:
+            raise RuntimeError("GRC_SECRET_KEY must be at least 32 characters in production")

@@ -1,0 +1,35 @@
+"""Running the Alembic migrations from code (CLI, tests); the schema is only ever built by migrations."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, pool
+
+from grc.config import PROJECT_ROOT
+
+
+def alembic_config() -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    _run(url, lambda cfg: command.upgrade(cfg, revision))
+
+
+def downgrade(url: str, revision: str = "base") -> None:
+    _run(url, lambda cfg: command.downgrade(cfg, revision))
+
+
+def _run(url: str, action) -> None:  # type: ignore[no-untyped-def]
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        action(config)
+    engine.dispose()

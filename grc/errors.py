@@ -1,0 +1,166 @@
+"""RFC 9457 problem details for every error the API returns.
+
+Services raise the domain exceptions below (no Flask objects involved); the handlers registered in
+``register_error_handlers`` turn them, and every HTTPException, JWT or unexpected error, into
+``application/problem+json`` with ``type``, ``title``, ``status``, ``detail`` and, where it helps the
+client, ``errors`` (field -> messages) or ``rule`` (the DESIGN.md rule id that refused the request).
+"""
+from __future__ import annotations
+
+import http
+import logging
+from typing import Any
+
+import marshmallow as ma
+from flask import Flask, Response, g, json
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://grc.example/problems/"
+log = logging.getLogger("grc.errors")
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details (documentation schema; the handlers build the payload)."""
+
+    type = ma.fields.String(metadata={"description": "URI naming the kind of problem"})
+    title = ma.fields.String(metadata={"description": "Short summary of the kind of problem"})
+    status = ma.fields.Integer(metadata={"description": "HTTP status code"})
+    detail = ma.fields.String(metadata={"description": "What went wrong with this request"})
+    instance = ma.fields.String(metadata={"description": "Request id of this occurrence"})
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        metadata={"description": "Field name -> list of messages (validation problems)"},
+    )
+    rule = ma.fields.String(metadata={"description": "Id of the domain rule that refused the request (e.g. C2)"})
+
+
+class DomainError(Exception):
+    """Base of the errors services raise; each maps to one HTTP status."""
+
+    status = 400
+    slug = "bad-request"
+
+    def __init__(self, detail: str, *, errors: dict[str, list[str]] | None = None, rule: str | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.rule = rule
+
+
+class NotFound(DomainError):
+    """Also used for anything outside the caller's visibility, so ids cannot be probed."""
+
+    status = 404
+    slug = "not-found"
+
+
+class Forbidden(DomainError):
+    status = 403
+    slug = "forbidden"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    slug = "unauthorized"
+
+
+class RuleViolation(DomainError):
+    """A domain rule (DESIGN.md section 3) refuses the change."""
+
+    status = 409
+    slug = "rule-violation"
+
+
+class Conflict(DomainError):
+    status = 409
+    slug = "conflict"
+
+
+class InvalidField(DomainError):
+    """Input that passed the schema but breaks a rule about one field (duplicate e-mail, unknown role...)."""
+
+    status = 422
+    slug = "validation-error"
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"Invalid value for '{field}': {message}", errors={field: [message]})
+
+
+def problem(status: int, detail: str | None = None, **extra: Any) -> Response:
+    """Build a problem+json response."""
+    phrase = http.HTTPStatus(status).phrase
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + extra.pop("slug", phrase.lower().replace(" ", "-")),
+        "title": phrase,
+        "status": status,
+        "detail": detail or phrase,
+    }
+    request_id = g.get("request_id")
+    if request_id:
+        body["instance"] = f"urn:request:{request_id}"
+    headers = extra.pop("headers", None) or {}
+    body.update({key: value for key, value in extra.items() if value is not None})
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)
+    response.headers.update(headers)
+    return response
+
+
+def flatten_validation_errors(messages: Any) -> dict[str, list[str]]:
+    """webargs nests messages by location ({"json": {"name": [...]}}); clients want field -> messages."""
+    flat: dict[str, list[str]] = {}
+    if not isinstance(messages, dict):
+        return {"_schema": [str(messages)]}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            _flatten_into(flat, fields, prefix="")
+        else:
+            flat.setdefault(location, []).extend(_as_messages(fields))
+    return flat
+
+
+def _flatten_into(flat: dict[str, list[str]], fields: dict[str, Any], prefix: str) -> None:
+    for name, value in fields.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict):
+            _flatten_into(flat, value, prefix=f"{key}.")
+        else:
+            flat.setdefault(key, []).extend(_as_messages(value))
+
+
+def _as_messages(value: Any) -> list[str]:
+    return [str(item) for item in value] if isinstance(value, list | tuple) else [str(value)]
+
+
+def http_exception_to_problem(error: HTTPException) -> Response:
+    """Flask/werkzeug/webargs/flask-smorest errors (404, 405, 412, 413, 422, 428, 429...) as problems."""
+    data = getattr(error, "data", None) or {}
+    status = error.code or 500
+    extra: dict[str, Any] = {}
+    messages = data.get("errors") or data.get("messages")
+    if messages:
+        extra["errors"] = flatten_validation_errors(messages)
+    detail = data.get("message") or error.description
+    if status == 422 and messages:
+        detail = "The request has invalid fields: " + ", ".join(sorted(extra["errors"]))
+        extra["slug"] = "validation-error"
+    headers = dict(data.get("headers") or {})
+    if error.response is not None and "Retry-After" in error.response.headers:
+        headers["Retry-After"] = error.response.headers["Retry-After"]
+    retry_after = getattr(error, "retry_after", None)
+    if status == 429 and "Retry-After" not in headers and retry_after:
+        headers["Retry-After"] = str(retry_after)
+    return problem(status, detail, headers=headers, **extra)
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError) -> Response:
+        return problem(error.status, error.detail, slug=error.slug, errors=error.errors, rule=error.rule)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        if isinstance(error, HTTPException):
+            return http_exception_to_problem(error)
+        log.exception("unhandled error", extra={"request_id": g.get("request_id")})
+        return problem(500, "An unexpected error occurred; it has been logged with this request's id.")

@@ -1,0 +1,87 @@
+"""PostgreSQL row-level security and append-only guards, as migration helpers (the second wall of tenancy.py).
+
+Policies key on the per-transaction settings that ``tenancy`` writes: ``app.tenant_id`` (the caller's
+tenant), ``app.writable_tenants`` (tenants a service was explicitly allowed to write to in this unit of
+work) and ``app.rls_bypass`` (system scope: jobs, CLI, login, public lookups). ``FORCE ROW LEVEL SECURITY``
+applies the policies to the table owner too; only a superuser bypasses them, and the API never is one.
+"""
+from __future__ import annotations
+
+from alembic import op
+
+FUNCTIONS = """
+CREATE OR REPLACE FUNCTION grc_rls_bypass() RETURNS boolean LANGUAGE sql STABLE AS
+$$ SELECT coalesce(current_setting('app.rls_bypass', true), '') = 'on' $$;
+CREATE OR REPLACE FUNCTION grc_current_tenant() RETURNS uuid LANGUAGE sql STABLE AS
+$$ SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid $$;
+CREATE OR REPLACE FUNCTION grc_may_write(t uuid) RETURNS boolean LANGUAGE sql STABLE AS
+$$ SELECT grc_rls_bypass() OR t = grc_current_tenant()
+       OR t::text = ANY(string_to_array(NULLIF(current_setting('app.writable_tenants', true), ''), ',')) $$;
+CREATE OR REPLACE FUNCTION grc_append_only() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$;
+"""
+DROP_FUNCTIONS = """
+DROP FUNCTION IF EXISTS grc_append_only();
+DROP FUNCTION IF EXISTS grc_may_write(uuid);
+DROP FUNCTION IF EXISTS grc_current_tenant();
+DROP FUNCTION IF EXISTS grc_rls_bypass();
+"""
+OWN_ROWS = "tenant_id = grc_current_tenant()"
+
+
+def is_postgresql() -> bool:
+    return op.get_bind().dialect.name == "postgresql"
+
+
+def create_functions() -> None:
+    if is_postgresql():
+        op.execute(FUNCTIONS)
+
+
+def drop_functions() -> None:
+    if is_postgresql():
+        op.execute(DROP_FUNCTIONS)
+
+
+def enable_tenant_rls(table: str, visible: str = OWN_ROWS) -> None:
+    """Rows are readable where ``visible`` holds and writable only in the caller's (or an allowed) tenant."""
+    if not is_postgresql():
+        return
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(
+        f"CREATE POLICY tenant_isolation ON {table} "
+        f"USING (grc_rls_bypass() OR {visible} OR grc_may_write(tenant_id)) "
+        f"WITH CHECK (grc_may_write(tenant_id))"
+    )
+
+
+def disable_tenant_rls(table: str) -> None:
+    if not is_postgresql():
+        return
+    op.execute(f"DROP POLICY IF EXISTS tenant_isolation ON {table}")
+    op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+
+
+def make_append_only(table: str) -> None:
+    """Reject UPDATE and DELETE on ``table`` in the database itself (PostgreSQL and SQLite)."""
+    if is_postgresql():
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION grc_append_only()"
+        )
+        return
+    for verb in ("UPDATE", "DELETE"):
+        op.execute(
+            f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+        )
+
+
+def drop_append_only(table: str) -> None:
+    if is_postgresql():
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+        return
+    for verb in ("update", "delete"):
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb}")

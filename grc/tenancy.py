@@ -1,0 +1,222 @@
+"""Who is calling, and the single place where what they may see is enforced.
+
+Three walls, all here:
+
+1. Every ORM query on a ``TenantScoped`` model gets the caller's visibility criteria added by a
+   ``do_orm_execute`` hook (also lazy loads, ``update()`` and ``delete()``). With no tenant in the session
+   the criteria are ``false``: a service that forgets the scope sees nothing, never everything.
+   Jobs, the CLI, login and public lookups opt out explicitly with ``system_scope()``.
+2. New rows are stamped with the caller's tenant in ``before_flush``; writing a row of another tenant
+   needs an explicit ``allow_write_to(tenant_id)`` by a service that has checked the relationship.
+3. On PostgreSQL every transaction sets ``app.tenant_id`` (or ``app.rls_bypass``), which the row-level
+   security policies of the migrations key on: a raw query without the application filter is still scoped.
+
+Path parameters that name a resource (``client_id``, ``user_id``...) are resolved before the view runs, by
+the loader the owning domain registered with ``path_resource``; an invisible id answers 404 before any
+body is parsed or any permission is checked, so ids cannot be probed.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from flask import g
+from sqlalchemy import ColumnElement, column, ForeignKey, event, false, text
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    relationship,
+    with_loader_criteria,
+)
+
+from grc.errors import Forbidden, NotFound, Unauthorized
+
+TENANT_KEY = "tenant_id"
+SYSTEM_KEY = "system_scope"
+WRITABLE_KEY = "writable_tenants"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: a user or an API client, acting in exactly one tenant."""
+
+    tenant_id: uuid.UUID
+    tenant_kind: str
+    actor_type: str  # "user" | "api_client"
+    actor_id: uuid.UUID
+    roles: frozenset[str]
+
+    def has_any(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+class TenantScoped:
+    """Mixin for rows owned by one tenant. Override ``visible_to`` for rows another tenant may also see."""
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - declared_attr receives the class
+        return mapped_column(ForeignKey("tenants.id"), index=True)
+
+    @declared_attr
+    def tenant(cls) -> Mapped[Any]:  # noqa: N805
+        """Never loaded (lazy="raise"); it tells the unit of work to insert a new tenant before its rows."""
+        return relationship("Tenant", foreign_keys=[cls.tenant_id], lazy="raise")  # type: ignore[list-item]
+
+    @classmethod
+    def visible_to(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
+        if cls is TenantScoped:  # with_loader_criteria probes the lambda once with the mixin itself
+            return column("tenant_id") == tenant_id
+        return cls.tenant_id == tenant_id  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- the caller
+
+
+def current() -> Principal:
+    """The caller of this request; 401 if there is none (the route forgot to authenticate)."""
+    principal = g.get("principal")
+    if principal is None:
+        raise Unauthorized("Authentication required.")
+    return principal
+
+
+def enter(session: Session, principal: Principal) -> None:
+    """Scope the request's session to the caller's tenant."""
+    g.principal = principal
+    session.info[TENANT_KEY] = principal.tenant_id
+    session.info.pop(SYSTEM_KEY, None)
+    _apply_rls(session)
+
+
+def require_roles(*roles: str) -> Principal:
+    """403 unless the caller holds one of ``roles`` (call it after the resource was found visible)."""
+    principal = current()
+    if not principal.has_any(*roles):
+        raise Forbidden(f"This action needs one of the roles: {', '.join(roles)}.")
+    return principal
+
+
+@contextmanager
+def system_scope(session: Session) -> Iterator[Session]:
+    """Run without tenant criteria: jobs, CLI, login and public lookups, which pick their rows themselves."""
+    previous = session.info.get(SYSTEM_KEY)
+    session.info[SYSTEM_KEY] = True
+    _apply_rls(session)
+    try:
+        yield session
+    finally:
+        if previous is None:
+            session.info.pop(SYSTEM_KEY, None)
+        _apply_rls(session)
+
+
+def allow_write_to(session: Session, tenant_id: uuid.UUID) -> None:
+    """Let this unit of work create rows in another tenant (e.g. a CB onboarding its client's admin)."""
+    session.info.setdefault(WRITABLE_KEY, set()).add(tenant_id)
+    _apply_rls(session)
+
+
+# --------------------------------------------------------------------------- path resources
+
+PathLoader = Callable[[uuid.UUID], object | None]
+_path_loaders: dict[str, PathLoader] = {}
+
+
+def path_resource(param: str) -> Callable[[PathLoader], PathLoader]:
+    """Register the loader of the resource a path parameter names; it returns None when not visible."""
+
+    def register(loader: PathLoader) -> PathLoader:
+        _path_loaders[param] = loader
+        return loader
+
+    return register
+
+
+def registered_path_params() -> frozenset[str]:
+    return frozenset(_path_loaders)
+
+
+def resolve_path_resources(view_args: dict[str, Any] | None) -> None:
+    """404 for any path parameter naming a resource the caller cannot see."""
+    for name, value in (view_args or {}).items():
+        loader = _path_loaders.get(name)
+        if loader is not None and loader(value) is None:
+            raise NotFound("No such resource.")
+
+
+# --------------------------------------------------------------------------- session hooks
+
+
+class _ScopeRegistry:
+    """The lambda handed to with_loader_criteria must be the same code object every time (it is cached)."""
+
+    @staticmethod
+    def criteria(tenant_id: uuid.UUID) -> Any:
+        return with_loader_criteria(
+            TenantScoped,
+            lambda cls: cls.visible_to(tenant_id),
+            include_aliases=True,
+            track_closure_variables=False,
+        )
+
+    deny: ClassVar[Any] = with_loader_criteria(TenantScoped, lambda cls: false(), include_aliases=True)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_queries(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.session.info.get(SYSTEM_KEY):
+        return
+    tenant_id = state.session.info.get(TENANT_KEY)
+    option = _ScopeRegistry.deny if tenant_id is None else _ScopeRegistry.criteria(tenant_id)
+    state.statement = state.statement.options(option)
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_new_rows(session: Session, _ctx: Any, _instances: Any) -> None:
+    tenant_id = session.info.get(TENANT_KEY)
+    writable = session.info.get(WRITABLE_KEY, set())
+    system = session.info.get(SYSTEM_KEY)
+    for obj in list(session.new) + list(session.dirty):
+        if not isinstance(obj, TenantScoped):
+            continue
+        if obj.tenant_id is None:
+            obj.tenant_id = tenant_id  # type: ignore[assignment]
+        if system and obj.tenant_id is not None:
+            continue
+        if obj.tenant_id is None or (obj.tenant_id != tenant_id and obj.tenant_id not in writable):
+            raise PermissionError(f"refusing to write a {type(obj).__name__} outside the caller's tenant")
+
+
+@event.listens_for(Session, "after_begin")
+def _rls_on_begin(session: Session, _transaction: Any, connection: Any) -> None:
+    _set_rls(session, connection)
+
+
+def _apply_rls(session: Session) -> None:
+    if session.in_transaction():
+        _set_rls(session, session.connection())
+
+
+def _set_rls(session: Session, connection: Any) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    tenant_id = session.info.get(TENANT_KEY)
+    connection.execute(
+        text(
+            "SELECT set_config('app.tenant_id', :tid, true), set_config('app.rls_bypass', :bypass, true),"
+            " set_config('app.writable_tenants', :writable, true)"
+        ),
+        {
+            "tid": str(tenant_id) if tenant_id else "",
+            "bypass": "on" if session.info.get(SYSTEM_KEY) else "off",
+            "writable": ",".join(str(t) for t in sorted(session.info.get(WRITABLE_KEY, ()))),
+        },
+    )

@@ -1,0 +1,59 @@
+"""Tenants (certification bodies, client organisations, the platform operator) and client relationships."""
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import JSON, ColumnElement, ForeignKey, String, UniqueConstraint, or_
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from grc.db import Base, IdMixin, TimestampMixin, enum_column
+from grc.tenancy import TenantScoped
+
+
+class TenantKind(enum.StrEnum):
+    platform = "platform"
+    certification_body = "certification_body"
+    client_organisation = "client_organisation"
+
+
+class RelationshipStatus(enum.StrEnum):
+    active = "active"
+    ended = "ended"
+
+
+class Tenant(IdMixin, TimestampMixin, Base):
+    """An organisation using the platform. Not tenant-scoped itself: services decide who sees which."""
+
+    __tablename__ = "tenants"
+
+    kind: Mapped[TenantKind] = mapped_column(enum_column(TenantKind, "tenant_kind"))
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    legal_name: Mapped[str | None] = mapped_column(String(300))
+    country: Mapped[str] = mapped_column(String(2))
+    address: Mapped[str | None] = mapped_column(String(500))
+    sites: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ClientRelationship(IdMixin, TimestampMixin, TenantScoped, Base):
+    """A CB (the owning tenant) certifies a client organisation (the subject); both sides see it."""
+
+    __tablename__ = "client_relationships"
+    __table_args__ = (UniqueConstraint("tenant_id", "client_tenant_id"),)
+
+    client_tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), index=True)
+    status: Mapped[RelationshipStatus] = mapped_column(
+        enum_column(RelationshipStatus, "relationship_status"), default=RelationshipStatus.active
+    )
+    started_on: Mapped[date]
+    client: Mapped[Tenant] = relationship(foreign_keys=[client_tenant_id], lazy="joined", innerjoin=True)
+
+    @classmethod
+    def visible_to(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
+        return or_(cls.tenant_id == tenant_id, cls.client_tenant_id == tenant_id)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+from grc.api import ListArgs, StrictSchema
+from grc.schemas import SLUG, Country, NewAdminSchema, SiteSchema, text
+from grc.tenants.models import TenantKind
+
+
+class TenantCreateSchema(StrictSchema):
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf([TenantKind.certification_body.value]))
+    name = text(200, required=True)
+    slug = ma.fields.String(
+        required=True,
+        validate=ma.validate.Regexp(SLUG, error="Lower-case letters, digits and inner hyphens, 1-63 characters."),
+        metadata={"description": "Used in public verification URLs, e.g. /verify/{slug}/{number}"},
+    )
+    legal_name = text(300)
+    country = Country(required=True)
+    address = text(500)
+    admin = ma.fields.Nested(NewAdminSchema, required=True)
+
+
+class TenantSchema(ma.Schema):
+    id = ma.fields.UUID(dump_only=True)
+    kind = ma.fields.Enum(TenantKind, by_value=True, dump_only=True)
+    name = ma.fields.String()
+    slug = ma.fields.String()
+    legal_name = ma.fields.String(allow_none=True)
+    country = ma.fields.String()
+    address = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime(dump_only=True)
+
+
+class TenantListArgs(ListArgs):
+    pass
+
+
+class ClientCreateSchema(StrictSchema):
+    name = text(200, required=True)
+    legal_name = text(300, required=True)
+    country = Country(required=True)
+    address = text(500, required=True)
+    sites = ma.fields.List(ma.fields.Nested(SiteSchema), load_default=list, validate=ma.validate.Length(max=500))
+    admin = ma.fields.Nested(NewAdminSchema, required=True)
+
+
+class ClientUpdateSchema(StrictSchema):
+    name = text(200)
+    legal_name = text(300)
+    country = Country()
+    address = text(500)
+    sites = ma.fields.List(ma.fields.Nested(SiteSchema), validate=ma.validate.Length(max=500))
+
+
+class ClientSchema(ma.Schema):
+    """A client organisation as its certification body sees it."""
+
+    id = ma.fields.UUID()
+    name = ma.fields.String()
+    legal_name = ma.fields.String(allow_none=True)
+    country = ma.fields.String()
+    address = ma.fields.String(allow_none=True)
+    sites = ma.fields.List(ma.fields.Nested(SiteSchema))
+    relationship_status = ma.fields.String()
+    client_since = ma.fields.Date()
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+
+class ClientListArgs(ListArgs):
+    q = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=100), metadata={"description": "Text contained in the name"}
+    )

@@ -1,0 +1,159 @@
+"""Certification bodies, their client organisations, and who may see which tenant."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grc import tenancy
+from grc.api import paginate
+from grc.auth.users import add_first_admin
+from grc.db import new_id, utcnow
+from grc.errors import InvalidField, NotFound
+from grc.extensions import db
+from grc.notifications.service import publish
+from grc.tenants.models import ClientRelationship, Tenant, TenantKind
+
+CB_ROLES = ("cb_admin", "certification_manager", "auditor", "cb_viewer")
+
+
+@dataclass
+class ClientView:
+    """A client organisation seen through its relationship with the calling CB."""
+
+    tenant: Tenant
+    relationship: ClientRelationship
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tenant, name)
+
+    @property
+    def relationship_status(self) -> str:
+        return self.relationship.status.value
+
+    @property
+    def client_since(self) -> date:
+        return self.relationship.started_on
+
+    @property
+    def updated_at(self) -> datetime:
+        return max(self.tenant.updated_at, self.relationship.updated_at)
+
+
+# --------------------------------------------------------------------------- tenants
+
+
+def create_certification_body(session: Session, data: dict[str, Any]) -> Tenant:
+    """A platform admin creates a CB tenant together with its first ``cb_admin``."""
+    _check_slug_free(session, data["slug"])
+    admin = data.pop("admin")
+    data.pop("kind")
+    tenant = Tenant(id=_new_tenant_id(session), kind=TenantKind.certification_body, **data)
+    session.add(tenant)
+    add_first_admin(session, tenant, admin, role="cb_admin")
+    publish(session, "tenant.created", {"tenant_id": str(tenant.id), "slug": tenant.slug}, tenant_id=tenant.id)
+    return tenant
+
+
+def _new_tenant_id(session: Session) -> uuid.UUID:
+    """Tenant ids are chosen up front so this unit of work may write the new tenant's first rows."""
+    tenant_id = new_id()
+    tenancy.allow_write_to(session, tenant_id)
+    return tenant_id
+
+
+def _check_slug_free(session: Session, slug: str) -> None:
+    if session.scalars(select(Tenant.id).where(Tenant.slug == slug)).first() is not None:
+        raise InvalidField("slug", "is already taken")
+
+
+def list_tenants(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    """The platform's directory of certification bodies (no business data)."""
+    stmt = select(Tenant).where(Tenant.kind == TenantKind.certification_body)
+    return paginate(session, stmt, args, [Tenant.id])
+
+
+@tenancy.path_resource("tenant_id")
+def visible_tenant(tenant_id: uuid.UUID) -> Tenant | None:
+    """Platform admins see every CB; everyone else sees only their own tenant."""
+    principal = tenancy.current()
+    tenant = db.session.get(Tenant, tenant_id)
+    if tenant is None:
+        return None
+    if tenant.id == principal.tenant_id:
+        return tenant
+    if principal.has_any("platform_admin") and tenant.kind == TenantKind.certification_body:
+        return tenant
+    return None
+
+
+def own_tenant(session: Session) -> Tenant:
+    return session.get(Tenant, tenancy.current().tenant_id)
+
+
+# --------------------------------------------------------------------------- clients
+
+
+def create_client(session: Session, data: dict[str, Any]) -> ClientView:
+    """A CB onboards a client organisation: its tenant, the relationship and its first ``client_admin``."""
+    principal = tenancy.current()
+    admin = data.pop("admin")
+    client = Tenant(
+        id=_new_tenant_id(session),
+        kind=TenantKind.client_organisation,
+        slug=f"client-{uuid.uuid4().hex[:16]}",
+        **data,
+    )
+    session.add(client)
+    relationship = ClientRelationship(
+        tenant_id=principal.tenant_id, client_tenant_id=client.id, started_on=utcnow().date(), client=client
+    )
+    session.add(relationship)
+    add_first_admin(session, client, admin, role="client_admin")
+    publish(session, "client.created", {"client_id": str(client.id), "name": client.name})
+    return ClientView(client, relationship)
+
+
+def list_clients(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    principal = tenancy.current()
+    stmt = select(ClientRelationship).where(ClientRelationship.tenant_id == principal.tenant_id)
+    if args.get("q"):
+        stmt = stmt.join(ClientRelationship.client).where(Tenant.name.ilike(f"%{_escape_like(args['q'])}%", escape="\\"))
+    page = paginate(session, stmt, args, [ClientRelationship.id])
+    page["items"] = [ClientView(rel.client, rel) for rel in page["items"]]
+    return page
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@tenancy.path_resource("client_id")
+def visible_client(client_id: uuid.UUID) -> ClientView | None:
+    """A CB sees the clients it has a relationship with (the relationship row is tenant-scoped)."""
+    principal = tenancy.current()
+    relationship = db.session.scalars(
+        select(ClientRelationship).where(
+            ClientRelationship.tenant_id == principal.tenant_id, ClientRelationship.client_tenant_id == client_id
+        )
+    ).one_or_none()
+    return None if relationship is None else ClientView(relationship.client, relationship)
+
+
+def get_client(client_id: uuid.UUID) -> ClientView:
+    view = visible_client(client_id)
+    if view is None:
+        raise NotFound("No such client.")
+    return view
+
+
+def update_client(session: Session, view: ClientView, changes: dict[str, Any]) -> ClientView:
+    tenancy.allow_write_to(session, view.tenant.id)
+    for key, value in changes.items():
+        setattr(view.tenant, key, value)
+    session.flush()
+    return view
