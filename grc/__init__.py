@@ -22,6 +22,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from grc.errors import register_error_handlers
     from grc.extensions import db, jwt, limiter
 
+    if settings.env == "test":
+        from grc.auth.passwords import use_cheap_hashing_for_tests
+
+        use_cheap_hashing_for_tests()
     app = Flask(__name__)
     app.config.update(_flask_config(settings))
     ops.configure_logging(settings.log_level)

@@ -1,0 +1,151 @@
+"""Test session wiring: real PostgreSQL and Redis when their servers are installed, SQLite otherwise.
+
+GRC_TEST_BACKEND=auto (default) | postgresql | sqlite
+GRC_TEST_REQUIRE_SERVERS=1   a missing pg_ctl/initdb or redis-server fails the run (CI sets it)
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests import servers as srv
+
+BACKEND = os.environ.get("GRC_TEST_BACKEND", "auto")
+REQUIRE_SERVERS = os.environ.get("GRC_TEST_REQUIRE_SERVERS") == "1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return  # xdist worker: the controller started the servers and exported their URLs
+    if BACKEND == "sqlite":
+        os.environ["GRC_TEST_MODE"] = "sqlite: GRC_TEST_BACKEND=sqlite (in-process Redis substitute)"
+        return
+    missing = [name for name, found in (("pg_ctl/initdb", srv.pg_bin_dir()), ("redis-server", srv.redis_server_path()))
+               if not found]
+    if missing:
+        if REQUIRE_SERVERS or BACKEND == "postgresql":
+            raise pytest.UsageError(f"required test servers missing: {', '.join(missing)} (install them; see .ci/run)")
+        os.environ["GRC_TEST_MODE"] = (
+            f"sqlite: {', '.join(missing)} not found, so running on SQLite with an in-process Redis substitute"
+        )
+        return
+    servers = srv.start_servers()
+    config._grc_servers = servers  # type: ignore[attr-defined]
+    os.environ["GRC_TEST_PG_URL"] = servers.pg_url or ""
+    os.environ["GRC_TEST_REDIS_URL"] = servers.redis_url or ""
+    os.environ["GRC_TEST_MODE"] = f"postgresql+redis: throwaway servers ({servers.pg_url}, {servers.redis_url})"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    servers = getattr(config, "_grc_servers", None)
+    if servers is not None:
+        servers.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"grc test backend -> {os.environ.get('GRC_TEST_MODE', '?')}"
+
+
+def on_postgresql() -> bool:
+    return bool(os.environ.get("GRC_TEST_PG_URL"))
+
+
+def worker_index() -> int:
+    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(name.removeprefix("gw") or 0)
+
+
+# --------------------------------------------------------------------------- the app
+
+
+@pytest.fixture(scope="session")
+def workdir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="grc-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(workdir: Path) -> str:
+    from grc.dbmigrate import upgrade
+
+    if on_postgresql():
+        url = srv.create_database(os.environ["GRC_TEST_PG_URL"], f"grc_test_{worker_index()}")
+        upgrade(url)
+        return url
+    url = f"sqlite:///{workdir / 'grc.sqlite3'}"
+    upgrade(url)
+    shutil.copy(workdir / "grc.sqlite3", workdir / "template.sqlite3")
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    base = os.environ.get("GRC_TEST_REDIS_URL", "")
+    return f"{base}/{worker_index() + 1}" if base else ""
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, redis_url: str) -> Flask:
+    from grc import create_app
+
+    return create_app(
+        env="test",
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_key="test-secret-" + "x" * 40,
+        login_rate_limit_ip="10000 per minute",
+        login_rate_limit_account="10000 per minute",
+        log_level="WARNING",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test starts from migrated, empty tables and an empty Redis database."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app: Flask = request.getfixturevalue("app")
+    reset_database(app)
+    from grc.extensions import limiter
+    from grc.jobs import redis_connection
+
+    redis_connection(app).flushdb()
+    limiter.reset()
+
+
+def reset_database(app: Flask) -> None:
+    from grc.models import Base
+
+    engine = app.extensions["grc.db"][0]
+    if engine.dialect.name == "postgresql":
+        tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        return
+    engine.dispose()
+    path = Path(engine.url.database)
+    for suffix in ("-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    shutil.copy(path.parent / "template.sqlite3", path)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def world(app: Flask):  # type: ignore[no-untyped-def]
+    """Two CBs, each with one client, every role in every tenant (see tests/world.py)."""
+    from tests.world import build_world
+
+    return build_world(app)

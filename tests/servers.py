@@ -1,0 +1,136 @@
+"""Throwaway PostgreSQL and Redis servers for one test session, bound to 127.0.0.1 only.
+
+The pytest controller starts them once (``pytest_configure``) and hands their URLs to xdist workers through
+environment variables; each worker then makes its own database and uses its own Redis database number.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pg_bin_dir() -> Path | None:
+    """Where initdb and pg_ctl live: on PATH, or Debian's versioned directory."""
+    found = shutil.which("pg_ctl")
+    if found and shutil.which("initdb"):
+        return Path(os.path.realpath(found)).parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), reverse=True)
+    return Path(candidates[0]).parent if candidates else None
+
+
+def redis_server_path() -> str | None:
+    return shutil.which("redis-server")
+
+
+def _as_service_user(cmd: list[str]) -> list[str]:
+    """initdb and postgres refuse to run as root; CI runs as root, so drop to the 'postgres' account."""
+    if os.geteuid() != 0:
+        return cmd
+    return ["runuser", "-u", "postgres", "--", *cmd]
+
+
+@dataclass
+class Servers:
+    root: Path
+    pg_url: str | None = None
+    redis_url: str | None = None
+    _stops: list = field(default_factory=list)
+
+    def stop(self) -> None:
+        for stop in reversed(self._stops):
+            try:
+                stop()
+            except Exception:  # noqa: BLE001 - best effort at teardown
+                pass
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_servers() -> Servers:
+    root = Path(tempfile.mkdtemp(prefix="grc-test-servers-"))
+    os.chmod(root, 0o777)
+    servers = Servers(root=root)
+    try:
+        if pg_bin_dir() is not None:
+            servers.pg_url = _start_postgres(servers)
+        if redis_server_path() is not None:
+            servers.redis_url = _start_redis(servers)
+    except Exception:
+        servers.stop()
+        raise
+    return servers
+
+
+def _start_postgres(servers: Servers) -> str:
+    bindir = pg_bin_dir()
+    data, sockets = servers.root / "pgdata", servers.root / "pgsock"
+    sockets.mkdir()
+    os.chmod(sockets, 0o777)
+    port = free_port()
+    subprocess.run(
+        _as_service_user([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                          "--no-sync", "--locale=C"]),
+        check=True, capture_output=True,
+    )
+    options = (f"-h 127.0.0.1 -p {port} -k {sockets} -F -c fsync=off -c synchronous_commit=off "
+               f"-c full_page_writes=off -c max_connections=200")
+    subprocess.run(
+        _as_service_user([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(servers.root / "pg.log"),
+                          "-w", "start"]),
+        check=True, capture_output=True,
+    )
+    servers._stops.append(lambda: subprocess.run(
+        _as_service_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]), capture_output=True
+    ))
+    _psql(port, "CREATE ROLE grc LOGIN PASSWORD 'grc' NOSUPERUSER CREATEDB")
+    return f"postgresql+psycopg://grc:grc@127.0.0.1:{port}"
+
+
+def _psql(port: int, sql: str, dbname: str = "postgres") -> None:
+    import psycopg
+
+    with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname=dbname, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def _start_redis(servers: Servers) -> str:
+    port = free_port()
+    proc = subprocess.Popen(
+        [redis_server_path(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--databases", "64"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    servers._stops.append(lambda: (proc.terminate(), proc.wait(10)))
+    client = redis.Redis(host="127.0.0.1", port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            return f"redis://127.0.0.1:{port}"
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    raise RuntimeError("redis-server did not start")
+
+
+def create_database(pg_url: str, name: str) -> str:
+    """A fresh database owned by the unprivileged 'grc' role (so row-level security applies to it)."""
+    import psycopg
+
+    port = int(pg_url.rsplit(":", 1)[1])
+    with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" OWNER grc')
+    return f"{pg_url}/{name}"
