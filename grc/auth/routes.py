@@ -138,6 +138,7 @@ def list_users(args: dict[str, Any]) -> dict[str, Any]:
 @users.etag
 @users.response(200, UserSchema)
 def get_user(user_id: uuid.UUID) -> User:
+    """One user of the caller's tenant, with its ETag (send it as If-Match to PATCH)."""
     return user_service.visible_user(user_id)
 
 
@@ -163,7 +164,7 @@ def update_user(data: dict[str, Any], user_id: uuid.UUID) -> User:
 def create_api_client(data: dict[str, Any]) -> dict[str, Any]:
     """Create machine credentials with a role; the secret is in this response only."""
     client, secret = user_service.create_api_client(db.session, data)
-    return {**ApiClientSchema().dump(client), "client_secret": secret}
+    return {**{name: getattr(client, name) for name in ApiClientSchema().fields}, "client_secret": secret}
 
 
 @api_clients.route("", methods=["GET"])
@@ -171,6 +172,7 @@ def create_api_client(data: dict[str, Any]) -> dict[str, Any]:
 @api_clients.arguments(ListArgs, location="query")
 @api_clients.response(200, page_of(ApiClientSchema))
 def list_api_clients(args: dict[str, Any]) -> dict[str, Any]:
+    """The API clients of the caller's tenant (secrets are never shown again)."""
     return user_service.list_api_clients(db.session, args)
 
 
@@ -178,6 +180,7 @@ def list_api_clients(args: dict[str, Any]) -> dict[str, Any]:
 @requires(*ADMIN_ROLES)
 @api_clients.response(200, ApiClientSchema)
 def get_api_client(api_client_id: uuid.UUID) -> ApiClient:
+    """One API client of the caller's tenant."""
     return user_service.visible_api_client(api_client_id)
 
 

@@ -76,6 +76,7 @@ def list_clients(args: dict[str, Any]) -> dict[str, Any]:
 @clients.etag
 @clients.response(200, ClientSchema)
 def get_client(client_id: uuid.UUID) -> service.ClientView:
+    """One client organisation of the caller's CB, with its ETag (send it as If-Match to PATCH)."""
     return service.get_client(client_id)
 
 
