@@ -1,0 +1,131 @@
+"""J1/J4 wiring: outbox rows written with the change, relayed by a real RQ worker, retried, never lost."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from rq import Queue
+from rq.cron import CronScheduler
+from sqlalchemy import select
+
+from grc import tenancy
+from grc.db import utcnow
+from grc.extensions import db
+from grc.jobs import enqueue, redis_connection
+from grc.jobs.schedule import SCHEDULE
+from grc.jobs.tasks import relay_outbox
+from grc.notifications import service as outbox
+from grc.notifications.models import OutboxMessage, OutboxStatus
+from tests.test_auth import assert_problem
+
+NEW_USER = {"email": "olga@cb-a.test", "name": "Olga", "password": "another long password", "roles": ["auditor"]}
+needs_redis = pytest.mark.skipif(not os.environ.get("GRC_TEST_REDIS_URL"), reason="needs the real Redis server")
+
+
+def messages(app, topic: str, email: str | None = NEW_USER["email"]) -> list[OutboxMessage]:  # type: ignore[no-untyped-def]
+    """The outbox rows of ``topic`` (about ``email`` for user events; the world's own users have theirs too)."""
+    with app.app_context(), tenancy.system_scope(db.session):
+        rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.topic == topic))
+        return [row for row in rows if email is None or row.payload.get("email") == email]
+
+
+def test_J4_the_outbox_row_is_written_with_the_change_and_not_without_it(app, client, world):
+    headers = world.headers("cb_admin@cb-a.test")
+    assert client.post("/api/v1/users", headers=headers, json=NEW_USER).status_code == 201
+    assert_problem(client.post("/api/v1/users", headers=headers, json={**NEW_USER, "email": "bad"}), 422)
+    [message] = messages(app, "user.created")
+    assert message.payload["email"] == "olga@cb-a.test" and message.tenant_id == world.tenants["cb-a"]
+
+
+@contextmanager
+def jobs_on(app, redis_url: str) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Point the app's job queue at another Redis ('' = the embedded in-process mode) for one test."""
+    settings, connection = app.config["GRC_SETTINGS"], app.extensions.pop("grc.redis", None)
+    app.config["GRC_SETTINGS"] = replace(settings, redis_url=redis_url)
+    try:
+        yield
+    finally:
+        app.config["GRC_SETTINGS"] = settings
+        app.extensions["grc.redis"] = connection
+
+
+def test_J4_in_the_embedded_default_the_relay_runs_in_process_right_after_the_commit(app, client, world):
+    with jobs_on(app, ""):
+        response = client.post("/api/v1/users", headers=world.headers("cb_admin@cb-a.test"), json=NEW_USER)
+    assert response.status_code == 201
+    [message] = messages(app, "user.created")
+    assert message.status == OutboxStatus.dispatched and message.attempts == 1
+
+
+@needs_redis
+def test_J1_a_real_rq_worker_process_relays_what_the_api_enqueued(app, client, world, redis_url):
+    assert client.post("/api/v1/users", headers=world.headers("cb_admin@cb-a.test"), json=NEW_USER).status_code == 201
+    assert messages(app, "user.created")[0].status == OutboxStatus.pending
+    queue = Queue(app.config["GRC_SETTINGS"].queue_name, connection=redis_connection(app))
+    assert queue.count == 1
+    settings = app.config["GRC_SETTINGS"]
+    env = {**os.environ, "GRC_ENV": "test", "GRC_DATABASE_URL": settings.database_url, "GRC_REDIS_URL": redis_url,
+           "GRC_SECRET_KEY": settings.secret_key, "GRC_LOG_LEVEL": "WARNING"}
+    subprocess.run([sys.executable, "-m", "grc.cli", "worker", "--burst"], env=env, check=True, timeout=60)
+    assert messages(app, "user.created")[0].status == OutboxStatus.dispatched
+    assert queue.count == 0
+
+
+@needs_redis
+def test_J3_a_second_relay_enqueued_while_one_waits_is_a_no_op(app):
+    with app.app_context():
+        assert enqueue(relay_outbox, job_id="outbox-relay") is True
+        assert enqueue(relay_outbox, job_id="outbox-relay") is False
+        assert Queue(app.config["GRC_SETTINGS"].queue_name, connection=redis_connection(app)).count == 1
+
+
+def test_J4_when_redis_is_down_the_change_still_commits_and_the_message_waits(app, client, world):
+    with jobs_on(app, "redis://127.0.0.1:1/0"):
+        response = client.post("/api/v1/users", headers=world.headers("cb_admin@cb-a.test"), json=NEW_USER)
+    assert response.status_code == 201
+    assert messages(app, "user.created")[0].status == OutboxStatus.pending
+    with app.app_context():
+        relay_outbox()  # the next scheduled relay, once Redis is back
+    assert messages(app, "user.created")[0].status == OutboxStatus.dispatched
+
+
+def test_J4_a_failing_delivery_is_retried_with_backoff_then_parked_as_dead_never_dropped(app, world, monkeypatch):
+    failures = {"left": outbox.MAX_ATTEMPTS}
+
+    def flaky(_session, _message) -> None:  # type: ignore[no-untyped-def]
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise ConnectionError("smtp down")
+
+    monkeypatch.setattr(outbox, "_handlers", [("probe.", flaky)])
+    with app.app_context(), tenancy.system_scope(db.session):  # as the relay job runs
+        outbox.relay(db.session)  # deliver what building the world queued, so only the probe is left
+        outbox.publish(db.session, "probe.ping", {}, tenant_id=world.tenants["cb-a"])
+        db.session.commit()
+        now = utcnow()
+        assert outbox.relay(db.session, now=now) == {"dispatched": 0, "retrying": 1, "dead": 0}
+        assert outbox.relay(db.session, now=now) == {"dispatched": 0, "retrying": 0, "dead": 0}  # backing off
+        for attempt in range(2, outbox.MAX_ATTEMPTS + 1):
+            now += timedelta(days=1)
+            outbox.relay(db.session, now=now)
+    [message] = messages(app, "probe.ping", email=None)
+    assert message.status == OutboxStatus.dead and message.attempts == outbox.MAX_ATTEMPTS
+    assert "smtp down" in message.last_error
+
+
+@needs_redis
+def test_J1_the_cron_scheduler_enqueues_the_declared_schedule(app):
+    with app.app_context():
+        connection = redis_connection(app)
+        cron = CronScheduler(connection=connection)
+        for entry in SCHEDULE:
+            cron.register(entry.func, queue_name=app.config["GRC_SETTINGS"].queue_name,
+                          interval=entry.interval_seconds, cron=entry.cron)
+        enqueued = cron.enqueue_jobs()
+    assert {job.func.__name__ for job in enqueued} >= {"relay_outbox"}
