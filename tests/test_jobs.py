@@ -18,7 +18,6 @@ from grc import tenancy
 from grc.db import utcnow
 from grc.extensions import db
 from grc.jobs import enqueue, redis_connection
-from grc.jobs.schedule import SCHEDULE
 from grc.jobs.tasks import relay_outbox
 from grc.notifications import service as outbox
 from grc.notifications.models import OutboxMessage, OutboxStatus
@@ -123,11 +122,10 @@ def test_J4_a_failing_delivery_is_retried_with_backoff_then_parked_as_dead_never
 
 @needs_redis
 def test_J1_the_cron_scheduler_enqueues_the_declared_schedule(app):
+    """`grc scheduler` loads worker.cron_config, which registers grc.jobs.schedule.SCHEDULE."""
     with app.app_context():
         connection = redis_connection(app)
         cron = CronScheduler(connection=connection)
-        for entry in SCHEDULE:
-            cron.register(entry.func, queue_name=app.config["GRC_SETTINGS"].queue_name,
-                          interval=entry.interval_seconds, cron=entry.cron)
+        cron.load_config_from_file("worker.cron_config")  # what `grc scheduler` loads
         enqueued = cron.enqueue_jobs()
     assert {job.func.__name__ for job in enqueued} >= {"relay_outbox"}
