@@ -38,15 +38,14 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     _register_jwt_loaders()
     ops.install_request_ids(app)
     app.register_blueprint(ops.ops)
-    if settings.env != "test":
-        ops.install_metrics(app)
+    ops.install_metrics(app)
 
     blueprints = _register_domains(api)
     names = {blp.name for blp in blueprints}
     uow.wrap_views(app, names)
     routing.install_guard(app, names)
     routing.check_path_params(app, names)
-    routing.finish_spec(app, api.spec._paths, names)  # noqa: SLF001 - apispec keeps paths there
+    routing.finish_spec(app, api.spec, names)
     _load_delivery_channels()
     return app
 

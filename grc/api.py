@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +47,30 @@ class StrictSchema(ma.Schema):
 
     class Meta:
         unknown = ma.RAISE
+
+    @ma.pre_load
+    def _reject_nul_characters(self, data: Any, **_: Any) -> Any:
+        """PostgreSQL text cannot hold U+0000 (the query fails with a 500), so refuse it here as a 422."""
+        errors = _nul_errors(data) if isinstance(data, Mapping) else None  # other shapes: marshmallow's 422
+        if errors:
+            raise ma.ValidationError(errors)
+        return data
+
+
+NUL_MESSAGE = "Must not contain the NUL character (U+0000)."
+
+
+def _nul_errors(value: Any) -> Any:
+    """Nested messages for every string (or mapping key) under ``value`` that contains U+0000, else None."""
+    if isinstance(value, str):
+        return [NUL_MESSAGE] if "\x00" in value else None
+    if isinstance(value, Mapping):
+        found = {str(key): [NUL_MESSAGE] if "\x00" in str(key) else _nul_errors(value[key]) for key in value}
+    elif isinstance(value, list):
+        found = {index: _nul_errors(item) for index, item in enumerate(value)}
+    else:
+        return None
+    return {key: errors for key, errors in found.items() if errors} or None
 
 
 class ListArgs(StrictSchema):

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from apispec import APISpec
 from flask import Flask, request
 
 from grc import tenancy
@@ -57,6 +58,10 @@ def install_guard(app: Flask, api_blueprints: set[str]) -> None:
     def _guard() -> None:
         if request.blueprint not in api_blueprints or request.endpoint is None:
             return
+        if request.method == "OPTIONS" and getattr(request.url_rule, "provide_automatic_options", False):
+            # Flask answers it with the Allow header alone (no view, no lookup); CORS preflights carry no token,
+            # and flask-jwt-extended exempts OPTIONS, so authenticating here crashed with a 500.
+            return
         view = app.view_functions[request.endpoint]
         if getattr(view, PUBLIC, False):
             return
@@ -79,8 +84,14 @@ def _converters(rule: str) -> list[tuple[str, str]]:
     return re.findall(r"<(?:(\w+):)?(\w+)>", rule)
 
 
-def finish_spec(app: Flask, spec_paths: dict[str, Any], api_blueprints: set[str]) -> None:
-    """Add operationIds and the common error responses to every operation of our blueprints."""
+def finish_spec(app: Flask, spec: APISpec, api_blueprints: set[str]) -> None:
+    """Add operationIds and the common error responses to every operation of our blueprints.
+
+    The responses are referenced through ``spec.components.get_ref``: flask-smorest registers them lazily, so a
+    response component appears in the document only once something asks for its reference (a bare ``$ref``
+    dict would dangle).
+    """
+    spec_paths = spec._paths  # noqa: SLF001 - apispec keeps paths there
     for rule in app.url_map.iter_rules():
         if rule.endpoint.split(".")[0] not in api_blueprints:
             continue
@@ -89,10 +100,12 @@ def finish_spec(app: Flask, spec_paths: dict[str, Any], api_blueprints: set[str]
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
             operation = spec_paths.get(path, {}).get(method.lower())
             if operation is not None:
-                _finish_operation(operation, view, has_path_params="{" in path)
+                _finish_operation(operation, view, spec, has_path_params="{" in path)
 
 
-def _finish_operation(operation: dict[str, Any], view: Callable[..., Any], *, has_path_params: bool) -> None:
+def _finish_operation(
+    operation: dict[str, Any], view: Callable[..., Any], spec: APISpec, *, has_path_params: bool
+) -> None:
     operation.setdefault("operationId", view.__name__)
     responses = operation.setdefault("responses", {})
     wanted: list[int] = []
@@ -110,7 +123,8 @@ def _finish_operation(operation: dict[str, Any], view: Callable[..., Any], *, ha
     if "parameters" in operation and any(p.get("in") == "query" for p in operation["parameters"]):
         wanted.append(422)
     for code in wanted:
-        responses.setdefault(str(code), {"$ref": f"#/components/responses/{_status_name(code)}"})
+        if str(code) not in responses:
+            responses[str(code)] = spec.components.get_ref("response", _status_name(code))
 
 
 def _status_name(code: int) -> str:
