@@ -10,10 +10,20 @@ import click
 from grc.config import PROJECT_ROOT, Settings
 
 
+def _settings() -> Settings:
+    """Settings from the environment, refused with one clear line (not a traceback) when unsafe."""
+    settings = Settings()
+    try:
+        settings.check()
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return settings
+
+
 def _app():  # type: ignore[no-untyped-def]
     from grc import create_app
 
-    return create_app()
+    return create_app(_settings())
 
 
 @click.group()
@@ -32,7 +42,7 @@ def db_upgrade(revision: str) -> None:
     """Migrate the database in GRC_DATABASE_URL up to REVISION."""
     from grc.dbmigrate import upgrade
 
-    upgrade(Settings().database_url, revision)
+    upgrade(_settings().database_url, revision)
     click.echo(f"database at {revision}")
 
 
@@ -41,7 +51,7 @@ def db_upgrade(revision: str) -> None:
 def db_downgrade(revision: str) -> None:
     from grc.dbmigrate import downgrade
 
-    downgrade(Settings().database_url, revision)
+    downgrade(_settings().database_url, revision)
     click.echo(f"database at {revision}")
 
 
@@ -112,15 +122,12 @@ def scheduler() -> None:
     from rq.cron import CronScheduler
 
     from grc.jobs import redis_connection
-    from grc.jobs.schedule import SCHEDULE
 
     app = _app()
-    settings = app.config["GRC_SETTINGS"]
-    if not settings.uses_redis:
+    if not app.config["GRC_SETTINGS"].uses_redis:
         raise click.UsageError("GRC_REDIS_URL is not set: without Redis, `grc serve` runs the schedule.")
     cron = CronScheduler(connection=redis_connection(app))
-    for entry in SCHEDULE:
-        cron.register(entry.func, queue_name=settings.queue_name, interval=entry.interval_seconds, cron=entry.cron)
+    cron.load_config_from_file("worker.cron_config")
     cron.start()
 
 

@@ -43,6 +43,11 @@ class Settings:
     max_body_bytes: int = field(default_factory=lambda: _env_int("GRC_MAX_BODY_BYTES", 1024 * 1024))
     log_level: str = field(default_factory=lambda: _env("GRC_LOG_LEVEL", "INFO"))
     queue_name: str = field(default_factory=lambda: _env("GRC_QUEUE", "grc"))
+    storage_backend: str = field(default_factory=lambda: _env("GRC_STORAGE", "local"))
+    storage_location: str = field(
+        default_factory=lambda: _env("GRC_STORAGE_LOCATION", str(PROJECT_ROOT / "instance" / "evidence"))
+    )
+    evidence_max_bytes: int = field(default_factory=lambda: _env_int("GRC_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024))
     inline_scheduler_seconds: int = field(default_factory=lambda: _env_int("GRC_INLINE_SCHEDULER_SECONDS", 60))
 
     @property

@@ -144,9 +144,13 @@ def http_exception_to_problem(error: HTTPException) -> Response:
     if status == 422 and messages:
         detail = "The request has invalid fields: " + ", ".join(sorted(extra["errors"]))
         extra["slug"] = "validation-error"
+    elif status == 400 and messages and not data.get("message"):
+        detail = " ".join(msg for msgs in extra["errors"].values() for msg in msgs)  # e.g. "Invalid JSON body."
     headers = dict(data.get("headers") or {})
     if error.response is not None and "Retry-After" in error.response.headers:
         headers["Retry-After"] = error.response.headers["Retry-After"]
+    if getattr(error, "valid_methods", None):
+        headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined] - RFC 9110: 405 must list them
     retry_after = getattr(error, "retry_after", None)
     if status == 429 and "Retry-After" not in headers and retry_after:
         headers["Retry-After"] = str(retry_after)

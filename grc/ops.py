@@ -11,6 +11,7 @@ from typing import Any
 
 import swagger_ui_bundle
 from flask import Blueprint, Flask, Response, g, request, send_from_directory
+from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 from prometheus_flask_exporter import PrometheusMetrics
 from sqlalchemy import text
 
@@ -113,5 +114,14 @@ def swagger_assets(filename: str) -> Response:
 
 
 def install_metrics(app: Flask) -> None:
-    """Prometheus metrics at /metrics (request counts and latency by endpoint)."""
-    PrometheusMetrics(app, group_by="endpoint", excluded_paths=["^/metrics$", "^/healthz$", "^/readyz$"])
+    """Prometheus metrics at /metrics (request counts and latency by endpoint).
+
+    Each app gets its own registry: the global one refuses a second app's collectors in the same process
+    (tests, CLI). Under gunicorn with ``PROMETHEUS_MULTIPROC_DIR`` the exporter aggregates all workers' files.
+    """
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    app.extensions["grc.metrics"] = PrometheusMetrics(
+        app, registry=registry, group_by="endpoint", excluded_paths=["^/metrics$", "^/healthz$", "^/readyz$"]
+    )

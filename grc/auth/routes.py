@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import current_app, request
 from flask_smorest import Blueprint
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from grc import tenancy
 from grc.auth import service, users as user_service
@@ -45,7 +46,11 @@ def _login_limit_account() -> str:
 
 
 def _login_account() -> str:
-    body = request.get_json(silent=True)
+    """The account part of the login limit; an oversized body (answered 413) must not make the limiter log errors."""
+    try:
+        body = request.get_json(silent=True)
+    except RequestEntityTooLarge:
+        body = None
     email = body.get("email") if isinstance(body, dict) else None
     return f"account:{str(email).strip().lower()}" if email else "account:-"
 

@@ -57,3 +57,19 @@ class ClientRelationship(IdMixin, TimestampMixin, TenantScoped, Base):
     @classmethod
     def visible_to(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
         return or_(cls.tenant_id == tenant_id, cls.client_tenant_id == tenant_id)
+
+
+class CbPolicy(IdMixin, TimestampMixin, TenantScoped, Base):
+    """A certification body's policy: the deadlines and tolerances its rules are computed from (F3, C6)."""
+
+    __tablename__ = "cb_policies"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+
+    # Defaults: grc.tenants.service.POLICY_DEFAULTS. minor_closure_days None: a minor is due by the next audit.
+    response_due_days: Mapped[int]
+    major_closure_days: Mapped[int]
+    minor_closure_days: Mapped[int | None]
+    surveillance_tolerance_days: Mapped[int]
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}

@@ -10,12 +10,14 @@ from grc.extensions import db
 from grc.api import page_of
 from grc.routing import requires
 from grc.tenants import service
-from grc.tenants.models import Tenant
+from grc.tenants.models import CbPolicy, Tenant
 from grc.tenants.schemas import (
     ClientCreateSchema,
     ClientListArgs,
     ClientSchema,
     ClientUpdateSchema,
+    PolicySchema,
+    PolicyUpdateSchema,
     TenantCreateSchema,
     TenantListArgs,
     TenantSchema,
@@ -90,3 +92,26 @@ def update_client(data: dict[str, Any], client_id: uuid.UUID) -> service.ClientV
     view = service.get_client(client_id)
     clients.check_etag(view, ClientSchema)
     return service.update_client(db.session, view, data)
+
+
+policy = Blueprint("policy", __name__, url_prefix="/api/v1/policy", description="The certification body's policy")
+
+
+@policy.route("", methods=["GET"])
+@requires(*service.CB_ROLES)
+@policy.etag
+@policy.response(200, PolicySchema)
+def get_policy() -> CbPolicy:
+    """The deadlines and tolerances the CB's rules are computed from (defaults until saved)."""
+    return service.policy(db.session)
+
+
+@policy.route("", methods=["PUT"])
+@requires("cb_admin")
+@policy.etag
+@policy.arguments(PolicyUpdateSchema)
+@policy.response(200, PolicySchema)
+def put_policy(data: dict[str, Any]) -> CbPolicy:
+    """Replace the CB's policy (needs If-Match with the ETag from GET)."""
+    policy.check_etag(service.policy(db.session), PolicySchema)
+    return service.save_policy(db.session, data)

@@ -72,3 +72,17 @@ class ClientListArgs(ListArgs):
     q = ma.fields.String(
         validate=ma.validate.Length(min=1, max=100), metadata={"description": "Text contained in the name"}
     )
+
+
+class PolicySchema(ma.Schema):
+    response_due_days = ma.fields.Integer(metadata={"description": "F3: days to respond to a nonconformity"})
+    major_closure_days = ma.fields.Integer(metadata={"description": "F3: days to close a major"})
+    minor_closure_days = ma.fields.Integer(allow_none=True, metadata={"description": "F3: null = by the next audit"})
+    surveillance_tolerance_days = ma.fields.Integer(metadata={"description": "C6: days a surveillance may slip"})
+
+
+class PolicyUpdateSchema(StrictSchema):
+    response_due_days = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=365))
+    major_closure_days = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=365))
+    minor_closure_days = ma.fields.Integer(required=True, allow_none=True, validate=ma.validate.Range(min=1, max=730))
+    surveillance_tolerance_days = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=90))

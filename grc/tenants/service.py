@@ -16,9 +16,15 @@ from grc.db import new_id, utcnow
 from grc.errors import InvalidField, NotFound
 from grc.extensions import db
 from grc.notifications.service import publish
-from grc.tenants.models import ClientRelationship, Tenant, TenantKind
+from grc.tenants.models import CbPolicy, ClientRelationship, Tenant, TenantKind
 
 CB_ROLES = ("cb_admin", "certification_manager", "auditor", "cb_viewer")
+POLICY_DEFAULTS: dict[str, Any] = {
+    "response_due_days": 14,
+    "major_closure_days": 90,
+    "minor_closure_days": None,
+    "surveillance_tolerance_days": 0,
+}
 
 
 @dataclass
@@ -157,3 +163,23 @@ def update_client(session: Session, view: ClientView, changes: dict[str, Any]) -
         setattr(view.tenant, key, value)
     session.flush()
     return view
+
+
+# --------------------------------------------------------------------------- CB policy
+
+
+def policy(session: Session) -> CbPolicy:
+    """The calling CB's policy; the documented defaults until the CB saves its own."""
+    found = session.scalars(select(CbPolicy)).one_or_none()
+    return found if found is not None else CbPolicy(**POLICY_DEFAULTS)
+
+
+def save_policy(session: Session, data: dict[str, Any]) -> CbPolicy:
+    current = session.scalars(select(CbPolicy)).one_or_none()
+    if current is None:
+        current = CbPolicy(**POLICY_DEFAULTS)
+        session.add(current)
+    for key, value in data.items():
+        setattr(current, key, value)
+    session.flush()
+    return current

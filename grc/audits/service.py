@@ -1,0 +1,265 @@
+"""Planning and running audits (C1) and the derived audit programme of each client (C6, F4)."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from grc import tenancy
+from grc.api import paginate
+from grc.audits.models import Audit, AuditStatus, AuditTeamMember, AuditType, audit_schemes
+from grc.auth.models import User
+from grc.db import utcnow
+from grc.errors import Forbidden, InvalidField, RuleViolation
+from grc.extensions import db
+from grc.findings.models import Finding, FindingStatus, Grade
+from grc.notifications.service import publish
+from grc.schemes.models import Scheme
+from grc.schemes.service import schemes_by_ids
+from grc.tenants import service as tenants
+
+CB_STAFF = ("cb_admin", "certification_manager", "auditor")
+MANAGERS = ("cb_admin", "certification_manager")
+REPEAT_STAGE2_AFTER = relativedelta(months=6)
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def create_audit(session: Session, data: dict[str, Any]) -> Audit:
+    """Plan an audit of one client for one or more schemes, with a lead auditor and a team of auditors."""
+    client = tenants.visible_client(data["client_id"])
+    if client is None:
+        raise InvalidField("client_id", "not a client of this certification body")
+    if data["planned_end"] < data["planned_start"]:
+        raise InvalidField("planned_end", "must not be before planned_start")
+    _check_sites(data["sites"], client.tenant.sites)
+    team = _auditors(session, {data["lead_auditor_id"], *data.get("team_ids", [])})
+    audit = Audit(
+        client_tenant_id=client.tenant.id,
+        type=AuditType(data["type"]),
+        planned_start=data["planned_start"],
+        planned_end=data["planned_end"],
+        sites=data["sites"],
+        objectives=data.get("objectives"),
+        lead_auditor_id=data["lead_auditor_id"],
+        schemes=schemes_by_ids(session, data["scheme_ids"]),
+    )
+    audit.team = [
+        AuditTeamMember(user_id=user.id, name=user.name, is_lead=user.id == data["lead_auditor_id"],
+                        client_tenant_id=client.tenant.id)
+        for user in team
+    ]
+    session.add(audit)
+    session.flush()
+    _minors_due_by_this_audit(session, audit)
+    publish(session, "audit.planned", _event(audit))
+    return audit
+
+
+def _check_sites(sites: list[str], client_sites: list[dict[str, Any]]) -> None:
+    known = {site["name"] for site in client_sites}
+    unknown = [site for site in sites if site not in known]
+    if unknown:
+        raise InvalidField("sites", f"not a site of the client: {', '.join(unknown)}")
+
+
+def _auditors(session: Session, user_ids: set[uuid.UUID]) -> list[User]:
+    """Only active users of the CB holding the auditor role can be on an audit team."""
+    users = list(session.scalars(select(User).where(User.id.in_(user_ids), User.is_active.is_(True))))
+    if len(users) != len(user_ids) or any("auditor" not in user.roles for user in users):
+        raise InvalidField("team_ids", "every team member and the lead must be an active auditor of this CB")
+    return users
+
+
+def _minors_due_by_this_audit(session: Session, audit: Audit) -> None:
+    """F3: a minor with no closure date is due by the next audit of the same client."""
+    session.execute(
+        update(Finding)
+        .where(
+            Finding.tenant_id == audit.tenant_id,
+            Finding.client_tenant_id == audit.client_tenant_id,
+            Finding.grade == Grade.minor,
+            Finding.closure_due.is_(None),
+            Finding.raised_on <= audit.planned_start,
+            Finding.status != FindingStatus.closed,
+        )
+        .values(closure_due=audit.planned_start)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def list_audits(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    stmt = select(Audit)
+    if args.get("client_id"):
+        stmt = stmt.where(Audit.client_tenant_id == args["client_id"])
+    for name in ("type", "status"):
+        if args.get(name):
+            stmt = stmt.where(getattr(Audit, name) == args[name])
+    if args.get("scheme_id"):
+        stmt = stmt.where(Audit.id.in_(select(audit_schemes.c.audit_id).where(audit_schemes.c.scheme_id == args["scheme_id"])))
+    return paginate(session, stmt, args, [Audit.id])
+
+
+@tenancy.path_resource("audit_id")
+def visible_audit(audit_id: uuid.UUID) -> Audit | None:
+    return db.session.get(Audit, audit_id)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def start(session: Session, audit: Audit) -> Audit:
+    """planned -> in_progress; a stage 2 needs a completed stage 1 for the same client and scheme (C1)."""
+    _check_cb_side(audit)
+    _require_status(audit, AuditStatus.planned, "start")
+    if audit.type == AuditType.stage2:
+        missing = [scheme.standard for scheme in audit.schemes if not _stage1_completed(session, audit, scheme)]
+        if missing:
+            raise RuleViolation(
+                f"A stage 2 audit cannot start before a stage 1 audit is completed for: {', '.join(missing)}.",
+                rule="C1",
+            )
+    audit.status = AuditStatus.in_progress
+    audit.started_at = utcnow()
+    return _transitioned(session, audit, "audit.started")
+
+
+def complete(session: Session, audit: Audit, completed_on: date | None) -> Audit:
+    _check_cb_side(audit)
+    _require_status(audit, AuditStatus.in_progress, "complete")
+    audit.status = AuditStatus.completed
+    audit.completed_on = completed_on or utcnow().date()
+    return _transitioned(session, audit, "audit.completed")
+
+
+def cancel(session: Session, audit: Audit, reason: str) -> Audit:
+    _check_cb_side(audit)
+    if audit.status not in (AuditStatus.planned, AuditStatus.in_progress):
+        raise RuleViolation(f"A {audit.status.value} audit cannot be cancelled.", rule="AUDIT-STATUS")
+    audit.status = AuditStatus.cancelled
+    audit.cancel_reason = reason
+    return _transitioned(session, audit, "audit.cancelled")
+
+
+def _check_cb_side(audit: Audit) -> None:
+    """Only the CB's staff run audits; an auditor must be on the team (managers may act for them)."""
+    principal = tenancy.current()
+    if principal.tenant_id != audit.tenant_id:
+        raise Forbidden("The audited client reads its audits but does not run them.")
+    if not principal.has_any(*MANAGERS) and principal.actor_id not in audit.team_user_ids:
+        raise Forbidden("Only a member of the audit team (or a manager) can do this.")
+
+
+def _require_status(audit: Audit, expected: AuditStatus, verb: str) -> None:
+    if audit.status != expected:
+        raise RuleViolation(f"Only a {expected.value} audit can {verb}; this one is {audit.status.value}.",
+                            rule="AUDIT-STATUS")
+
+
+def _stage1_completed(session: Session, audit: Audit, scheme: Scheme) -> bool:
+    return session.scalars(
+        select(Audit.id)
+        .join(audit_schemes, audit_schemes.c.audit_id == Audit.id)
+        .where(
+            Audit.client_tenant_id == audit.client_tenant_id,
+            Audit.type == AuditType.stage1,
+            Audit.status == AuditStatus.completed,
+            audit_schemes.c.scheme_id == scheme.id,
+        )
+    ).first() is not None
+
+
+def _transitioned(session: Session, audit: Audit, topic: str) -> Audit:
+    session.flush()
+    publish(session, topic, _event(audit))
+    return audit
+
+
+def _event(audit: Audit) -> dict[str, Any]:
+    return {"audit_id": str(audit.id), "client_id": str(audit.client_tenant_id), "type": audit.type.value,
+            "status": audit.status.value}
+
+
+# --------------------------------------------------------------------------- the programme (C6, F4)
+
+
+@dataclass(frozen=True)
+class Milestone:
+    name: str
+    due: date | None
+    state: str  # done | due | overdue | planned | not_applicable
+    audit_id: uuid.UUID | None = None
+
+
+def programme(session: Session, client_id: uuid.UUID, today: date | None = None) -> list[dict[str, Any]]:
+    """The certification cycle of the client per scheme, derived from decisions and audits (never typed in)."""
+    today = today or utcnow().date()
+    tolerance = timedelta(days=tenants.policy(session).surveillance_tolerance_days)
+    audits = list(session.scalars(select(Audit).where(Audit.client_tenant_id == client_id).order_by(Audit.planned_start)))
+    schemes = {scheme.id: scheme for audit in audits for scheme in audit.schemes}
+    return [_scheme_programme(session, scheme, [a for a in audits if scheme in a.schemes], today, tolerance)
+            for scheme in sorted(schemes.values(), key=lambda s: s.standard)]
+
+
+def _scheme_programme(session: Session, scheme: Scheme, audits: list[Audit], today: date,
+                      tolerance: timedelta) -> dict[str, Any]:
+    stage1 = _last(audits, AuditType.stage1)
+    stage2 = _last(audits, AuditType.stage2)
+    decision_date, provisional = _cycle_start(stage2)
+    result: dict[str, Any] = {
+        "scheme": scheme, "stage1": stage1, "stage2": stage2,
+        "initial_decision_date": decision_date, "provisional": provisional,
+        "repeat_stage2_required": _repeat_stage2_required(session, stage2, today),
+        "milestones": [],
+    }
+    if decision_date is None:
+        return result
+    expiry = decision_date + relativedelta(months=scheme.cycle_months) - timedelta(days=1)
+    surveillances = [a for a in audits if a.type == AuditType.surveillance and a.status == AuditStatus.completed
+                     and a.completed_on and a.completed_on >= decision_date]
+    interval = relativedelta(months=scheme.surveillance_interval_months)
+    result["expiry"] = expiry
+    result["milestones"] = [
+        _milestone("surveillance_1", decision_date + interval, surveillances[:1], today, tolerance),
+        _milestone("surveillance_2", decision_date + 2 * interval, surveillances[1:2], today, tolerance),
+        _milestone("recertification", expiry, [a for a in audits if a.type == AuditType.recertification
+                                               and a.status == AuditStatus.completed], today, timedelta()),
+    ]
+    return result
+
+
+def _cycle_start(stage2: Audit | None) -> tuple[date | None, bool]:
+    """The initial certification decision date; until decisions exist, the completed stage 2 stands in."""
+    if stage2 is None or stage2.status != AuditStatus.completed:
+        return None, True
+    return stage2.completed_on, True
+
+
+def _last(audits: list[Audit], kind: AuditType) -> Audit | None:
+    matching = [a for a in audits if a.type == kind and a.status != AuditStatus.cancelled]
+    return matching[-1] if matching else None
+
+
+def _milestone(name: str, due: date, done: list[Audit], today: date, tolerance: timedelta) -> Milestone:
+    if done:
+        return Milestone(name, due, "done", done[0].id)
+    return Milestone(name, due, "overdue" if today > due + tolerance else "due")
+
+
+def _repeat_stage2_required(session: Session, stage2: Audit | None, today: date) -> bool:
+    """F4: a major from the stage 2 still unverified six months after its last day forces a repeat stage 2."""
+    if stage2 is None or stage2.completed_on is None or today <= stage2.completed_on + REPEAT_STAGE2_AFTER:
+        return False
+    open_major = session.scalars(
+        select(Finding.id).where(
+            Finding.audit_id == stage2.id, Finding.grade == Grade.major,
+            Finding.status.notin_([FindingStatus.verified, FindingStatus.closed]),
+        )
+    ).first()
+    return open_major is not None

@@ -1,0 +1,35 @@
+"""Per-tenant counters that stay gap-free and unique under concurrency (finding and certificate numbers).
+
+``next_value`` increments with one ``UPDATE ... RETURNING`` on a row created on first use, so two
+transactions asking at once queue on the row lock and get different values.
+"""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import ForeignKey, String, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from grc.db import Base
+
+
+class Counter(Base):
+    __tablename__ = "counters"
+    __audit__ = False
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)
+
+
+def next_value(session: Session, tenant_id: uuid.UUID, name: str) -> int:
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(Counter).values(tenant_id=tenant_id, name=name, value=0).on_conflict_do_nothing())
+    return session.execute(
+        update(Counter)
+        .where(Counter.tenant_id == tenant_id, Counter.name == name)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    ).scalar_one()

@@ -1,0 +1,38 @@
+"""The standards catalogue (ISO 9001, ISO/IEC 27001, ...): shipped rows are global, a CB may add its own."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import JSON, ColumnElement, ForeignKey, String, or_
+from sqlalchemy.orm import Mapped, mapped_column
+
+from grc.db import Base, IdMixin, TimestampMixin
+from grc.tenancy import TenantScoped
+
+
+class Scheme(IdMixin, TimestampMixin, TenantScoped, Base):
+    """A certification scheme: a standard in one edition, its cycle and its top-level clauses."""
+
+    __tablename__ = "schemes"
+
+    # NULL for the shipped catalogue (visible to every tenant); a CB's own schemes carry its id.
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    edition: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(300))
+    cycle_months: Mapped[int] = mapped_column(default=36)
+    surveillance_interval_months: Mapped[int] = mapped_column(default=12)
+    clauses: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    @classmethod
+    def visible_to(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
+        return or_(cls.tenant_id.is_(None), cls.tenant_id == tenant_id)
+
+    @property
+    def standard(self) -> str:
+        """How certificates name it: code and edition, e.g. ``ISO/IEC 27001:2022``."""
+        return f"{self.code}:{self.edition}"
+
+    def has_clause(self, number: str) -> bool:
+        return any(clause["number"] == number for clause in self.clauses)

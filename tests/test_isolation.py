@@ -1,0 +1,646 @@
+"""Tenant isolation, walked over the URL map (DESIGN.md sections 2 and 5).
+
+Every authenticated route of the API blueprints is found in ``app.url_map`` at collection time and becomes
+its own test id, so a new route is covered the day it is added, without writing a test for it:
+
+- a route with path parameters is called, for every resource of the victim tenants (``cb-a`` and its client
+  ``client-a``) that the parameters can name, by every caller that may not address that resource: each
+  role of the other tenants, their machine clients, the platform admin, the victims' own CB or client on the
+  other side of the relationship. Authenticated strangers must get 404 (never 403: ids cannot be probed),
+  callers without a valid token 401, always as problem+json, and the database must not change at all;
+- a collection GET must answer 200/403 and never show a stranger an id, e-mail or name of the victims;
+- a collection write by a stranger (body ``{}``) must not answer 5xx and must not touch a victim's row;
+- no token, a garbage token, a tampered signature, another key, ``alg: none`` or an expired token (all
+  claiming to be cb-a's admin) get 401 problem+json everywhere.
+
+When a new domain adds a path parameter (``<uuid:audit_id>``...), add a builder for it to ``VICTIM_BUILDERS``:
+it creates the resource in cb-a or client-a and says which tenants may address it. Until then every test of
+that route fails and says so.
+"""
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import jwt as pyjwt
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+from sqlalchemy import Select, Table, false, func, or_, select
+from werkzeug.test import TestResponse
+
+from grc import tenancy
+from grc.auditlog.models import AuditChainHead
+from grc.auth.models import ApiClient, User
+from grc.auth.users import create_api_client
+from grc.extensions import db
+from grc.models import Base
+from grc.routing import PUBLIC, REFRESH
+from grc.tenants.models import Tenant
+from tests.world import World, act_as
+
+API_PREFIX = "/api/v1"
+NOT_API_BLUEPRINTS = frozenset({"static", "api-docs", "ops"})
+PROBLEM = "application/problem+json"
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+VICTIM_TENANTS = ("cb-a", "client-a")
+MAX_PAGES = 50
+PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")  # werkzeug's <converter:name>
+
+# Routes anyone may call; the walk leaves them out, so each entry is a reviewed decision.
+PUBLIC_ROUTES = frozenset({"POST /api/v1/auth/login", "POST /api/v1/auth/token"})
+
+# (route, caller's tenant, victim label): addressing that resource is the caller's right, not a leak.
+LEGITIMATE = frozenset({
+    # The platform operator keeps the directory of certification bodies (DESIGN.md section 2).
+    ("GET /api/v1/tenants/{tenant_id}", "platform", "cb-a's tenant"),
+})
+
+
+# --------------------------------------------------------------------------- the routes
+
+
+@dataclass(frozen=True)
+class Route:
+    """One method of one URL rule; its string is the test id."""
+
+    method: str
+    rule: str
+    params: tuple[str, ...]
+    refresh: bool = False  # the route authenticates with a refresh token (POST /auth/refresh)
+
+    def __str__(self) -> str:
+        """``PATCH /api/v1/users/{user_id}``: the OpenAPI spelling, readable in test ids and messages."""
+        return self.method + " " + PATH_PARAM.sub(r"{\2}", self.rule)
+
+
+def api_routes(app: Flask) -> list[Route]:
+    """Every authenticated route of the API blueprints: what the guard protects, hence what we attack."""
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".")[0] in NOT_API_BLUEPRINTS or not rule.rule.startswith(API_PREFIX + "/"):
+            continue
+        view = app.view_functions[rule.endpoint]
+        if getattr(view, PUBLIC, False):
+            continue
+        params = tuple(name for _converter, name in PATH_PARAM.findall(rule.rule))
+        refresh = bool(getattr(view, REFRESH, False))
+        routes += [Route(method, rule.rule, params, refresh) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    return sorted(routes, key=lambda route: (route.rule, route.method))
+
+
+def _collection_app() -> Flask:
+    """An app built like the ``app`` fixture, only to read its URL map while pytest collects the tests."""
+    from grc import create_app
+
+    return create_app(env="test", database_url="sqlite://", secret_key="collect-" + "x" * 40, log_level="WARNING")
+
+
+ROUTES = api_routes(_collection_app())
+RESOURCE_ROUTES = [route for route in ROUTES if route.params]
+COLLECTION_READS = [route for route in ROUTES if not route.params and route.method == "GET"]
+COLLECTION_WRITES = [route for route in ROUTES if not route.params and route.method != "GET"]
+
+
+def url_for_rule(rule: str, values: dict[str, uuid.UUID]) -> str:
+    return PATH_PARAM.sub(lambda match: str(values[match.group(2)]), rule)
+
+
+# --------------------------------------------------------------------------- the victims
+
+
+@dataclass(frozen=True)
+class Victim:
+    """A resource of cb-a or client-a a path parameter can name, and the tenants entitled to address it."""
+
+    param: str
+    label: str
+    id: uuid.UUID
+    addressable_by: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Marker:
+    """Text that identifies a victim's data; seen in a response of any other tenant, it is a leak."""
+
+    text: str
+    label: str
+    seen_by: frozenset[str]
+
+
+VictimBuilder = Callable[[Flask, World], list[Victim]]
+
+
+def _tenant_victims(_app: Flask, world: World) -> list[Victim]:
+    return [
+        Victim("tenant_id", "cb-a's tenant", world.tenants["cb-a"], frozenset({"cb-a"})),
+        Victim("tenant_id", "client-a's tenant", world.tenants["client-a"], frozenset({"client-a"})),
+    ]
+
+
+def _client_victims(_app: Flask, world: World) -> list[Victim]:
+    """Clients are addressed by their tenant id, by the CBs that certify them (not by the client itself)."""
+    return [Victim("client_id", "client-a (certified by cb-a)", world.tenants["client-a"], frozenset({"cb-a"}))]
+
+
+def _user_victims(_app: Flask, world: World) -> list[Victim]:
+    return [
+        Victim("user_id", f"{slug}'s {role}", world.users[f"{role}@{slug}.test"], frozenset({slug}))
+        for slug, role in (("cb-a", "cb_admin"), ("client-a", "client_admin"))
+    ]
+
+
+def _api_client_victims(app: Flask, world: World) -> list[Victim]:
+    return [
+        Victim("api_client_id", f"{slug}'s API client", _api_client(app, slug, role, "victim"), frozenset({slug}))
+        for slug, role in (("cb-a", "cb_admin"), ("client-a", "client_admin"))
+    ]
+
+
+VICTIM_BUILDERS: dict[str, VictimBuilder] = {
+    "tenant_id": _tenant_victims,
+    "client_id": _client_victims,
+    "user_id": _user_victims,
+    "api_client_id": _api_client_victims,
+}
+
+
+def _api_client(app: Flask, slug: str, role: str, purpose: str) -> uuid.UUID:
+    """An API client of ``slug`` with ``role``, created through the service by that tenant's admin."""
+    with app.app_context():
+        act_as(f"{role}@{slug}.test")
+        client, _secret = create_api_client(db.session, {"name": f"{purpose} integration of {slug}", "roles": [role]})
+        db.session.commit()
+        return client.id
+
+
+def missing_victims(route: Route) -> list[str]:
+    return [param for param in route.params if param not in VICTIM_BUILDERS]
+
+
+def require_victims(route: Route) -> None:
+    """A path parameter nobody attacks would let a new route escape the suite: fail and say what to add."""
+    missing = missing_victims(route)
+    if missing:
+        pytest.fail(
+            f"{route}: no victim for path parameter(s) {', '.join(missing)}. Add a builder to VICTIM_BUILDERS in "
+            "tests/test_isolation.py that creates such a resource in cb-a or client-a and says who may address it."
+        )
+
+
+@dataclass
+class Victims:
+    """Every victim resource (by parameter) and every marker of the victims' data."""
+
+    by_param: dict[str, list[Victim]] = field(default_factory=dict)
+    markers: list[Marker] = field(default_factory=list)
+
+
+
+def victim_tenant_ids(world: World) -> frozenset[uuid.UUID]:
+    return frozenset(world.tenants[slug] for slug in VICTIM_TENANTS)
+
+
+def build_victims(app: Flask, world: World) -> Victims:
+    victims = Victims({param: build(app, world) for param, build in VICTIM_BUILDERS.items()})
+    victims.markers = _markers(app, world, victims)
+    return victims
+
+
+def _markers(app: Flask, world: World, victims: Victims) -> list[Marker]:
+    """Ids, e-mails and names of the victims' data, with the tenants that may legitimately see each."""
+    markers = [
+        Marker(str(world.tenants["cb-a"]), "cb-a's tenant id", frozenset({"cb-a", "client-a", "platform"})),
+        Marker(str(world.tenants["client-a"]), "client-a's tenant id", frozenset({"client-a", "cb-a"})),
+        Marker("Client client-a Ltd", "client-a's legal name", frozenset({"client-a", "cb-a"})),
+    ]
+    for email, user_id in world.users.items():
+        slug = tenant_of(email)
+        if slug in VICTIM_TENANTS:
+            markers += [Marker(email, f"{slug}'s user e-mail", frozenset({slug})),
+                        Marker(str(user_id), f"{slug}'s user id {email}", _user_id_seen_by(slug))]
+    for victim in victims.by_param["api_client_id"]:
+        markers += _api_client_markers(app, victim)
+    return markers
+
+
+def _user_id_seen_by(slug: str) -> frozenset[str]:
+    """A CB's staff act on its clients (onboarding, audits), so the client's audit trail names them as actors
+    by id; an id alone reveals nothing (GET /users/{id} answers 404), while their e-mails stay private."""
+    return frozenset({slug, "client-a"}) if slug == "cb-a" else frozenset({slug})
+
+
+def _api_client_markers(app: Flask, victim: Victim) -> list[Marker]:
+    with app.app_context(), tenancy.system_scope(db.session):
+        client = db.session.get(ApiClient, victim.id)
+        texts = (str(client.id), client.client_id, client.name)
+    return [Marker(text, victim.label, victim.addressable_by) for text in texts]
+
+
+def victim_bindings(victims: Victims, route: Route) -> Iterator[tuple[dict[str, uuid.UUID], list[Victim]]]:
+    """Every way of filling the route's path parameters with victims (one victim per parameter)."""
+    for chosen in itertools.product(*(victims.by_param[param] for param in route.params)):
+        yield {victim.param: victim.id for victim in chosen}, list(chosen)
+
+
+# --------------------------------------------------------------------------- valid bodies
+
+# An empty body is refused by validation before any service runs. For a collection write listed here the
+# strangers also send a body that passes validation, so the service really acts: it must act only in the
+# caller's own tenant. A body may name victims' ids (``victims.by_param``), as an attacker's would.
+BodyBuilder = Callable[["Victims", "Caller", int], dict[str, Any]]
+STRANGER_PASSWORD = "a long enough password"
+
+
+def _admin_role(caller: Caller) -> str:
+    tenant = caller.tenant or ""
+    return "platform_admin" if tenant == "platform" else "cb_admin" if tenant.startswith("cb-") else "client_admin"
+
+
+def _new_admin(n: int) -> dict[str, str]:
+    return {"email": f"admin-{n}@stranger.test", "name": "Stranger admin", "password": STRANGER_PASSWORD}
+
+
+VALID_BODIES: dict[str, BodyBuilder] = {
+    "POST /api/v1/tenants": lambda _v, _c, n: {
+        "kind": "certification_body", "name": f"Stranger CB {n}", "slug": f"stranger-{n}", "country": "DE",
+        "admin": _new_admin(n),
+    },
+    "POST /api/v1/clients": lambda _v, _c, n: {
+        "name": f"Stranger client {n}", "legal_name": f"Stranger client {n} Ltd", "country": "FR",
+        "address": "2 rue Ailleurs, Lyon", "admin": _new_admin(n),
+    },
+    "POST /api/v1/users": lambda _v, c, n: {
+        "email": f"user-{n}@stranger.test", "name": "Stranger", "password": STRANGER_PASSWORD,
+        "roles": [_admin_role(c)],
+    },
+    "POST /api/v1/api-clients": lambda _v, c, n: {"name": f"stranger integration {n}", "roles": [_admin_role(c)]},
+}
+
+
+# --------------------------------------------------------------------------- the callers
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who knocks: a user, a machine client, or someone without a valid token (``tenant`` None)."""
+
+    name: str
+    tenant: str | None
+    token: Callable[[bool], str | None]  # refresh? -> bearer token (None: no Authorization header)
+
+    def headers(self, route: Route) -> dict[str, str]:
+        token = self.token(route.refresh)
+        return {} if token is None else {"Authorization": f"Bearer {token}"}
+
+
+def tenant_of(email: str) -> str:
+    return email.split("@", 1)[1].removesuffix(".test")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a token names: the subject and the claims login (or the client-credentials exchange) puts in it."""
+
+    subject: uuid.UUID
+    claims: dict[str, str]
+
+
+def identities(app: Flask, model: type[User | ApiClient]) -> dict[uuid.UUID, Identity]:
+    """Every user (or API client) and the claims of its tenant, in one query."""
+    typ = "api_client" if model is ApiClient else "user"
+    with app.app_context(), tenancy.system_scope(db.session):
+        rows = db.session.execute(select(model.id, Tenant.id, Tenant.kind).join(Tenant, Tenant.id == model.tenant_id))
+        return {actor: Identity(actor, {"tid": str(tid), "kind": kind.value, "typ": typ}) for actor, tid, kind in rows}
+
+
+def mint(app: Flask, who: Identity, *, refresh: bool = False, expires: timedelta | None = None) -> str:
+    """A new token for each request (new jti): a caller that hits POST /auth/logout revokes the one it used."""
+    make = create_refresh_token if refresh else create_access_token
+    lifetime = {} if expires is None else {"expires_delta": expires}
+    with app.app_context():
+        return make(identity=str(who.subject), additional_claims=who.claims, **lifetime)
+
+
+def user_callers(app: Flask, world: World) -> list[Caller]:
+    users = identities(app, User)
+    return [
+        Caller(email, tenant_of(email), lambda refresh, who=users[user_id]: mint(app, who, refresh=refresh))
+        for email, user_id in sorted(world.users.items())
+    ]
+
+
+def machine_callers(app: Flask) -> list[Caller]:
+    """Admin-role API clients of the stranger tenants: machines are callers too (they get no refresh token)."""
+    admins = (("cb-b", "cb_admin"), ("client-b", "client_admin"))
+    made = {slug: _api_client(app, slug, role, "stranger") for slug, role in admins}
+    machines = identities(app, ApiClient)
+    return [
+        Caller(f"API client of {slug}", slug, lambda _refresh, who=machines[client_id]: mint(app, who))
+        for slug, client_id in made.items()
+    ]
+
+
+def unauthenticated_callers(app: Flask, world: World) -> list[Caller]:
+    """No token, and tokens that claim to be cb-a's admin but must not be believed."""
+    victim_admin = identities(app, User)[world.users["cb_admin@cb-a.test"]]
+    genuine = mint(app, victim_admin)
+    head, payload, signature = genuine.split(".")
+    claims = _claims(app, genuine)
+    expired = mint(app, victim_admin, expires=timedelta(seconds=-60))
+    forged = {
+        "anonymous": None,
+        "garbage bearer": "not-a-jwt",
+        "tampered signature": f"{head}.{payload}.{_flip(signature)}",
+        "signed with another key": pyjwt.encode(claims, "another-key-" + "y" * 40, algorithm="HS256"),
+        "alg none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{payload}.",
+        "expired": expired,
+    }
+    return [Caller(name, None, lambda _r, token=token: token) for name, token in forged.items()]
+
+
+def _claims(app: Flask, token: str) -> dict[str, Any]:
+    with app.app_context():
+        return decode_token(token)
+
+
+def _flip(signature: str) -> str:
+    """Change the first character: it carries 6 real bits (the last one may carry only padding)."""
+    return ("B" if signature[0] == "A" else "A") + signature[1:]
+
+
+def _b64(obj: dict[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+
+def all_callers(app: Flask, world: World) -> list[Caller]:
+    return user_callers(app, world) + machine_callers(app) + unauthenticated_callers(app, world)
+
+
+# --------------------------------------------------------------------------- what changed
+
+
+Rows = dict[str, Any]
+
+
+class Watch:
+    """Watches the database while strangers call: after each call a one-query fingerprint (row counts and the
+    audit chain's length, so the change is pinned on its caller), and at the end every row compared (which
+    catches an update of a table the audit chain does not cover)."""
+
+    def __init__(self, app: Flask, tenants: frozenset[uuid.UUID] | None = None) -> None:
+        self.app, self.tenants = app, tenants
+        self.start = self._read(_rows)
+        self.last = self._read(_fingerprint)
+        self.reported = False
+
+    def changed_by_last_call(self, method: str) -> list[str]:
+        """Reads are only compared at the end (a query saved per call); a read that writes is found there
+        too, just not pinned on its caller."""
+        if method == "GET":
+            return []
+        now = self._read(_fingerprint)
+        changed, self.last = _differing(self.last, now), now
+        self.reported = self.reported or bool(changed)
+        return changed
+
+    def unnoticed_changes(self) -> list[str]:
+        """Rows that differ from the start though no single call was caught changing them."""
+        changed = [] if self.reported else _differing(self.start, self._read(_rows))
+        if not changed:
+            return []
+        why = "no write call shows it: a read that writes, or an update of a table the audit chain does not cover"
+        return [f"rows of {changed} changed during the test and {why}"]
+
+    def _read(self, how: Callable[[frozenset[uuid.UUID] | None], Rows]) -> Rows:
+        """Past every wall (system scope also lifts row-level security): the rows as they are."""
+        with self.app.app_context(), tenancy.system_scope(db.session):
+            return how(self.tenants)
+
+
+def _differing(before: Rows, after: Rows) -> list[str]:
+    return [name for name in before if before[name] != after.get(name)]
+
+
+def _fingerprint(tenants: frozenset[uuid.UUID] | None) -> Rows:
+    counts = [_owned(select(func.count()).select_from(table), table, tenants).scalar_subquery() for table in TABLES]
+    chain = _owned(select(func.coalesce(func.sum(AuditChainHead.last_seq), 0)), AuditChainHead.__table__, tenants)
+    row = db.session.execute(select(*counts, chain.scalar_subquery())).one()
+    return dict(zip([table.name for table in TABLES] + ["audit chain length"], row, strict=True))
+
+
+def _rows(tenants: frozenset[uuid.UUID] | None) -> Rows:
+    return {
+        table.name: db.session.execute(_owned(select(table), table, tenants).order_by(*table.primary_key)).all()
+        for table in TABLES
+    }
+
+
+def _owned(stmt: Select[Any], table: Table, tenants: frozenset[uuid.UUID] | None) -> Select[Any]:
+    """``stmt`` limited to the rows ``tenants`` own (all rows when ``tenants`` is None)."""
+    if tenants is None:
+        return stmt
+    owners = _tenant_columns(table)
+    return stmt.where(or_(*(column.in_(tenants) for column in owners))) if owners else stmt.where(false())
+
+
+def _tenant_columns(table: Table) -> list[Any]:
+    """Columns naming an owning tenant: foreign keys to tenants.id, or the tenant's own id."""
+    if table.name == Tenant.__tablename__:
+        return [table.c.id]
+    return [column for column in table.columns if any(fk.column is Tenant.__table__.c.id for fk in column.foreign_keys)]
+
+
+TABLES: list[Table] = list(Base.metadata.sorted_tables)
+
+
+# --------------------------------------------------------------------------- calling
+
+
+def call(
+    app: Flask, client: FlaskClient, route: Route, values: dict[str, uuid.UUID], caller: Caller,
+    body: dict[str, Any] | None = None,
+) -> TestResponse:
+    """The request a stranger would try: an empty JSON body unless one is given, a made-up ETag for PATCH."""
+    headers = caller.headers(route)
+    if route.method == "PATCH":
+        headers["If-Match"] = '"x"'
+    payload = {"json": body or {}} if route.method in BODY_METHODS else {}
+    return client.open(url_for_rule(route.rule, values), method=route.method, headers=headers, **payload)
+
+
+def problem_failure(response: TestResponse, allowed: set[int]) -> str | None:
+    """Why the answer is wrong (unexpected status, or an error that is not problem+json), or None."""
+    if response.status_code not in allowed:
+        return f"answered {response.status_code} (expected {sorted(allowed)}): {response.get_data(as_text=True)[:200]}"
+    if response.status_code >= 400 and response.mimetype != PROBLEM:
+        return f"answered {response.status_code} as {response.mimetype}, not {PROBLEM}"
+    return None
+
+
+def leaks(text: str, caller: Caller, markers: list[Marker]) -> list[str]:
+    return [f"{m.label} ({m.text})" for m in markers if caller.tenant not in m.seen_by and m.text in text]
+
+
+def read_all_pages(app: Flask, client: FlaskClient, route: Route, caller: Caller) -> tuple[TestResponse, str]:
+    """The first answer and the text of every page (a leak on page 2 is still a leak)."""
+    first = response = call(app, client, route, {}, caller)
+    texts = [response.get_data(as_text=True)]
+    for _ in range(MAX_PAGES):
+        cursor = _next_cursor(response)
+        if cursor is None:
+            break
+        response = client.get(route.rule, query_string={"cursor": cursor}, headers=caller.headers(route))
+        texts.append(response.get_data(as_text=True))
+    return first, "\n".join(texts)
+
+
+def _next_cursor(response: TestResponse) -> str | None:
+    body = response.get_json(silent=True) if response.status_code == 200 else None
+    return body.get("next_cursor") if isinstance(body, dict) else None
+
+
+def report(route: Route, failures: list[str]) -> str:
+    return f"{route}: {len(failures)} isolation failure(s)\n  " + "\n  ".join(failures)
+
+
+# --------------------------------------------------------------------------- the walk
+
+
+def test_the_walk_covers_every_authenticated_api_route_of_the_app(app: Flask) -> None:
+    """The routes collected from a throwaway app are those of the app under test, and they are not few."""
+    live, walked = {str(r) for r in api_routes(app)}, {str(r) for r in ROUTES}
+    assert live == walked, f"not walked: {sorted(live - walked)}; walked but not served: {sorted(walked - live)}"
+    assert api_routes(app) == ROUTES
+    assert {"GET /api/v1/me", "PATCH /api/v1/users/{user_id}", "POST /api/v1/tenants"} <= {str(r) for r in ROUTES}
+
+
+def test_only_the_routes_meant_to_be_public_skip_authentication(app: Flask) -> None:
+    """The walk skips public routes, so making one public is a decision this list records (DESIGN.md section 4)."""
+    public = {
+        f"{method} {rule.rule}"
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(API_PREFIX + "/") and getattr(app.view_functions[rule.endpoint], PUBLIC, False)
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert public == PUBLIC_ROUTES, f"public API routes changed: add or remove them in PUBLIC_ROUTES: {sorted(public)}"
+
+
+def test_a_route_naming_a_resource_nobody_attacks_fails_the_suite() -> None:
+    widget_route = Route("GET", "/api/v1/widgets/<uuid:widget_id>", ("widget_id",))
+    with pytest.raises(pytest.fail.Exception, match="no victim for path parameter.*widget_id.*VICTIM_BUILDERS"):
+        require_victims(widget_route)
+
+
+def test_every_path_parameter_of_every_route_has_a_victim_to_attack() -> None:
+    missing = {str(route): missing_victims(route) for route in RESOURCE_ROUTES if missing_victims(route)}
+    assert not missing, (
+        f"routes with path parameters the isolation suite has no victim for: {missing}. Add a builder to "
+        "VICTIM_BUILDERS in tests/test_isolation.py that creates such a resource in cb-a or client-a."
+    )
+
+
+@pytest.mark.parametrize("route", RESOURCE_ROUTES, ids=str)
+def test_another_tenants_resource_answers_strangers_404_and_nothing_changes(
+    app: Flask, client: FlaskClient, world: World, route: Route
+) -> None:
+    """Visibility is resolved before roles and before the body, so every stranger gets the same 404."""
+    require_victims(route)
+    victims, callers = build_victims(app, world), all_callers(app, world)
+    watch = Watch(app)
+    failures = []
+    for values, chosen, caller in attacks(route, victims, callers):
+        response = call(app, client, route, values, caller)
+        problem = problem_failure(response, {401} if caller.tenant is None else {404})
+        changed = watch.changed_by_last_call(route.method)
+        if problem or changed:
+            target = " + ".join(victim.label for victim in chosen)
+            failures.append(f"{caller.name} on {target}: {problem or f'changed {changed}'}")
+    failures += watch.unnoticed_changes()
+    assert not failures, report(route, failures)
+
+
+Attack = tuple[dict[str, uuid.UUID], list[Victim], "Caller"]
+
+
+def attacks(route: Route, victims: Victims, callers: list[Caller]) -> Iterator[Attack]:
+    """Every stranger on every binding of the path; callers without a valid token once (the guard refuses them
+    before any id is looked at)."""
+    for index, (values, chosen) in enumerate(victim_bindings(victims, route)):
+        for caller in callers:
+            if caller.tenant is None and index > 0 or _entitled(route, caller, chosen):
+                continue
+            yield values, chosen, caller
+
+
+def _entitled(route: Route, caller: Caller, chosen: list[Victim]) -> bool:
+    """The caller may address every resource named in the path, so this call is no attack."""
+    return caller.tenant is not None and all(
+        caller.tenant in victim.addressable_by or (str(route), caller.tenant, victim.label) in LEGITIMATE
+        for victim in chosen
+    )
+
+
+@pytest.mark.parametrize("route", COLLECTION_READS, ids=str)
+def test_a_list_shows_nobody_another_tenants_data(app: Flask, client: FlaskClient, world: World, route: Route) -> None:
+    """Each caller sees only what its tenant may see: no victim id, e-mail or name on any page; reads write nothing."""
+    victims, callers = build_victims(app, world), all_callers(app, world)
+    watch = Watch(app)
+    failures = []
+    for caller in callers:
+        response, text = read_all_pages(app, client, route, caller)
+        problem = problem_failure(response, {401} if caller.tenant is None else {200, 403})
+        leaked = leaks(text, caller, victims.markers)
+        changed = watch.changed_by_last_call(route.method)
+        if problem or leaked or changed:
+            failures.append(f"{caller.name}: " + "; ".join(filter(None, [
+                problem, leaked and "leaks " + ", ".join(leaked), changed and f"changed {changed}"])))
+    failures += watch.unnoticed_changes()
+    assert not failures, report(route, failures)
+
+
+@pytest.mark.parametrize("route", COLLECTION_WRITES, ids=str)
+def test_a_strangers_write_to_a_collection_never_touches_the_victims(
+    app: Flask, client: FlaskClient, world: World, route: Route
+) -> None:
+    """An empty body is refused (4xx, never 5xx) or, if valid, acts only in the caller's own tenant."""
+    victims = build_victims(app, world)
+    strangers = [c for c in all_callers(app, world) if c.tenant not in VICTIM_TENANTS]
+    watch = Watch(app, victim_tenant_ids(world))
+    failures, accepted = [], 0
+    for n, caller in enumerate(strangers):
+        for kind, body in _bodies(route, victims, caller, n):
+            response = call(app, client, route, {}, caller, body)
+            if kind == "valid" and response.status_code < 300:
+                accepted += 1
+            problem = _write_answer_failure(response, caller)
+            changed = watch.changed_by_last_call(route.method)
+            if problem or changed:
+                failures.append(f"{caller.name} with {kind} body: {problem or f'changed victim rows of {changed}'}")
+    if str(route) in VALID_BODIES and not accepted:
+        failures.append(f"VALID_BODIES['{route}'] was refused by every caller: update it so the service runs")
+    failures += watch.unnoticed_changes()
+    assert not failures, report(route, failures)
+
+
+def _bodies(route: Route, victims: Victims, caller: Caller, n: int) -> list[tuple[str, dict[str, Any]]]:
+    build = VALID_BODIES.get(str(route))
+    if build is None or caller.tenant is None:
+        return [("empty", {})]
+    return [("empty", {}), ("valid", build(victims, caller, n))]
+
+
+def _write_answer_failure(response: TestResponse, caller: Caller) -> str | None:
+    if caller.tenant is None:
+        return problem_failure(response, {401})
+    if response.status_code >= 500:
+        return f"answered {response.status_code}: {response.get_data(as_text=True)[:200]}"
+    return problem_failure(response, {response.status_code})
