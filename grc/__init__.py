@@ -89,11 +89,17 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
 
 def _register_domains(api: Api) -> list[Any]:
     """Each domain's blueprints, in the order their tags appear in the docs."""
+    from grc.actions.routes import blp as actions
     from grc.auditlog.routes import blp as audit_events
+    from grc.audits.routes import blp as audits
     from grc.auth.routes import api_clients, auth, users
-    from grc.tenants.routes import clients, tenants
+    from grc.evidence.routes import blp as evidence
+    from grc.findings.routes import blp as findings
+    from grc.schemes.routes import blp as schemes
+    from grc.tenants.routes import clients, policy, tenants
 
-    blueprints = [auth, tenants, clients, users, api_clients, audit_events]
+    blueprints = [auth, tenants, clients, users, api_clients, policy, schemes, audits, findings, actions, evidence,
+                  audit_events]
     for blp in blueprints:
         api.register_blueprint(blp)
     return blueprints

@@ -93,7 +93,7 @@ def redis_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str, redis_url: str) -> Flask:
+def app(database_url: str, redis_url: str, workdir: Path) -> Flask:
     from grc import create_app
 
     return create_app(
@@ -104,6 +104,7 @@ def app(database_url: str, redis_url: str) -> Flask:
         login_rate_limit_ip="10000 per minute",
         login_rate_limit_account="10000 per minute",
         log_level="WARNING",
+        storage_location=str(workdir / "evidence"),
     )
 
 
@@ -122,21 +123,19 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     limiter.reset()
 
 
-# Tables whose shipped rows (loaded by migrations) survive between tests: table -> the rows tests add.
-REFERENCE_DATA = {"schemes": "tenant_id IS NOT NULL"}
-
-
 def reset_database(app: Flask) -> None:
     from grc.models import Base
 
     engine = app.extensions["grc.db"][0]
     if engine.dialect.name == "postgresql":
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name not in REFERENCE_DATA)
+        from grc.schemes.catalogue import catalogue_rows
+        from grc.schemes.models import Scheme
+
+        tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
         with engine.begin() as conn:
-            conn.exec_driver_sql("SELECT set_config('app.rls_bypass', 'on', true)")
-            for table, tenant_rows in REFERENCE_DATA.items():
-                conn.exec_driver_sql(f"DELETE FROM {table} WHERE {tenant_rows}")
             conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            conn.exec_driver_sql("SELECT set_config('app.rls_bypass', 'on', true)")
+            conn.execute(Scheme.__table__.insert(), catalogue_rows())  # the shipped catalogue, as migrated
         return
     engine.dispose()
     path = Path(engine.url.database)

@@ -165,11 +165,77 @@ def _api_client_victims(app: Flask, world: World) -> list[Victim]:
     ]
 
 
+GRAPH_PARAMS = ("scheme_id", "audit_id", "finding_id", "action_id", "evidence_id")
+BOTH = frozenset({"cb-a", "client-a"})
+CLIENT_ONLY = frozenset({"client-a"})
+
+
+def _certification_graph(app: Flask, world: World) -> dict[str, list[Victim]]:
+    """cb-a's own scheme, an audit of client-a with a finding, an action and evidence on it; and client-a's own
+    nonconformity (F5) with its action and evidence, which cb-a must never reach. Built once per world."""
+    cached = getattr(world, "_certification_graph", None)
+    if cached is not None:
+        return cached
+    from datetime import timedelta
+
+    from grc.actions.service import create_for_finding
+    from grc.audits.service import create_audit, start
+    from grc.db import utcnow
+    from grc.evidence.service import attach
+    from grc.findings.service import raise_on_audit, raise_own
+    from grc.schemes.catalogue import scheme_id
+    from grc.schemes.service import create_scheme
+
+    today = utcnow().date()
+    with app.app_context():
+        act_as("cb_admin@cb-a.test")
+        scheme = create_scheme(db.session, {"code": "CB-A SECTOR", "edition": "2026", "title": "cb-a's own scheme",
+                                            "clauses": [{"number": "1", "title": "Scope"}]})
+        audit = create_audit(db.session, {
+            "client_id": world.tenants["client-a"], "scheme_ids": [scheme_id("ISO 9001", "2015")], "type": "stage1",
+            "planned_start": today, "planned_end": today + timedelta(days=1), "sites": [],
+            "lead_auditor_id": world.users["auditor@cb-a.test"]})
+        db.session.commit()
+        act_as("auditor@cb-a.test")
+        start(db.session, audit)
+        finding = raise_on_audit(db.session, audit, {"grade": "major", "clause": "8.5", "requirement": "r",
+                                                     "evidence": "victim evidence", "statement": "s"})
+        cb_file = attach(db.session, finding, "victim-report.txt", b"cb-a audit notes")
+        db.session.commit()
+        act_as("client_admin@client-a.test")
+        action = create_for_finding(db.session, finding, {"title": "victim action", "owner_id":
+                                                          world.users["client_admin@client-a.test"], "due_date": today})
+        own = raise_own(db.session, {"source": "complaint", "grade": "minor", "clause": "7.1", "requirement": "r",
+                                     "evidence": "private", "statement": "s",
+                                     "verifier_id": world.users["client_admin@client-a.test"]})
+        own_action = create_for_finding(db.session, own, {"title": "private action", "owner_id":
+                                                          world.users["client_admin@client-a.test"], "due_date": today})
+        own_file = attach(db.session, own, "private.txt", b"client-a private notes")
+        db.session.commit()
+        graph = {
+            "scheme_id": [Victim("scheme_id", "cb-a's own scheme", scheme.id, frozenset({"cb-a"}))],
+            "audit_id": [Victim("audit_id", "cb-a's audit of client-a", audit.id, BOTH)],
+            "finding_id": [Victim("finding_id", "cb-a's finding on client-a", finding.id, BOTH),
+                           Victim("finding_id", "client-a's own nonconformity", own.id, CLIENT_ONLY)],
+            "action_id": [Victim("action_id", "client-a's action on cb-a's finding", action.id, BOTH),
+                          Victim("action_id", "client-a's private action", own_action.id, CLIENT_ONLY)],
+            "evidence_id": [Victim("evidence_id", "evidence on cb-a's finding", cb_file.id, BOTH),
+                            Victim("evidence_id", "client-a's private evidence", own_file.id, CLIENT_ONLY)],
+        }
+    world._certification_graph = graph  # type: ignore[attr-defined]
+    return graph
+
+
+def _from_graph(param: str) -> VictimBuilder:
+    return lambda app, world: _certification_graph(app, world)[param]
+
+
 VICTIM_BUILDERS: dict[str, VictimBuilder] = {
     "tenant_id": _tenant_victims,
     "client_id": _client_victims,
     "user_id": _user_victims,
     "api_client_id": _api_client_victims,
+    **{param: _from_graph(param) for param in GRAPH_PARAMS},
 }
 
 
@@ -229,13 +295,16 @@ def _markers(app: Flask, world: World, victims: Victims) -> list[Marker]:
                         Marker(str(user_id), f"{slug}'s user id {email}", _user_id_seen_by(slug))]
     for victim in victims.by_param["api_client_id"]:
         markers += _api_client_markers(app, victim)
+    for param in GRAPH_PARAMS:
+        markers += [Marker(str(victim.id), victim.label, victim.addressable_by) for victim in victims.by_param[param]]
     return markers
 
 
 def _user_id_seen_by(slug: str) -> frozenset[str]:
-    """A CB's staff act on its clients (onboarding, audits), so the client's audit trail names them as actors
-    by id; an id alone reveals nothing (GET /users/{id} answers 404), while their e-mails stay private."""
-    return frozenset({slug, "client-a"}) if slug == "cb-a" else frozenset({slug})
+    """A CB and its client work on shared records (audits, findings, corrective actions), which name the people
+    of both sides by id (auditors, action owners, actors in the trail); an id alone reveals nothing
+    (GET /users/{id} answers 404 across tenants), while e-mails stay private to each tenant."""
+    return frozenset({"cb-a", "client-a"}) if slug in ("cb-a", "client-a") else frozenset({slug})
 
 
 def _api_client_markers(app: Flask, victim: Victim) -> list[Marker]:

@@ -5,7 +5,6 @@ import marshmallow as ma
 from grc.api import ListArgs, StrictSchema
 from grc.audits.models import AuditStatus, AuditType
 from grc.schemas import text
-from grc.schemes.schemas import SchemeSchema
 
 
 class SchemeRefSchema(ma.Schema):
@@ -82,7 +81,7 @@ class MilestoneSchema(ma.Schema):
 
 
 class SchemeProgrammeSchema(ma.Schema):
-    scheme = ma.fields.Nested(SchemeSchema(only=("id", "standard", "cycle_months", "surveillance_interval_months")))
+    scheme = ma.fields.Nested(SchemeRefSchema)
     stage1 = ma.fields.Nested(AuditRefSchema, allow_none=True)
     stage2 = ma.fields.Nested(AuditRefSchema, allow_none=True)
     initial_decision_date = ma.fields.Date(allow_none=True)

@@ -71,9 +71,10 @@ def raise_own(session: Session, data: dict[str, Any]) -> Finding:
     if verifier is None or not verifier.is_active or not set(verifier.roles) & set(RESPONDENT_ROLES):
         raise InvalidField("verifier_id", "must be an active client_admin or risk_manager of your organisation")
     today = utcnow().date()
+    closure_due = data.pop("closure_due", None)
     finding = _new_finding(session, data, source=FindingSource(data.pop("source")), client_tenant_id=principal.tenant_id,
                            audit_id=None, scheme_id=None, today=today)
-    finding.closure_due = data.get("closure_due")
+    finding.closure_due = closure_due
     return finding
 
 
@@ -81,7 +82,6 @@ def _new_finding(session: Session, data: dict[str, Any], **fields: Any) -> Findi
     principal = tenancy.current()
     today = fields.pop("today")
     number = next_value(session, principal.tenant_id, f"finding-{today.year}")
-    data.pop("closure_due", None)
     grade = Grade(data.pop("grade"))
     finding = Finding(
         **data, **fields, grade=grade, number=f"F-{today.year}-{number:05d}", status=S.open,
@@ -158,6 +158,7 @@ def _check_side(finding: Finding, side: str) -> None:
     if side == RESPONDENT:
         if principal.tenant_id != finding.client_tenant_id or not principal.has_any(*RESPONDENT_ROLES):
             raise Forbidden("Only the audited organisation's admins and risk managers respond to a finding.")
+        tenancy.allow_write_to(db.session, finding.tenant_id)  # the client's answer is written on the CB's record
     elif finding.is_clients_own:
         if principal.actor_id != finding.verifier_id:
             raise Forbidden("Only the verifier named on this nonconformity reviews and verifies it.")

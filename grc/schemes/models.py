@@ -35,4 +35,5 @@ class Scheme(IdMixin, TimestampMixin, TenantScoped, Base):
         return f"{self.code}:{self.edition}"
 
     def has_clause(self, number: str) -> bool:
-        return any(clause["number"] == number for clause in self.clauses)
+        """A top-level clause of the scheme, or a sub-clause of one (8.5.1 is in 8; A.5.15 in A.5)."""
+        return any(number == c["number"] or number.startswith(c["number"] + ".") for c in self.clauses)
