@@ -1,6 +1,7 @@
 """A CB plans and runs stage 1 and stage 2, raises findings, and the client works through them (C1, C6, F1-F4)."""
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
@@ -205,3 +206,44 @@ def test_C6_surveillance_becomes_overdue_after_its_due_date_plus_tolerance(app, 
         [on_day] = audits.programme(db.session, world.tenants["client-a"], today=s1_due)
         [late] = audits.programme(db.session, world.tenants["client-a"], today=s1_due + timedelta(days=1))
     assert on_day["milestones"][0].state == "due" and late["milestones"][0].state == "overdue"
+
+
+def test_every_transition_is_in_the_audit_trail_and_the_outbox(app, client, world):
+    from sqlalchemy import select
+
+    from grc import tenancy
+    from grc.auditlog.models import AuditEvent
+    from grc.extensions import db
+    from grc.notifications.models import OutboxMessage
+
+    cert = Certification(client, world)
+    audit = cert.start(cert.plan("stage1", TODAY))
+    finding = cert.raise_finding(audit, "minor")
+    cert.respond(finding)
+    cert.review(finding, accepted=False, comment="Too vague")
+    with app.app_context(), tenancy.system_scope(db.session):
+        ids = [uuid.UUID(audit["id"]), uuid.UUID(finding["id"])]
+        actions = set(db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_id.in_(ids))))
+        topics = set(db.session.scalars(select(OutboxMessage.topic)))
+    assert {"audit.started", "finding.created", "finding.respond", "finding.reject_plan"} <= actions
+    assert {"audit.planned", "audit.started", "finding.raised", "finding.response_submitted", "finding.plan_rejected"} <= topics
+
+
+def test_finding_numbers_stay_unique_when_auditors_raise_them_at_once(app, client, world):
+    import threading
+
+    cert = Certification(client, world)
+    audit = cert.start(cert.plan("stage1", TODAY))
+    numbers: list[str] = []
+    body = {"grade": "observation", "clause": "7", "requirement": "r", "evidence": "e", "statement": "s"}
+
+    def raise_one() -> None:
+        response = app.test_client().post(f"/api/v1/audits/{audit['id']}/findings", headers=cert.as_("auditor"), json=body)
+        numbers.append(response.get_json()["number"])
+
+    threads = [threading.Thread(target=raise_one) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(numbers) == 10 and len(set(numbers)) == 10

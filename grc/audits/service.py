@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from grc import tenancy
 from grc.api import paginate
+from grc.auditlog.service import name_action
 from grc.audits.models import Audit, AuditStatus, AuditTeamMember, AuditType, audit_schemes
 from grc.auth.models import User
 from grc.db import utcnow
@@ -176,6 +177,7 @@ def _stage1_completed(session: Session, audit: Audit, scheme: Scheme) -> bool:
 
 
 def _transitioned(session: Session, audit: Audit, topic: str) -> Audit:
+    name_action(session, audit, topic)
     session.flush()
     publish(session, topic, _event(audit))
     return audit

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from grc import tenancy
 from grc.api import paginate
+from grc.auditlog.service import name_action
 from grc.audits.models import Audit, AuditStatus
 from grc.auth.models import User
 from grc.db import utcnow
@@ -148,6 +149,7 @@ def transition(session: Session, finding: Finding, action: str, *, comment: str 
     if target == S.closed:
         finding.closed_on = utcnow().date()
     _record(finding, action, previous, comment=comment, data=_plain(changes or {}))
+    name_action(session, finding, f"finding.{action}")
     session.flush()
     publish(session, f"finding.{target.value}", _event(finding))
     return finding
