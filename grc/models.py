@@ -3,9 +3,11 @@ from grc.actions.models import Action, ActionNote
 from grc.auditlog.models import AuditChainHead, AuditEvent
 from grc.audits.models import Audit, AuditTeamMember
 from grc.auth.models import ApiClient, RevokedToken, User
+from grc.certification.models import Certificate, CertificateEvent, CertificateRevision, CertificationDecision
 from grc.db import Base
 from grc.evidence.models import EvidenceFile
 from grc.findings.models import Finding, FindingEvent
+from grc.marks.models import MarkLicence
 from grc.notifications.models import OutboxMessage
 from grc.numbering import Counter
 from grc.schemes.models import Scheme
@@ -18,6 +20,10 @@ __all__ = [
     "Audit",
     "AuditTeamMember",
     "CbPolicy",
+    "Certificate",
+    "CertificateEvent",
+    "CertificateRevision",
+    "CertificationDecision",
     "Counter",
     "EvidenceFile",
     "Finding",
@@ -29,6 +35,7 @@ __all__ = [
     "Base",
     "ClientRelationship",
     "IdempotencyRecord",
+    "MarkLicence",
     "OutboxMessage",
     "RevokedToken",
     "Tenant",

@@ -70,6 +70,12 @@ class CbPolicy(IdMixin, TimestampMixin, TenantScoped, Base):
     major_closure_days: Mapped[int]
     minor_closure_days: Mapped[int | None]
     surveillance_tolerance_days: Mapped[int]
+    # C4: placeholders {cb} (CB slug, upper case), {scheme} (scheme code, letters and digits), {yyyy}, {seq:05}.
+    numbering_template: Mapped[str] = mapped_column(String(120))
+    max_suspension_days: Mapped[int]  # C8
+    withdraw_on_lapse: Mapped[bool]  # C8: withdraw a lapsed suspension instead of flagging it
+    accreditation_body: Mapped[str | None] = mapped_column(String(200))  # for the IAF CertSearch export
+    accreditation_number: Mapped[str | None] = mapped_column(String(80))
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -79,6 +79,11 @@ class PolicySchema(ma.Schema):
     major_closure_days = ma.fields.Integer(metadata={"description": "F3: days to close a major"})
     minor_closure_days = ma.fields.Integer(allow_none=True, metadata={"description": "F3: null = by the next audit"})
     surveillance_tolerance_days = ma.fields.Integer(metadata={"description": "C6: days a surveillance may slip"})
+    numbering_template = ma.fields.String(metadata={"description": "C4: e.g. {cb}-{scheme}-{yyyy}-{seq:05}"})
+    max_suspension_days = ma.fields.Integer(metadata={"description": "C8: longest suspension"})
+    withdraw_on_lapse = ma.fields.Boolean(metadata={"description": "C8: withdraw (true) or flag (false) a lapsed suspension"})
+    accreditation_body = ma.fields.String(allow_none=True)
+    accreditation_number = ma.fields.String(allow_none=True)
 
 
 class PolicyUpdateSchema(StrictSchema):
@@ -86,3 +91,13 @@ class PolicyUpdateSchema(StrictSchema):
     major_closure_days = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=365))
     minor_closure_days = ma.fields.Integer(required=True, allow_none=True, validate=ma.validate.Range(min=1, max=730))
     surveillance_tolerance_days = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=90))
+    numbering_template = ma.fields.String(
+        load_default="{cb}-{scheme}-{yyyy}-{seq:05}",
+        validate=[ma.validate.Length(min=1, max=120), ma.validate.ContainsOnly(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_/{}:")],
+        metadata={"description": "Must contain {seq} (optionally {seq:0N}); may use {cb}, {scheme}, {yyyy}"},
+    )
+    max_suspension_days = ma.fields.Integer(load_default=183, validate=ma.validate.Range(min=1, max=366))
+    withdraw_on_lapse = ma.fields.Boolean(load_default=False)
+    accreditation_body = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=200))
+    accreditation_number = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=80))

@@ -24,6 +24,11 @@ POLICY_DEFAULTS: dict[str, Any] = {
     "major_closure_days": 90,
     "minor_closure_days": None,
     "surveillance_tolerance_days": 0,
+    "numbering_template": "{cb}-{scheme}-{yyyy}-{seq:05}",
+    "max_suspension_days": 183,
+    "withdraw_on_lapse": False,
+    "accreditation_body": None,
+    "accreditation_number": None,
 }
 
 
