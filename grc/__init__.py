@@ -38,6 +38,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     _register_jwt_loaders()
     ops.install_request_ids(app)
     app.register_blueprint(ops.ops)
+    from grc.marks.badge_routes import badges
+
+    app.register_blueprint(badges)
+    from grc.web.routes import web
+
+    app.register_blueprint(web)  # HTML pages: not on the Api, so outside the guard and the spec
     ops.install_metrics(app)
 
     blueprints = _register_domains(api)
@@ -93,12 +99,17 @@ def _register_domains(api: Api) -> list[Any]:
     from grc.auditlog.routes import blp as audit_events
     from grc.audits.routes import blp as audits
     from grc.auth.routes import api_clients, auth, users
+    from grc.certification.document_routes import blp as certificate_documents
+    from grc.certification.public_routes import blp as public_certificates
+    from grc.certification.routes import blp as certification
     from grc.evidence.routes import blp as evidence
     from grc.findings.routes import blp as findings
+    from grc.marks.routes import blp as mark_licences
     from grc.schemes.routes import blp as schemes
     from grc.tenants.routes import clients, policy, tenants
 
     blueprints = [auth, tenants, clients, users, api_clients, policy, schemes, audits, findings, actions, evidence,
+                  certification, certificate_documents, public_certificates, mark_licences,
                   audit_events]
     for blp in blueprints:
         api.register_blueprint(blp)

@@ -3,7 +3,13 @@ from grc.actions.models import Action, ActionNote
 from grc.auditlog.models import AuditChainHead, AuditEvent
 from grc.audits.models import Audit, AuditTeamMember
 from grc.auth.models import ApiClient, RevokedToken, User
-from grc.certification.models import Certificate, CertificateEvent, CertificateRevision, CertificationDecision
+from grc.certification.models import (
+    Certificate,
+    CertificateEvent,
+    CertificateRevision,
+    CertificateTransfer,
+    CertificationDecision,
+)
 from grc.db import Base
 from grc.evidence.models import EvidenceFile
 from grc.findings.models import Finding, FindingEvent
@@ -23,6 +29,7 @@ __all__ = [
     "Certificate",
     "CertificateEvent",
     "CertificateRevision",
+    "CertificateTransfer",
     "CertificationDecision",
     "Counter",
     "EvidenceFile",

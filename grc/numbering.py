@@ -5,6 +5,7 @@ transactions asking at once queue on the row lock and get different values.
 """
 from __future__ import annotations
 
+import re
 import uuid
 
 from sqlalchemy import ForeignKey, String, update
@@ -33,3 +34,23 @@ def next_value(session: Session, tenant_id: uuid.UUID, name: str) -> int:
         .values(value=Counter.value + 1)
         .returning(Counter.value)
     ).scalar_one()
+
+
+TEMPLATE_FIELD = re.compile(r"\{(cb|scheme|yyyy|seq)(?::0(\d))?\}")
+
+
+def check_template(template: str) -> None:
+    """A numbering template must contain {seq} and no placeholder other than {cb}, {scheme}, {yyyy}, {seq:0N}."""
+    leftover = TEMPLATE_FIELD.sub("", template)
+    if "{" in leftover or "}" in leftover or "{seq" not in template:
+        raise ValueError("use {cb}, {scheme}, {yyyy} and {seq} or {seq:0N}; {seq} is required")
+
+
+def render_number(template: str, *, cb: str, scheme: str, year: int, seq: int) -> str:
+    values = {"cb": cb.upper(), "scheme": re.sub(r"[^A-Za-z0-9]", "", scheme).upper(), "yyyy": f"{year:04d}"}
+
+    def fill(match: re.Match[str]) -> str:
+        name, width = match.group(1), match.group(2)
+        return f"{seq:0{int(width)}d}" if name == "seq" and width else str(seq) if name == "seq" else values[name]
+
+    return TEMPLATE_FIELD.sub(fill, template)

@@ -86,6 +86,11 @@ def current() -> Principal:
     return principal
 
 
+def has_principal() -> bool:
+    """Whether a caller is set (jobs and sweeps run without one)."""
+    return g.get("principal") is not None
+
+
 def enter(session: Session, principal: Principal) -> None:
     """Scope the request's session to the caller's tenant."""
     g.principal = principal

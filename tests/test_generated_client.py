@@ -29,6 +29,8 @@ EMAIL = "cb_admin@cb-a.test"
 GENERATOR_CONFIG = {
     "post_hooks": [],
     "class_overrides": {"Client": {"class_name": "ClientOrganisation", "module_name": "client_organisation"}},
+    # Documents and exports are files to the client (bytes), whatever their media type.
+    "content_type_overrides": {"application/pdf": "application/octet-stream", "text/csv": "application/octet-stream"},
 }
 
 

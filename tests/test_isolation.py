@@ -56,7 +56,9 @@ MAX_PAGES = 50
 PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")  # werkzeug's <converter:name>
 
 # Routes anyone may call; the walk leaves them out, so each entry is a reviewed decision.
-PUBLIC_ROUTES = frozenset({"POST /api/v1/auth/login", "POST /api/v1/auth/token"})
+PUBLIC_ROUTES = frozenset({"POST /api/v1/auth/login", "POST /api/v1/auth/token",
+                           "GET /api/v1/public/mark-licences/<number>",
+                           "GET /api/v1/public/certificates/<cb_slug>/<path:number>"})
 
 # (route, caller's tenant, victim label): addressing that resource is the caller's right, not a leak.
 LEGITIMATE = frozenset({
@@ -166,6 +168,7 @@ def _api_client_victims(app: Flask, world: World) -> list[Victim]:
 
 
 GRAPH_PARAMS = ("scheme_id", "audit_id", "finding_id", "action_id", "evidence_id")
+CERTIFICATE_PARAMS = ("certificate_id", "decision_id", "transfer_id")
 BOTH = frozenset({"cb-a", "client-a"})
 CLIENT_ONLY = frozenset({"client-a"})
 
@@ -226,6 +229,75 @@ def _certification_graph(app: Flask, world: World) -> dict[str, list[Victim]]:
     return graph
 
 
+def _issued_certificate(app: Flask, world: World) -> dict[str, list[Victim]]:
+    """A certificate cb-a granted to client-a (and the grant decision), through the real decision service."""
+    cached = getattr(world, "_issued_certificate", None)
+    if cached is not None:
+        return cached
+    from grc.audits.service import complete, create_audit, start
+    from grc.certification.service import decide
+    from grc.db import utcnow
+    from grc.schemes.catalogue import scheme_id
+
+    today, iso14001 = utcnow().date(), scheme_id("ISO 14001", "2015")  # the licence victim holds ISO 9001
+    with app.app_context():
+        act_as("auditor@cb-a.test")
+        audits = []
+        for kind in ("stage1", "stage2"):
+            audit = create_audit(db.session, {
+                "client_id": world.tenants["client-a"], "scheme_ids": [iso14001], "type": kind, "planned_start": today,
+                "planned_end": today, "sites": [], "lead_auditor_id": world.users["auditor@cb-a.test"]})
+            start(db.session, audit)
+            complete(db.session, audit, today)
+            audits.append(audit.id)
+        db.session.commit()
+        act_as("certification_manager@cb-a.test")
+        decision = decide(db.session, {"outcome": "grant", "client_id": world.tenants["client-a"], "scheme_id": iso14001,
+                                       "audit_ids": audits, "scope": "victim scope", "rationale": "clean"})
+        db.session.commit()
+        transfer = _transfer_row(world, decision.certificate_id)
+        graph = {"certificate_id": [Victim("certificate_id", "cb-a's certificate of client-a", decision.certificate_id, BOTH)],
+                 "decision_id": [Victim("decision_id", "cb-a's grant decision for client-a", decision.id, BOTH)],
+                 "transfer_id": [Victim("transfer_id", "a transfer client-a asked of cb-a", transfer, BOTH)]}
+    world._issued_certificate = graph  # type: ignore[attr-defined]
+    return graph
+
+
+def _transfer_row(world: World, certificate_id: uuid.UUID) -> uuid.UUID:
+    """A transfer request owned by cb-a about client-a (a row, not a real move: only who may address it matters)."""
+    from grc.certification.models import CertificateTransfer, TransferStatus
+
+    with tenancy.system_scope(db.session):
+        row = CertificateTransfer(tenant_id=world.tenants["cb-a"], client_tenant_id=world.tenants["client-a"],
+                                  source_certificate_id=certificate_id, source_number="VICTIM", source_cb_name="CB A",
+                                  status=TransferStatus.requested, requested_by=world.users["client_admin@client-a.test"])
+        db.session.add(row)
+        db.session.commit()
+        return row.id
+
+
+def _from_certificate(param: str) -> VictimBuilder:
+    return lambda app, world: _issued_certificate(app, world)[param]
+
+
+def _licence_victims(app: Flask, world: World) -> list[Victim]:
+    """cb-a's mark licence for client-a, on an active certificate (made through the ORM); built once per world."""
+    cached = getattr(world, "_licence_victims", None)
+    if cached is not None:
+        return cached
+    from grc.marks.service import grant
+    from tests.marks_factory import make_certificate
+
+    certificate_id = make_certificate(app, world, number="VICTIM-LICENCE-CERT")
+    with app.app_context():
+        act_as("certification_manager@cb-a.test")
+        licence = grant(db.session, {"client_id": world.tenants["client-a"], "certificate_ids": [certificate_id],
+                                     "permitted_uses": ["website"], "domains": ["victim.example"]})
+        db.session.commit()
+    world._licence_victims = [Victim("licence_id", "cb-a's mark licence for client-a", licence.id, BOTH)]  # type: ignore[attr-defined]
+    return world._licence_victims  # type: ignore[attr-defined]
+
+
 def _from_graph(param: str) -> VictimBuilder:
     return lambda app, world: _certification_graph(app, world)[param]
 
@@ -236,6 +308,8 @@ VICTIM_BUILDERS: dict[str, VictimBuilder] = {
     "user_id": _user_victims,
     "api_client_id": _api_client_victims,
     **{param: _from_graph(param) for param in GRAPH_PARAMS},
+    "licence_id": _licence_victims,
+    **{param: _from_certificate(param) for param in CERTIFICATE_PARAMS},
 }
 
 
@@ -295,7 +369,7 @@ def _markers(app: Flask, world: World, victims: Victims) -> list[Marker]:
                         Marker(str(user_id), f"{slug}'s user id {email}", _user_id_seen_by(slug))]
     for victim in victims.by_param["api_client_id"]:
         markers += _api_client_markers(app, victim)
-    for param in GRAPH_PARAMS:
+    for param in (*GRAPH_PARAMS, *CERTIFICATE_PARAMS, "licence_id"):
         markers += [Marker(str(victim.id), victim.label, victim.addressable_by) for victim in victims.by_param[param]]
     return markers
 

@@ -15,6 +15,7 @@ from grc.api import paginate
 from grc.auditlog.service import name_action
 from grc.audits.models import Audit, AuditStatus, AuditTeamMember, AuditType, audit_schemes
 from grc.auth.models import User
+from grc.certification.models import CertificationDecision, Outcome
 from grc.db import utcnow
 from grc.errors import Forbidden, InvalidField, RuleViolation
 from grc.extensions import db
@@ -213,7 +214,7 @@ def _scheme_programme(session: Session, scheme: Scheme, audits: list[Audit], tod
                       tolerance: timedelta) -> dict[str, Any]:
     stage1 = _last(audits, AuditType.stage1)
     stage2 = _last(audits, AuditType.stage2)
-    decision_date, provisional = _cycle_start(stage2)
+    decision_date, provisional = _cycle_start(session, scheme, stage2, audits)
     result: dict[str, Any] = {
         "scheme": scheme, "stage1": stage1, "stage2": stage2,
         "initial_decision_date": decision_date, "provisional": provisional,
@@ -236,8 +237,17 @@ def _scheme_programme(session: Session, scheme: Scheme, audits: list[Audit], tod
     return result
 
 
-def _cycle_start(stage2: Audit | None) -> tuple[date | None, bool]:
-    """The initial certification decision date; until decisions exist, the completed stage 2 stands in."""
+def _cycle_start(session: Session, scheme: Scheme, stage2: Audit | None, audits: list[Audit]) -> tuple[date | None, bool]:
+    """The date of the latest grant or renewal; before one is recorded, the completed stage 2 stands in."""
+    client_id = audits[0].client_tenant_id
+    decided = session.scalars(
+        select(CertificationDecision.decided_on)
+        .where(CertificationDecision.client_tenant_id == client_id, CertificationDecision.scheme_id == scheme.id,
+               CertificationDecision.outcome.in_([Outcome.grant, Outcome.renew]))
+        .order_by(CertificationDecision.decided_on.desc())
+    ).first()
+    if decided is not None:
+        return decided, False
     if stage2 is None or stage2.status != AuditStatus.completed:
         return None, True
     return stage2.completed_on, True

@@ -24,6 +24,7 @@ class Outcome(enum.StrEnum):
     reduce_scope = "reduce_scope"
     suspend = "suspend"
     withdraw = "withdraw"
+    accept_transfer = "accept_transfer"
 
 
 class CertificateStatus(enum.StrEnum):
@@ -128,3 +129,23 @@ class CertificateEvent(IdMixin, Shared, TenantScoped, Base):
     to_status: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)
     decision_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("certification_decisions.id"))
+
+
+class TransferStatus(enum.StrEnum):
+    requested = "requested"
+    accepted = "accepted"
+
+
+class CertificateTransfer(IdMixin, TimestampMixin, Shared, TenantScoped, Base):
+    """C11: a client asks a receiving CB (owner) to take over a certificate another CB issued."""
+
+    __tablename__ = "certificate_transfers"
+
+    client_tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), index=True)
+    source_certificate_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("certificates.id"))
+    source_number: Mapped[str] = mapped_column(String(80))
+    source_cb_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[TransferStatus] = mapped_column(enum_column(TransferStatus, "transfer_status"))
+    requested_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    certificate_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("certificates.id"))
+    accepted_on: Mapped[date | None]

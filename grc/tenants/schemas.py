@@ -3,6 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from grc.api import ListArgs, StrictSchema
+from grc.numbering import check_template
 from grc.schemas import SLUG, Country, NewAdminSchema, SiteSchema, text
 from grc.tenants.models import TenantKind
 
@@ -87,14 +88,21 @@ class PolicySchema(ma.Schema):
 
 
 class PolicyUpdateSchema(StrictSchema):
+    @ma.validates("numbering_template")
+    def _template(self, value: str, **_kwargs: object) -> None:
+        try:
+            check_template(value)
+        except ValueError as exc:
+            raise ma.ValidationError(str(exc)) from exc
+
     response_due_days = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=365))
     major_closure_days = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=365))
     minor_closure_days = ma.fields.Integer(required=True, allow_none=True, validate=ma.validate.Range(min=1, max=730))
     surveillance_tolerance_days = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=90))
     numbering_template = ma.fields.String(
         load_default="{cb}-{scheme}-{yyyy}-{seq:05}",
-        validate=[ma.validate.Length(min=1, max=120), ma.validate.ContainsOnly(
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_/{}:")],
+        validate=[ma.validate.Length(min=1, max=120),
+                  ma.validate.Regexp(r"^[A-Za-z0-9_/{}:.-]+$", error="Letters, digits, - _ / . and placeholders only.")],
         metadata={"description": "Must contain {seq} (optionally {seq:0N}); may use {cb}, {scheme}, {yyyy}"},
     )
     max_suspension_days = ma.fields.Integer(load_default=183, validate=ma.validate.Range(min=1, max=366))

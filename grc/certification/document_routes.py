@@ -1,0 +1,52 @@
+"""``GET /api/v1/certificates/{certificate_id}/document.pdf``: the current revision of a certificate as a PDF (C5)."""
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask import Response, request
+from flask_smorest import Blueprint
+
+from grc import tenancy
+from grc.certification.document import render_pdf
+from grc.certification.models import Certificate
+from grc.certification.public import verify_path
+from grc.errors import NotFound
+from grc.extensions import db
+
+blp = Blueprint("certificate-documents", __name__, url_prefix="/api/v1",
+                description="Certificate documents: the current revision as a printable PDF")
+
+
+def _load_certificate(certificate_id: uuid.UUID) -> Certificate | None:
+    return db.session.get(Certificate, certificate_id)  # tenant-scoped: the issuing CB and the certified client
+
+
+if "certificate_id" not in tenancy.registered_path_params():
+    # Until grc.certification.service registers its own loader; whichever registers last wins, both are the same.
+    tenancy.path_resource("certificate_id")(_load_certificate)
+
+
+@blp.route("/certificates/<uuid:certificate_id>/document.pdf", methods=["GET"])
+@blp.response(200, {"format": "binary", "type": "string"}, content_type="application/pdf")
+def get_certificate_document(certificate_id: uuid.UUID) -> Response:
+    """The certificate as a PDF: the current revision, as issued (C5).
+
+    It shows the certification body, the client's legal name and address, every site with its scope, the
+    standard with its edition, the scope, number, revision, original issue, effective and expiry dates, the
+    status stamped across the page when the certificate is not active, and a QR code linking the public
+    verification page (C10). Readable by the issuing CB and by the certified client.
+    """
+    certificate = _load_certificate(certificate_id)
+    if certificate is None or not certificate.revisions:
+        raise NotFound("No such resource.")
+    revision = certificate.current
+    cb_slug = revision.content.get("cb_slug") or ""
+    verify_url = request.host_url.rstrip("/") + verify_path(cb_slug, certificate.number)
+    pdf = render_pdf(certificate, revision, verify_url)
+    filename = re.sub(r"[^A-Za-z0-9._-]", "-", certificate.number) + ".pdf"
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

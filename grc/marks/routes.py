@@ -1,0 +1,95 @@
+"""Certification-mark licences (M1-M3) and their public JSON view."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from grc.api import page_of
+from grc.certification.public import lookup_rate_limit
+from grc.extensions import db, limiter
+from grc.marks import service
+from grc.marks.models import MarkLicence
+from grc.marks.schemas import (
+    MarkLicenceCreateSchema,
+    MarkLicenceListArgs,
+    MarkLicenceSchema,
+    PublicMarkLicenceSchema,
+    ReasonSchema,
+)
+from grc.routing import public, requires
+
+blp = Blueprint("mark_licences", __name__, url_prefix="/api/v1", description="Certification-mark licences and badges")
+MANAGER = service.MANAGER
+
+
+@blp.route("/mark-licences", methods=["POST"])
+@requires(MANAGER)
+@blp.arguments(MarkLicenceCreateSchema)
+@blp.response(201, MarkLicenceSchema)
+def grant_mark_licence(data: dict[str, Any]) -> MarkLicence:
+    """Rule M1: license a client to use the mark for active certificates, permitted uses and online domains.
+
+    Use on products, packaging, test reports or certificates of conformity is never permitted (422, rule M1);
+    `domains` is required when `website` is a permitted use. The licence gets a public, unguessable number.
+    """
+    return service.grant(db.session, data)
+
+
+@blp.route("/mark-licences", methods=["GET"])
+@blp.arguments(MarkLicenceListArgs, location="query")
+@blp.response(200, page_of(MarkLicenceSchema))
+def list_mark_licences(args: dict[str, Any]) -> dict[str, Any]:
+    """Licences the caller's CB granted, or that were granted to the caller's organisation."""
+    return service.list_licences(db.session, args)
+
+
+@blp.route("/mark-licences/<uuid:licence_id>", methods=["GET"])
+@blp.response(200, MarkLicenceSchema)
+def get_mark_licence(licence_id: uuid.UUID) -> MarkLicence:
+    """One licence, with its certificates and their statuses."""
+    return service.visible_licence(licence_id)
+
+
+@blp.route("/mark-licences/<uuid:licence_id>/suspend", methods=["POST"])
+@requires(MANAGER)
+@blp.arguments(ReasonSchema)
+@blp.response(200, MarkLicenceSchema)
+def suspend_mark_licence(data: dict[str, Any], licence_id: uuid.UUID) -> MarkLicence:
+    """Rule M2: the CB suspends the licence itself, whatever its certificates say (409 if already suspended so)."""
+    return service.suspend(db.session, service.visible_licence(licence_id), data["reason"])
+
+
+@blp.route("/mark-licences/<uuid:licence_id>/restore", methods=["POST"])
+@requires(MANAGER)
+@blp.arguments(ReasonSchema)
+@blp.response(200, MarkLicenceSchema)
+def restore_mark_licence(data: dict[str, Any], licence_id: uuid.UUID) -> MarkLicence:
+    """Rule M2: lift the CB's own suspension; 409 unless the CB suspended it and every certificate is active."""
+    return service.restore(db.session, service.visible_licence(licence_id), data["reason"])
+
+
+@blp.route("/mark-licences/<uuid:licence_id>/withdraw", methods=["POST"])
+@requires(MANAGER)
+@blp.arguments(ReasonSchema)
+@blp.response(200, MarkLicenceSchema)
+def withdraw_mark_licence(data: dict[str, Any], licence_id: uuid.UUID) -> MarkLicence:
+    """Rule M2: the CB withdraws the licence; withdrawn is terminal (409 if already withdrawn)."""
+    return service.withdraw(db.session, service.visible_licence(licence_id), data["reason"])
+
+
+@blp.route("/public/mark-licences/<number>", methods=["GET"])
+@public
+@limiter.shared_limit(lookup_rate_limit, scope=service.LOOKUP_LIMIT_SCOPE)
+@blp.doc(security=[])
+@blp.response(200, PublicMarkLicenceSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+def get_public_mark_licence(number: str) -> service.PublicLicence:
+    """Rule M3: anyone, without logging in, checks a mark licence by its number (public fields only).
+
+    The badge is `GET /badges/{number}.svg` and the verification page `GET /badges/{number}`; each certificate
+    links its public check (rule C10). Unknown numbers answer 404; rate-limited per client IP.
+    """
+    return service.public_licence(db.session, number)

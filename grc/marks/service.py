@@ -1,0 +1,338 @@
+"""Certification-mark licences (M1-M3): granting, their own status changes, following their certificates, and
+the public view the badge, the verification page and the public JSON are built from.
+
+M2, as one function: a licence's status is *derived* by ``_derived_status`` from its own state (withdrawn is
+terminal; ``suspended_by_cb``) and its certificates' statuses, and ``follow_certificate`` re-derives it in the
+transaction of every certificate status change (the certification service calls it). Strict on purpose:
+
+- withdrawn  if the CB withdrew it, or once every certificate it rests on is withdrawn or expired (terminal:
+             a restored certificate needs a new licence);
+- suspended  if the CB suspended it, or any of its certificates is not active;
+- active     otherwise.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grc import tenancy
+from grc.api import paginate
+from grc.auditlog.service import name_action
+from grc.certification.models import Certificate, CertificateStatus
+from grc.certification.public import public_status, verify_path
+from grc.db import utcnow
+from grc.errors import Forbidden, InvalidField, NotFound, RuleViolation
+from grc.extensions import db
+from grc.marks.models import LicenceStatus, MarkLicence, licence_certificates
+from grc.notifications.service import publish
+from grc.tenants import service as tenants
+from grc.tenants.models import Tenant
+
+L = LicenceStatus
+MANAGER = "certification_manager"
+PERMITTED_USES = ("website", "stationery", "advertising", "vehicles", "signage", "digital_documents", "social_media",
+                  "trade_fair")
+# Named so the refusal can say why; anything else outside PERMITTED_USES is refused too (M1).
+NEVER_PERMITTED = ("product", "packaging", "test_report", "certificate_of_conformity", "calibration_certificate",
+                   "inspection_report", "product_label")
+ONLINE_USES_NEEDING_DOMAINS = ("website",)
+NUMBER_PREFIX = "ML-"
+NUMBER_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # base32: no 0/1/8/9, so no O/0 or I/1 confusion
+NUMBER_LENGTH = 10  # 50 random bits
+MAX_DOMAINS = 20
+MAX_NUMBER_LENGTH = 40  # MarkLicence.number is String(40)
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+GONE = (CertificateStatus.withdrawn, CertificateStatus.expired)
+LOOKUP_LIMIT_SCOPE = "mark-licence-lookup"  # the public JSON, badge and page share one budget per client IP
+
+
+# --------------------------------------------------------------------------- granting (M1)
+
+
+def grant(session: Session, data: dict[str, Any]) -> MarkLicence:
+    """M1: a licence for one or more active certificates of one client, for permitted uses and online domains."""
+    principal = tenancy.require_roles(MANAGER)
+    client = tenants.visible_client(data["client_id"])
+    if client is None:
+        raise InvalidField("client_id", "not a client of this certification body")
+    certificates = _grantable_certificates(session, principal.tenant_id, client.tenant.id, data["certificate_ids"])
+    uses = check_permitted_uses(data["permitted_uses"])
+    domains = [normalise_domain(d, field="domains") for d in data.get("domains") or []]
+    domains = list(dict.fromkeys(domains))
+    needing = [use for use in uses if use in ONLINE_USES_NEEDING_DOMAINS]
+    if needing and not domains:
+        raise InvalidField("domains", f"name the domains where the badge appears (needed for {', '.join(needing)})")
+    licence = MarkLicence(
+        client_tenant_id=client.tenant.id, number=_new_number(session), status=L.active, suspended_by_cb=False,
+        permitted_uses=uses, domains=domains, granted_on=utcnow().date(), granted_by=principal.actor_id,
+        certificates=certificates,
+    )
+    session.add(licence)
+    name_action(session, licence, "mark_licence.granted")
+    session.flush()
+    publish(session, "mark_licence.granted", _event(licence), tenant_id=licence.tenant_id)
+    return licence
+
+
+def _grantable_certificates(session: Session, cb_id: uuid.UUID, client_id: uuid.UUID,
+                            ids: list[uuid.UUID]) -> list[Certificate]:
+    wanted = list(dict.fromkeys(ids))
+    found = {c.id: c for c in session.scalars(select(Certificate).where(Certificate.id.in_(wanted)))}
+    problems = []
+    for cert_id in wanted:
+        cert = found.get(cert_id)
+        if cert is None or cert.tenant_id != cb_id or cert.client_tenant_id != client_id:
+            problems.append(f"{cert_id} is not a certificate this certification body issued to the client")
+        elif cert.status != CertificateStatus.active:
+            problems.append(f"{cert.number} is {cert.status.value}; a licence rests on active certificates (M1)")
+    if problems:
+        raise InvalidField("certificate_ids", "; ".join(problems))
+    return [found[cert_id] for cert_id in wanted]
+
+
+def check_permitted_uses(uses: list[str]) -> list[str]:
+    """M1: only the listed uses; products, packaging, test reports (anything marking a product) never."""
+    uses = list(dict.fromkeys(u.strip().lower() for u in uses))
+    refused = [u for u in uses if u not in PERMITTED_USES]
+    if refused:
+        error = InvalidField(
+            "permitted_uses",
+            f"not permitted: {', '.join(refused)}. Rule M1: the certification mark of a management-system "
+            f"certificate is never used on anything that marks a product ({', '.join(NEVER_PERMITTED)}); "
+            f"permitted uses are {', '.join(PERMITTED_USES)}",
+        )
+        error.rule = "M1"
+        raise error
+    return uses
+
+
+def normalise_domain(value: str, *, field: str) -> str:
+    """A hostname, lower-cased, without a trailing dot; internationalised names as their A-label (punycode)."""
+    host = _hostname(value)
+    if host is None:
+        raise InvalidField(field, f"'{value[:100]}' is not a hostname (e.g. example.com; subdomains are included)")
+    return host
+
+
+def _hostname(value: str) -> str | None:
+    host = value.strip().lower().rstrip(".")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except (UnicodeError, ValueError):
+        return None
+    labels = host.split(".")
+    if len(host) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        return None
+    return None if labels[-1].isdigit() else host
+
+
+def _new_number(session: Session) -> str:
+    """Public, globally unique and unguessable (50 random bits); the unique index is the final word."""
+    with tenancy.system_scope(session):
+        while True:
+            number = NUMBER_PREFIX + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(NUMBER_LENGTH))
+            if session.scalars(select(MarkLicence.id).where(MarkLicence.number == number)).first() is None:
+                return number
+
+
+# --------------------------------------------------------------------------- the licence's own changes (M2)
+
+
+def suspend(session: Session, licence: MarkLicence, reason: str) -> MarkLicence:
+    """M2: the CB suspends the licence itself (whatever its certificates say)."""
+    _check_owner(licence)
+    if licence.status == L.withdrawn or licence.suspended_by_cb:
+        raise RuleViolation(f"The licence is already {_own_state(licence)}.", rule="M2")
+    licence.suspended_by_cb = True
+    return _change(session, licence, _derived_status(licence), reason, "suspended")
+
+
+def restore(session: Session, licence: MarkLicence, reason: str) -> MarkLicence:
+    """M2: lift the CB's own suspension; possible only while every certificate of the licence is active."""
+    _check_owner(licence)
+    if licence.status == L.withdrawn or not licence.suspended_by_cb:
+        raise RuleViolation(
+            "Only a licence the certification body suspended itself is restored; one suspended because of its "
+            "certificates follows them.", rule="M2")
+    blocking = [c for c in licence.certificates if c.status != CertificateStatus.active]
+    if blocking:
+        listed = ", ".join(f"{c.number} ({c.status.value})" for c in blocking)
+        raise RuleViolation(f"The licence cannot be restored while its certificates are not active: {listed}.",
+                            rule="M2")
+    licence.suspended_by_cb = False
+    return _change(session, licence, _derived_status(licence), reason, "restored")
+
+
+def withdraw(session: Session, licence: MarkLicence, reason: str) -> MarkLicence:
+    """M2: the CB withdraws the licence; withdrawn is terminal."""
+    _check_owner(licence)
+    if licence.status == L.withdrawn:
+        raise RuleViolation("The licence is already withdrawn (terminal).", rule="M2")
+    return _change(session, licence, L.withdrawn, reason, "withdrawn")
+
+
+def _check_owner(licence: MarkLicence) -> None:
+    principal = tenancy.require_roles(MANAGER)
+    if principal.tenant_id != licence.tenant_id:
+        raise Forbidden("Only the certification body that granted the licence changes it.")
+
+
+def _own_state(licence: MarkLicence) -> str:
+    return "withdrawn" if licence.status == L.withdrawn else "suspended by the certification body"
+
+
+def _change(session: Session, licence: MarkLicence, status: LicenceStatus, reason: str, verb: str) -> MarkLicence:
+    licence.status = status
+    licence.status_reason = reason
+    name_action(session, licence, f"mark_licence.{verb}")
+    session.flush()
+    publish(session, f"mark_licence.{status.value}", _event(licence), tenant_id=licence.tenant_id)
+    return licence
+
+
+# --------------------------------------------------------------------------- following the certificates (M2)
+
+
+def follow_certificate(session: Session, certificate: Certificate) -> None:
+    """M2: every licence resting on ``certificate`` re-derives its status, in the caller's transaction.
+
+    Called by every certificate status change (CB users: the licences are the CB's own rows; jobs: system scope).
+    A licence whose status does not change is not written.
+    """
+    stmt = (select(MarkLicence)
+            .join(licence_certificates, licence_certificates.c.licence_id == MarkLicence.id)
+            .where(licence_certificates.c.certificate_id == certificate.id)
+            .order_by(MarkLicence.id))
+    for licence in session.scalars(stmt).unique():
+        status = _derived_status(licence)
+        if status == licence.status:
+            continue
+        licence.status = status
+        licence.status_reason = f"Certificate {certificate.number} is {certificate.status.value}."
+        name_action(session, licence, f"mark_licence.{status.value}")
+        session.flush()
+        publish(session, f"mark_licence.{status.value}", _event(licence) | {"certificate_id": str(certificate.id)},
+                tenant_id=licence.tenant_id)
+
+
+def _derived_status(licence: MarkLicence, statuses: list[CertificateStatus] | None = None) -> LicenceStatus:
+    """M2 (see the module docstring); ``statuses`` replaces the certificates' stored statuses (public view)."""
+    if licence.status == L.withdrawn:
+        return L.withdrawn
+    statuses = [c.status for c in licence.certificates] if statuses is None else statuses
+    if statuses and all(s in GONE for s in statuses):
+        return L.withdrawn
+    if licence.suspended_by_cb or any(s != CertificateStatus.active for s in statuses):
+        return L.suspended
+    return L.active
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def list_licences(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    stmt = select(MarkLicence)
+    if args.get("client_id"):
+        stmt = stmt.where(MarkLicence.client_tenant_id == args["client_id"])
+    if args.get("status"):
+        stmt = stmt.where(MarkLicence.status == args["status"])
+    if args.get("certificate_id"):
+        stmt = stmt.where(MarkLicence.id.in_(
+            select(licence_certificates.c.licence_id).where(licence_certificates.c.certificate_id == args["certificate_id"])
+        ))
+    return paginate(session, stmt, args, [MarkLicence.id])
+
+
+@tenancy.path_resource("licence_id")
+def visible_licence(licence_id: uuid.UUID) -> MarkLicence | None:
+    """The CB that granted it and the licensed client see a licence; anyone else gets 404."""
+    return db.session.get(MarkLicence, licence_id)
+
+
+def _event(licence: MarkLicence) -> dict[str, Any]:
+    return {"licence_id": str(licence.id), "number": licence.number, "status": licence.status.value,
+            "client_id": str(licence.client_tenant_id), "reason": licence.status_reason}
+
+
+# --------------------------------------------------------------------------- the public view (M3)
+
+STATE_WORDS = {L.active: "VALID", L.suspended: "SUSPENDED", L.withdrawn: "WITHDRAWN"}
+
+
+@dataclass(frozen=True)
+class PublicCertificate:
+    number: str
+    standard: str
+    status: str
+    verify_url: str
+
+
+@dataclass(frozen=True)
+class PublicLicence:
+    """Only what anyone may know about a licence (M3); built in system scope from public fields alone."""
+
+    number: str
+    status: str
+    client_name: str
+    cb_name: str
+    standards: list[str]
+    certificates: list[PublicCertificate]
+    permitted_uses: list[str]
+    domains: list[str]
+
+    @property
+    def state_word(self) -> str:
+        return STATE_WORDS[LicenceStatus(self.status)]
+
+    def allows_host(self, host: str) -> bool:
+        """M3: the badge may appear on a licensed domain or any of its subdomains."""
+        return any(host == domain or host.endswith("." + domain) for domain in self.domains)
+
+
+def public_licence(session: Session, number: str) -> PublicLicence:
+    """The public view of the licence with this number; NotFound if there is none.
+
+    Certificates show their public status (an active one past its expiry date is expired even before the daily
+    sweep wrote it), and the licence's status is derived from those, so a badge never says VALID for a lapse.
+    """
+    number = number.strip().upper()
+    if not number.startswith(NUMBER_PREFIX) or len(number) > MAX_NUMBER_LENGTH or "\x00" in number:
+        raise NotFound("No mark licence with this number.")
+    with tenancy.system_scope(session):
+        licence = session.scalars(select(MarkLicence).where(MarkLicence.number == number)).one_or_none()
+        if licence is None:
+            raise NotFound("No mark licence with this number.")
+        cb = session.get(Tenant, licence.tenant_id)
+        client = session.get(Tenant, licence.client_tenant_id)
+        certs = sorted(licence.certificates, key=lambda c: c.number)
+        statuses = [public_status(c) for c in certs]
+        content = certs[0].current.content if certs and certs[0].revisions else {}
+        shown = [PublicCertificate(number=c.number, standard=c.scheme.standard, status=status.value,
+                                   verify_url=verify_path(cb.slug, c.number)) for c, status in zip(certs, statuses)]
+        return PublicLicence(
+            number=licence.number, status=_derived_status(licence, statuses).value,
+            client_name=str(content.get("client_legal_name") or content.get("client_name") or client.name),
+            cb_name=cb.name,
+            standards=list(dict.fromkeys(c.standard for c in shown)),
+            certificates=shown, permitted_uses=list(licence.permitted_uses), domains=list(licence.domains),
+        )
+
+
+def host_of(value: str | None) -> str | None:
+    """The hostname of a ``?domain=`` value or a Referer URL, normalised; None if there is none to check."""
+    if not value:
+        return None
+    text = value.strip()[:2000]
+    if "://" in text:
+        text = text.split("://", 1)[1]
+    text = text.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
+    if text.startswith("["):  # an IPv6 literal is never a licensed domain
+        return text.split("]", 1)[0] + "]"
+    text = text.split(":", 1)[0]
+    return _hostname(text) or (text.lower()[:253] or None)
