@@ -292,3 +292,42 @@ def test_C11_a_suspended_certificate_cannot_be_transferred(client, world):
     refused = assert_problem(client.post("/api/v1/certificate-transfers", headers=cert.as_("client_admin"),
                                          json={"certificate_id": certificate["id"], "to_cb_slug": "cb-b"}), 409)
     assert refused["rule"] == "C11"
+
+
+def badge_state(client, number: str) -> str:  # type: ignore[no-untyped-def]
+    svg = client.get(f"/badges/{number}.svg").get_data(as_text=True)
+    return next(state for state in ("VALID", "SUSPENDED", "WITHDRAWN") if state in svg)
+
+
+def test_M2_the_licence_badge_flips_with_every_certificate_decision(client, world):
+    cert = Decisions(client, world)
+    certificate = cert.grant()
+    licence = cert.ok(client.post("/api/v1/mark-licences", headers=cert.as_("certification_manager"), json={
+        "client_id": cert.client_id, "certificate_ids": [certificate["id"]], "permitted_uses": ["website"],
+        "domains": ["shop.example"]}), 201)
+    assert badge_state(client, licence["number"]) == "VALID"
+    cert.act(certificate, "suspend", reason="Surveillance overdue", until=(TODAY + timedelta(days=20)).isoformat())
+    assert badge_state(client, licence["number"]) == "SUSPENDED"
+    cert.act(certificate, "restore", reason="Surveillance done")
+    assert badge_state(client, licence["number"]) == "VALID"
+    cert.act(certificate, "withdraw", reason="Client ceased trading")
+    assert badge_state(client, licence["number"]) == "WITHDRAWN"
+    public = client.get(f"/api/v1/public/certificates/cb-a/{certificate['number']}").get_json()
+    assert public["status"] == "withdrawn"
+
+
+def test_C7_an_expired_certificate_is_not_restored_more_than_six_months_after_expiry(app, client, world):
+    from grc.certification.models import Certificate
+    from grc.extensions import db
+    from tests.world import act_as
+
+    cert = Decisions(client, world)
+    certificate = cert.grant()
+    with app.app_context():
+        act_as("certification_manager@cb-a.test")
+        row = db.session.get(Certificate, uuid.UUID(certificate["id"]))
+        row.status, row.expiry_date = row.status.__class__.expired, TODAY - relativedelta(months=6) - timedelta(days=1)
+        db.session.commit()
+    recert = cert.run(cert.plan("recertification", TODAY), TODAY)
+    refused = cert.act(certificate, "restore", 409, reason="Late recertification", audit_ids=[recert["id"]])
+    assert refused["rule"] == "C7" and "6 months" in refused["detail"]
