@@ -105,11 +105,12 @@ def _register_domains(api: Api) -> list[Any]:
     from grc.evidence.routes import blp as evidence
     from grc.findings.routes import blp as findings
     from grc.marks.routes import blp as mark_licences
+    from grc.risks.routes import blp as risks
     from grc.schemes.routes import blp as schemes
     from grc.tenants.routes import clients, policy, tenants
 
     blueprints = [auth, tenants, clients, users, api_clients, policy, schemes, audits, findings, actions, evidence,
-                  certification, certificate_documents, public_certificates, mark_licences,
+                  certification, certificate_documents, public_certificates, mark_licences, risks,
                   audit_events]
     for blp in blueprints:
         api.register_blueprint(blp)

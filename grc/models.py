@@ -16,6 +16,7 @@ from grc.findings.models import Finding, FindingEvent
 from grc.marks.models import MarkLicence
 from grc.notifications.models import OutboxMessage
 from grc.numbering import Counter
+from grc.risks.models import RegisterShare, Risk, RiskAssessment, RiskCriteria, RiskRegister
 from grc.schemes.models import Scheme
 from grc.tenants.models import CbPolicy, ClientRelationship, Tenant
 from grc.uow import IdempotencyRecord
@@ -35,6 +36,11 @@ __all__ = [
     "EvidenceFile",
     "Finding",
     "FindingEvent",
+    "RegisterShare",
+    "Risk",
+    "RiskAssessment",
+    "RiskCriteria",
+    "RiskRegister",
     "Scheme",
     "ApiClient",
     "AuditChainHead",

@@ -169,6 +169,7 @@ def _api_client_victims(app: Flask, world: World) -> list[Victim]:
 
 GRAPH_PARAMS = ("scheme_id", "audit_id", "finding_id", "action_id", "evidence_id")
 CERTIFICATE_PARAMS = ("certificate_id", "decision_id", "transfer_id")
+RISK_PARAMS = ("register_id", "risk_id")
 BOTH = frozenset({"cb-a", "client-a"})
 CLIENT_ONLY = frozenset({"client-a"})
 
@@ -276,6 +277,34 @@ def _transfer_row(world: World, certificate_id: uuid.UUID) -> uuid.UUID:
         return row.id
 
 
+def _risk_registers(app: Flask, world: World) -> dict[str, list[Victim]]:
+    """client-a's private register and one it shares with cb-a, each with a risk (through the services)."""
+    cached = getattr(world, "_risk_registers", None)
+    if cached is not None:
+        return cached
+    from grc.risks.service import create_register, create_risk, share
+
+    graph: dict[str, list[Victim]] = {"register_id": [], "risk_id": []}
+    with app.app_context():
+        act_as("client_admin@client-a.test")
+        owner = world.users["client_admin@client-a.test"]
+        for label, shared in (("client-a's private register", False), ("client-a's register shared with cb-a", True)):
+            register = create_register(db.session, {"name": label, "scope": "victim scope", "owner_id": owner})
+            risk = create_risk(db.session, register, {"title": f"risk in {label}", "owner_id": owner})
+            if shared:
+                share(db.session, register, world.tenants["cb-a"])
+            readers = BOTH if shared else CLIENT_ONLY
+            graph["register_id"].append(Victim("register_id", label, register.id, readers))
+            graph["risk_id"].append(Victim("risk_id", f"a risk in {label}", risk.id, readers))
+        db.session.commit()
+    world._risk_registers = graph  # type: ignore[attr-defined]
+    return graph
+
+
+def _from_risks(param: str) -> VictimBuilder:
+    return lambda app, world: _risk_registers(app, world)[param]
+
+
 def _from_certificate(param: str) -> VictimBuilder:
     return lambda app, world: _issued_certificate(app, world)[param]
 
@@ -310,6 +339,7 @@ VICTIM_BUILDERS: dict[str, VictimBuilder] = {
     **{param: _from_graph(param) for param in GRAPH_PARAMS},
     "licence_id": _licence_victims,
     **{param: _from_certificate(param) for param in CERTIFICATE_PARAMS},
+    **{param: _from_risks(param) for param in RISK_PARAMS},
 }
 
 
@@ -369,7 +399,7 @@ def _markers(app: Flask, world: World, victims: Victims) -> list[Marker]:
                         Marker(str(user_id), f"{slug}'s user id {email}", _user_id_seen_by(slug))]
     for victim in victims.by_param["api_client_id"]:
         markers += _api_client_markers(app, victim)
-    for param in (*GRAPH_PARAMS, *CERTIFICATE_PARAMS, "licence_id"):
+    for param in (*GRAPH_PARAMS, *CERTIFICATE_PARAMS, *RISK_PARAMS, "licence_id"):
         markers += [Marker(str(victim.id), victim.label, victim.addressable_by) for victim in victims.by_param[param]]
     return markers
 

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+from grc.api import ListArgs, StrictSchema
+from grc.risks.models import RiskStatus
+from grc.schemas import text
+
+
+class ScaleEntrySchema(StrictSchema):
+    level = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=10))
+    label = text(100, required=True)
+    description = ma.fields.String(load_default="", validate=ma.validate.Length(max=1000))
+
+
+class LevelSchema(StrictSchema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
+    review_interval_days = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=3650))
+
+
+class CriteriaUpdateSchema(StrictSchema):
+    likelihood_scale = ma.fields.List(ma.fields.Nested(ScaleEntrySchema), required=True,
+                                      validate=ma.validate.Length(min=3, max=10))
+    consequence_scale = ma.fields.List(ma.fields.Nested(ScaleEntrySchema), required=True,
+                                       validate=ma.validate.Length(min=3, max=10))
+    levels = ma.fields.List(ma.fields.Nested(LevelSchema), required=True, validate=ma.validate.Length(min=2, max=10),
+                            metadata={"description": "Lowest first"})
+    matrix = ma.fields.List(ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=40)),
+                                           validate=ma.validate.Length(max=10)),
+                            required=True, validate=ma.validate.Length(max=10),
+                            metadata={"description": "matrix[likelihood-1][consequence-1] = level name"})
+    appetite = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40),
+                                metadata={"description": "The highest level retained without treatment"})
+
+
+class CriteriaSchema(ma.Schema):
+    version = ma.fields.Integer()
+    likelihood_scale = ma.fields.List(ma.fields.Nested(ScaleEntrySchema))
+    consequence_scale = ma.fields.List(ma.fields.Nested(ScaleEntrySchema))
+    levels = ma.fields.List(ma.fields.Nested(LevelSchema))
+    matrix = ma.fields.List(ma.fields.List(ma.fields.String()))
+    appetite = ma.fields.String()
+    created_at = ma.fields.DateTime(allow_none=True)
+
+
+class CriteriaVersionsSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(CriteriaSchema), required=True)
+
+
+class RegisterCreateSchema(StrictSchema):
+    name = text(200, required=True)
+    scope = text(5000, required=True)
+    internal_context = text(10000)
+    external_context = text(10000)
+    owner_id = ma.fields.UUID(required=True)
+
+
+class RegisterUpdateSchema(StrictSchema):
+    name = text(200)
+    scope = text(5000)
+    internal_context = text(10000)
+    external_context = text(10000)
+    owner_id = ma.fields.UUID()
+    archived = ma.fields.Boolean(metadata={"description": "Registers are archived, never deleted"})
+
+
+class RegisterSchema(ma.Schema):
+    id = ma.fields.UUID()
+    name = ma.fields.String()
+    scope = ma.fields.String()
+    internal_context = ma.fields.String(allow_none=True)
+    external_context = ma.fields.String(allow_none=True)
+    owner_id = ma.fields.UUID()
+    archived = ma.fields.Boolean()
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+
+class RegisterListArgs(ListArgs):
+    include_archived = ma.fields.Boolean(load_default=False)
+
+
+class ShareSchema(StrictSchema):
+    cb_id = ma.fields.UUID(required=True, metadata={"description": "A certification body certifying your organisation"})
+
+
+class SharesSchema(ma.Schema):
+    register_id = ma.fields.UUID()
+    shared_with = ma.fields.List(ma.fields.UUID())
+
+
+class RiskCreateSchema(StrictSchema):
+    title = text(300, required=True)
+    description = text(10000)
+    category = text(100)
+    causes = text(10000)
+    consequences = text(10000)
+    owner_id = ma.fields.UUID(required=True)
+
+
+class RiskUpdateSchema(StrictSchema):
+    title = text(300)
+    description = text(10000)
+    category = text(100)
+    causes = text(10000)
+    consequences = text(10000)
+    owner_id = ma.fields.UUID()
+    status = ma.fields.Enum(RiskStatus, by_value=True)
+
+
+class RatingSchema(StrictSchema):
+    likelihood = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=10))
+    consequence = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=10))
+
+
+class AssessmentCreateSchema(StrictSchema):
+    inherent = ma.fields.Nested(RatingSchema, required=True)
+    current = ma.fields.Nested(RatingSchema, required=True)
+    target = ma.fields.Nested(RatingSchema, required=True)
+    rationale = text(10000, required=True)
+
+
+class AssessmentSchema(ma.Schema):
+    id = ma.fields.UUID()
+    criteria_version = ma.fields.Integer()
+    ratings = ma.fields.Dict(metadata={"description": "basis -> likelihood, consequence, score, level"})
+    rationale = ma.fields.String()
+    assessed_by = ma.fields.UUID()
+    assessed_at = ma.fields.DateTime()
+
+
+class RiskSchema(ma.Schema):
+    id = ma.fields.UUID()
+    register_id = ma.fields.UUID()
+    reference = ma.fields.String()
+    title = ma.fields.String()
+    description = ma.fields.String(allow_none=True)
+    category = ma.fields.String(allow_none=True)
+    causes = ma.fields.String(allow_none=True)
+    consequences = ma.fields.String(allow_none=True)
+    owner_id = ma.fields.UUID()
+    status = ma.fields.Enum(RiskStatus, by_value=True)
+    identified_on = ma.fields.Date()
+    closed_on = ma.fields.Date(allow_none=True)
+    criteria_version = ma.fields.Integer(allow_none=True)
+    inherent_level = ma.fields.String(allow_none=True)
+    current_level = ma.fields.String(allow_none=True)
+    target_level = ma.fields.String(allow_none=True)
+    above_appetite = ma.fields.Boolean()
+    next_review_on = ma.fields.Date(allow_none=True)
+    review_overdue = ma.fields.Method("_overdue")
+    assessments = ma.fields.List(ma.fields.Nested(AssessmentSchema))
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+    def _overdue(self, risk) -> bool:  # type: ignore[no-untyped-def]
+        from grc.risks.service import review_overdue
+
+        return review_overdue(risk)
+
+
+class RiskListArgs(ListArgs):
+    register_id = ma.fields.UUID()
+    level = ma.fields.String(validate=ma.validate.Length(min=1, max=40))
+    category = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    owner_id = ma.fields.UUID()
+    status = ma.fields.String(validate=ma.validate.OneOf([s.value for s in RiskStatus]))
+    above_appetite = ma.fields.Boolean()
+    review_overdue = ma.fields.Boolean()
+    q = ma.fields.String(validate=ma.validate.Length(min=1, max=100), metadata={"description": "Text in the title"})

@@ -1,0 +1,197 @@
+"""Registers (R2), risks and their assessments (R3), evaluation against appetite (R4) and reviews (R5).
+
+A register shared with a CB is readable by that CB and by no one else; every change is refused (403) to
+anyone but the owning tenant's risk managers.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from grc import tenancy
+from grc.api import paginate
+from grc.auth.models import User
+from grc.db import utcnow
+from grc.errors import Forbidden, InvalidField, RuleViolation
+from grc.extensions import db
+from grc.notifications.service import publish
+from grc.numbering import next_value
+from grc.risks import criteria as criteria_service
+from grc.risks.models import RegisterShare, Risk, RiskAssessment, RiskCriteria, RiskRegister, RiskStatus
+from grc.tenants.models import ClientRelationship
+
+RISK_MANAGERS = ("client_admin", "risk_manager", "cb_admin", "certification_manager")
+BASES = ("inherent", "current", "target")
+
+
+def _owner_side(tenant_id: uuid.UUID) -> tenancy.Principal:
+    principal = tenancy.current()
+    if principal.tenant_id != tenant_id:
+        raise Forbidden("A shared register is read-only for the certification body.")
+    return tenancy.require_roles(*RISK_MANAGERS)
+
+
+def _check_owner(session: Session, owner_id: uuid.UUID, field: str = "owner_id") -> None:
+    user = session.get(User, owner_id)
+    if user is None or not user.is_active:
+        raise InvalidField(field, "must be an active user of your organisation")
+
+
+# --------------------------------------------------------------------------- registers (R2)
+
+
+def create_register(session: Session, data: dict[str, Any]) -> RiskRegister:
+    _check_owner(session, data["owner_id"])
+    register = RiskRegister(**data)
+    session.add(register)
+    session.flush()
+    return register
+
+
+def update_register(session: Session, register: RiskRegister, changes: dict[str, Any]) -> RiskRegister:
+    _owner_side(register.tenant_id)
+    if "owner_id" in changes:
+        _check_owner(session, changes["owner_id"])
+    for key, value in changes.items():
+        setattr(register, key, value)
+    session.flush()
+    return register
+
+
+def list_registers(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    stmt = select(RiskRegister)
+    if not args.get("include_archived"):
+        stmt = stmt.where(RiskRegister.archived.is_(False))
+    return paginate(session, stmt, args, [RiskRegister.id])
+
+
+@tenancy.path_resource("register_id")
+def visible_register(register_id: uuid.UUID) -> RiskRegister | None:
+    return db.session.get(RiskRegister, register_id)
+
+
+def share(session: Session, register: RiskRegister, cb_id: uuid.UUID) -> RiskRegister:
+    """Share read-only with a certification body the client has a relationship with."""
+    principal = _owner_side(register.tenant_id)
+    related = session.scalars(select(ClientRelationship.id).where(
+        ClientRelationship.tenant_id == cb_id, ClientRelationship.client_tenant_id == principal.tenant_id)).first()
+    if related is None:
+        raise InvalidField("cb_id", "not a certification body your organisation has a relationship with")
+    if session.scalars(select(RegisterShare.id).where(RegisterShare.register_id == register.id,
+                                                      RegisterShare.cb_tenant_id == cb_id)).first() is None:
+        session.add(RegisterShare(register_id=register.id, cb_tenant_id=cb_id))
+        session.flush()
+    return register
+
+
+def unshare(session: Session, register: RiskRegister, cb_id: uuid.UUID) -> RiskRegister:
+    _owner_side(register.tenant_id)
+    for row in session.scalars(select(RegisterShare).where(RegisterShare.register_id == register.id,
+                                                           RegisterShare.cb_tenant_id == cb_id)):
+        session.delete(row)
+    session.flush()
+    return register
+
+
+def shared_with(session: Session, register: RiskRegister) -> list[uuid.UUID]:
+    return list(session.scalars(select(RegisterShare.cb_tenant_id).where(RegisterShare.register_id == register.id)))
+
+
+# --------------------------------------------------------------------------- risks (R2, R3)
+
+
+def create_risk(session: Session, register: RiskRegister, data: dict[str, Any]) -> Risk:
+    _owner_side(register.tenant_id)
+    if register.archived:
+        raise RuleViolation("An archived register takes no new risks.", rule="R2")
+    _check_owner(session, data["owner_id"])
+    number = next_value(session, register.tenant_id, f"risk-register-{register.id}")
+    risk = Risk(register_id=register.id, reference=f"R-{number:03d}", status=RiskStatus.identified,
+                identified_on=utcnow().date(), **data)
+    session.add(risk)
+    session.flush()
+    publish(session, "risk.identified", {"risk_id": str(risk.id), "reference": risk.reference})
+    return risk
+
+
+def update_risk(session: Session, risk: Risk, changes: dict[str, Any]) -> Risk:
+    _owner_side(risk.tenant_id)
+    if "owner_id" in changes:
+        _check_owner(session, changes["owner_id"])
+    if changes.get("status") == RiskStatus.closed and risk.status != RiskStatus.closed:
+        risk.closed_on = utcnow().date()
+    for key, value in changes.items():
+        setattr(risk, key, value)
+    session.flush()
+    return risk
+
+
+def assess(session: Session, risk: Risk, data: dict[str, Any]) -> RiskAssessment:
+    """R3: levels and scores come from the criteria in force and are stored with their version."""
+    principal = _owner_side(risk.tenant_id)
+    criteria = criteria_service.in_force(session)
+    ratings = {basis: _rate(criteria, basis, data[basis]) for basis in BASES}
+    assessment = RiskAssessment(risk_id=risk.id, register_id=risk.register_id, criteria_version=criteria.version,
+                                ratings=ratings, rationale=data["rationale"], assessed_by=principal.actor_id)
+    session.add(assessment)
+    risk.assessments.append(assessment)
+    _apply(risk, criteria, ratings)
+    session.flush()
+    publish(session, "risk.assessed", {"risk_id": str(risk.id), "current_level": risk.current_level,
+                                       "above_appetite": risk.above_appetite})
+    return assessment
+
+
+def _rate(criteria: RiskCriteria, basis: str, rating: dict[str, int]) -> dict[str, Any]:
+    likelihood, consequence = rating["likelihood"], rating["consequence"]
+    if not 1 <= likelihood <= len(criteria.likelihood_scale):
+        raise InvalidField(f"{basis}.likelihood", f"1 to {len(criteria.likelihood_scale)} in criteria v{criteria.version}")
+    if not 1 <= consequence <= len(criteria.consequence_scale):
+        raise InvalidField(f"{basis}.consequence", f"1 to {len(criteria.consequence_scale)} in criteria v{criteria.version}")
+    return {"likelihood": likelihood, "consequence": consequence, "score": likelihood * consequence,
+            "level": criteria.level_of(likelihood, consequence)}
+
+
+def _apply(risk: Risk, criteria: RiskCriteria, ratings: dict[str, dict[str, Any]]) -> None:
+    for basis in BASES:
+        setattr(risk, f"{basis}_likelihood", ratings[basis]["likelihood"])
+        setattr(risk, f"{basis}_consequence", ratings[basis]["consequence"])
+        setattr(risk, f"{basis}_level", ratings[basis]["level"])
+    risk.criteria_version = criteria.version
+    risk.above_appetite = criteria.rank(risk.current_level) > criteria.rank(criteria.appetite)
+    risk.next_review_on = utcnow().date() + timedelta(days=_review_interval(criteria, risk.current_level))
+    if risk.status == RiskStatus.identified:
+        risk.status = RiskStatus.assessed
+
+
+def _review_interval(criteria: RiskCriteria, level: str) -> int:
+    return next(entry["review_interval_days"] for entry in criteria.levels if entry["name"] == level)
+
+
+def list_risks(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    stmt = select(Risk)
+    for name, column in (("register_id", Risk.register_id), ("level", Risk.current_level),
+                         ("category", Risk.category), ("owner_id", Risk.owner_id), ("status", Risk.status)):
+        if args.get(name):
+            stmt = stmt.where(column == args[name])
+    if "above_appetite" in args:
+        stmt = stmt.where(Risk.above_appetite.is_(args["above_appetite"]))
+    if args.get("review_overdue"):
+        stmt = stmt.where(and_(Risk.status != RiskStatus.closed, Risk.next_review_on < utcnow().date()))
+    if args.get("q"):
+        stmt = stmt.where(func.lower(Risk.title).contains(args["q"].lower(), autoescape=True))
+    return paginate(session, stmt, args, [Risk.id])
+
+
+@tenancy.path_resource("risk_id")
+def visible_risk(risk_id: uuid.UUID) -> Risk | None:
+    return db.session.get(Risk, risk_id)
+
+
+def review_overdue(risk: Risk, today: date | None = None) -> bool:
+    today = today or utcnow().date()
+    return risk.status != RiskStatus.closed and risk.next_review_on is not None and risk.next_review_on < today

@@ -1,0 +1,128 @@
+"""An online shop keeps its ISO 31000 risk register (R1-R3) and shares it with its certification body."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from grc.db import utcnow
+from grc.risks.criteria import DEFAULT
+from tests.certification import Certification
+from tests.test_auth import assert_problem
+
+TODAY = utcnow().date()
+
+
+class Shop(Certification):
+    def register(self) -> dict:  # type: ignore[type-arg]
+        return self.ok(self.http.post("/api/v1/risk-registers", headers=self.as_("client_admin"), json={
+            "name": "E-commerce risks", "scope": "Online shop, payments, fulfilment",
+            "internal_context": "12 staff, Shopify-like platform", "external_context": "PSD2, GDPR, carrier market",
+            "owner_id": self.user_id("risk_manager")}), 201)
+
+    def risk(self, register: dict, title: str, category: str) -> dict:  # type: ignore[type-arg]
+        return self.ok(self.http.post(f"/api/v1/risk-registers/{register['id']}/risks", headers=self.as_("risk_manager"),
+                                      json={"title": title, "category": category, "owner_id": self.user_id("risk_manager"),
+                                            "causes": "c", "consequences": "q"}), 201)
+
+    def assess(self, risk: dict, inherent: tuple[int, int], current: tuple[int, int], target: tuple[int, int],
+               status: int = 201) -> dict:  # type: ignore[type-arg]
+        body = {basis: {"likelihood": l, "consequence": c} for basis, (l, c) in
+                (("inherent", inherent), ("current", current), ("target", target))}
+        response = self.http.post(f"/api/v1/risks/{risk['id']}/assessments", headers=self.as_("risk_manager"),
+                                  json={**body, "rationale": "Workshop with the payments team"})
+        return self.ok(response, status) if status < 400 else assert_problem(response, status)
+
+
+def test_R1_a_new_tenant_starts_with_a_5x5_default(client, world):
+    criteria = Shop(client, world).ok(client.get("/api/v1/risk-criteria", headers=world.headers("member@client-a.test")))
+    assert len(criteria["likelihood_scale"]) == 5 and len(criteria["consequence_scale"]) == 5
+    assert criteria["matrix"][4][4] == "critical" and criteria["matrix"][0][0] == "low" and criteria["appetite"] == "medium"
+
+
+def test_R1_criteria_are_validated_one_level_per_cell_and_monotone(client, world):
+    shop = Shop(client, world)
+    headers = shop.as_("client_admin")
+    falling = [row[:] for row in DEFAULT["matrix"]]
+    falling[4][4] = "low"
+    assert "matrix" in assert_problem(client.put("/api/v1/risk-criteria", headers=headers, json={**DEFAULT, "matrix": falling}), 422)["errors"]
+    unknown = [row[:] for row in DEFAULT["matrix"]]
+    unknown[0][0] = "tiny"
+    assert "matrix" in assert_problem(client.put("/api/v1/risk-criteria", headers=headers, json={**DEFAULT, "matrix": unknown}), 422)["errors"]
+    two = {**DEFAULT, "likelihood_scale": DEFAULT["likelihood_scale"][:2], "matrix": DEFAULT["matrix"][:2]}
+    assert "likelihood_scale" in assert_problem(client.put("/api/v1/risk-criteria", headers=headers, json=two), 422)["errors"]
+    assert "appetite" in assert_problem(client.put("/api/v1/risk-criteria", headers=headers, json={**DEFAULT, "appetite": "x"}), 422)["errors"]
+    assert_problem(client.put("/api/v1/risk-criteria", headers=shop.as_("member"), json=DEFAULT), 403)
+
+
+def test_R2_R3_an_online_shop_records_and_assesses_its_risks(client, world):
+    shop = Shop(client, world)
+    register = shop.register()
+    fraud = shop.risk(register, "Card-not-present fraud", "fraud")
+    carrier = shop.risk(register, "Carrier fails during peak season", "supply chain")
+    gdpr = shop.risk(register, "Customer data breach (GDPR)", "privacy")
+    assert [fraud["reference"], carrier["reference"], gdpr["reference"]] == ["R-001", "R-002", "R-003"]
+    assessed = shop.assess(fraud, inherent=(4, 4), current=(3, 4), target=(2, 3))
+    assert assessed["criteria_version"] == 1
+    assert assessed["ratings"]["inherent"] == {"likelihood": 4, "consequence": 4, "score": 16, "level": "high"}
+    assert assessed["ratings"]["current"]["level"] == "high" and assessed["ratings"]["target"]["level"] == "medium"
+    shop.assess(carrier, inherent=(3, 3), current=(2, 3), target=(2, 2))
+    shop.assess(gdpr, inherent=(3, 5), current=(2, 5), target=(1, 5))
+    fraud_now = shop.ok(client.get(f"/api/v1/risks/{fraud['id']}", headers=shop.as_("member")))
+    assert fraud_now["status"] == "assessed" and fraud_now["above_appetite"] is True
+    assert fraud_now["next_review_on"] == (TODAY + timedelta(days=90)).isoformat()  # R5: from the level
+    above = shop.ok(client.get("/api/v1/risks?above_appetite=true", headers=shop.as_("member")))["items"]
+    assert sorted(r["reference"] for r in above) == ["R-001", "R-003"]
+    found = shop.ok(client.get("/api/v1/risks?q=carrier", headers=shop.as_("member")))["items"]
+    assert [r["reference"] for r in found] == ["R-002"]
+    assert "inherent.likelihood" in shop.assess(fraud, inherent=(6, 1), current=(6, 1), target=(1, 1), status=422)["errors"]
+
+
+def test_R1_a_criteria_change_leaves_past_assessments_as_they_were(client, world):
+    shop = Shop(client, world)
+    register = shop.register()
+    fraud = shop.risk(register, "Card-not-present fraud", "fraud")
+    first = shop.assess(fraud, inherent=(3, 3), current=(3, 3), target=(2, 2))
+    stricter = {**DEFAULT, "matrix": [["low", "medium", "high", "high", "critical"]] +
+                [["medium", "high", "high", "critical", "critical"]] * 4, "appetite": "low"}
+    saved = shop.ok(client.put("/api/v1/risk-criteria", headers=shop.as_("client_admin"), json=stricter))
+    assert saved["version"] == 2
+    second = shop.assess(fraud, inherent=(3, 3), current=(3, 3), target=(2, 2))
+    assert first["criteria_version"] == 1 and first["ratings"]["current"]["level"] == "medium"
+    assert second["criteria_version"] == 2 and second["ratings"]["current"]["level"] == "high"
+    history = shop.ok(client.get(f"/api/v1/risks/{fraud['id']}", headers=shop.as_("member")))["assessments"]
+    assert [(a["criteria_version"], a["ratings"]["current"]["level"]) for a in history] == [(1, "medium"), (2, "high")]
+    versions = shop.ok(client.get("/api/v1/risk-criteria/versions", headers=shop.as_("member")))["items"]
+    assert [v["version"] for v in versions] == [1, 2]
+
+
+def test_R2_a_shared_register_is_visible_to_that_cb_only_and_read_only(client, world):
+    shop = Shop(client, world)
+    register = shop.register()
+    risk = shop.risk(register, "Payment provider outage", "continuity")
+    cb_a = str(world.tenants["cb-a"])
+    assert "cb_id" in assert_problem(client.post(f"/api/v1/risk-registers/{register['id']}/shares",
+                                                 headers=shop.as_("client_admin"),
+                                                 json={"cb_id": str(world.tenants["cb-b"])}), 422)["errors"]
+    assert_problem(client.get(f"/api/v1/risks/{risk['id']}", headers=world.headers("auditor@cb-a.test")), 404)
+    shared = shop.ok(client.post(f"/api/v1/risk-registers/{register['id']}/shares", headers=shop.as_("client_admin"),
+                                 json={"cb_id": cb_a}))
+    assert shared["shared_with"] == [cb_a]
+    auditor = world.headers("auditor@cb-a.test")
+    assert shop.ok(client.get(f"/api/v1/risks/{risk['id']}", headers=auditor))["title"] == "Payment provider outage"
+    assert [r["id"] for r in shop.ok(client.get("/api/v1/risk-registers", headers=auditor))["items"]] == [register["id"]]
+    assert_problem(client.post(f"/api/v1/risks/{risk['id']}/assessments", headers=world.headers("certification_manager@cb-a.test"),
+                               json={b: {"likelihood": 1, "consequence": 1} for b in ("inherent", "current", "target")} | {"rationale": "x"}), 403)
+    assert_problem(client.get(f"/api/v1/risks/{risk['id']}", headers=world.headers("auditor@cb-b.test")), 404)
+    shop.ok(client.post(f"/api/v1/risk-registers/{register['id']}/unshare", headers=shop.as_("client_admin"), json={"cb_id": cb_a}))
+    assert_problem(client.get(f"/api/v1/risks/{risk['id']}", headers=auditor), 404)
+
+
+def test_R2_an_archived_register_takes_no_new_risks(client, world):
+    shop = Shop(client, world)
+    register = shop.register()
+    url = f"/api/v1/risk-registers/{register['id']}"
+    etag = client.get(url, headers=shop.as_("client_admin")).headers["ETag"]
+    shop.ok(client.patch(url, headers={**shop.as_("client_admin"), "If-Match": etag}, json={"archived": True}))
+    refused = assert_problem(client.post(f"{url}/risks", headers=shop.as_("risk_manager"), json={
+        "title": "x", "owner_id": shop.user_id("risk_manager")}), 409)
+    assert refused["rule"] == "R2"
+    assert shop.ok(client.get("/api/v1/risk-registers", headers=shop.as_("client_admin")))["items"] == []
