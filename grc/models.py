@@ -16,7 +16,17 @@ from grc.findings.models import Finding, FindingEvent
 from grc.marks.models import MarkLicence
 from grc.notifications.models import OutboxMessage
 from grc.numbering import Counter
-from grc.risks.models import RegisterShare, Risk, RiskAssessment, RiskCriteria, RiskRegister
+from grc.risks.models import (
+    Control,
+    ControlTest,
+    RegisterShare,
+    Risk,
+    RiskAcceptance,
+    RiskAssessment,
+    RiskCriteria,
+    RiskRegister,
+    RiskReview,
+)
 from grc.schemes.models import Scheme
 from grc.tenants.models import CbPolicy, ClientRelationship, Tenant
 from grc.uow import IdempotencyRecord
@@ -32,15 +42,19 @@ __all__ = [
     "CertificateRevision",
     "CertificateTransfer",
     "CertificationDecision",
+    "Control",
+    "ControlTest",
     "Counter",
     "EvidenceFile",
     "Finding",
     "FindingEvent",
     "RegisterShare",
     "Risk",
+    "RiskAcceptance",
     "RiskAssessment",
     "RiskCriteria",
     "RiskRegister",
+    "RiskReview",
     "Scheme",
     "ApiClient",
     "AuditChainHead",

@@ -38,6 +38,7 @@ class Action(IdMixin, TimestampMixin, TenantScoped, Base):
     shared_with_tenant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tenants.id"), index=True)
     kind: Mapped[ActionKind] = mapped_column(enum_column(ActionKind, "action_kind"))
     finding_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("findings.id"), index=True)
+    risk_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("risks.id"), index=True)  # treatment actions (R4)
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)

@@ -118,6 +118,7 @@ class Risk(IdMixin, TimestampMixin, TenantScoped, Base):
     version: Mapped[int] = mapped_column(default=1)
 
     assessments: Mapped[list[RiskAssessment]] = relationship(lazy="selectin", order_by="RiskAssessment.assessed_at")
+    controls: Mapped[list[Control]] = relationship(secondary="risk_controls", lazy="selectin", order_by="Control.reference")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -142,3 +143,91 @@ class RiskAssessment(IdMixin, TenantScoped, Base):
     @classmethod
     def visible_to(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
         return or_(cls.tenant_id == tenant_id, cls.register_id.in_(_shared_registers(tenant_id)))
+
+
+class RiskAcceptance(IdMixin, TenantScoped, Base):
+    """R4: retaining a risk above appetite, accepted by someone with authority, with rationale and expiry."""
+
+    __tablename__ = "risk_acceptances"
+
+    risk_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("risks.id", ondelete="CASCADE"), index=True)
+    register_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("risk_registers.id"))
+    level: Mapped[str] = mapped_column(String(40))
+    rationale: Mapped[str] = mapped_column(Text)
+    accepted_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    accepted_on: Mapped[date]
+    expires_on: Mapped[date] = mapped_column(index=True)
+
+    @classmethod
+    def visible_to(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
+        return or_(cls.tenant_id == tenant_id, cls.register_id.in_(_shared_registers(tenant_id)))
+
+
+class RiskReview(IdMixin, TenantScoped, Base):
+    """R5: a periodic review of a risk; the next review date is derived from the risk's level."""
+
+    __tablename__ = "risk_reviews"
+
+    risk_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("risks.id", ondelete="CASCADE"), index=True)
+    register_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("risk_registers.id"))
+    reviewed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    reviewed_on: Mapped[date]
+    notes: Mapped[str] = mapped_column(Text)
+    next_review_on: Mapped[date]
+
+    @classmethod
+    def visible_to(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
+        return or_(cls.tenant_id == tenant_id, cls.register_id.in_(_shared_registers(tenant_id)))
+
+
+class ControlType(enum.StrEnum):
+    preventive = "preventive"
+    detective = "detective"
+    corrective = "corrective"
+
+
+class ControlNature(enum.StrEnum):
+    manual = "manual"
+    automated = "automated"
+
+
+risk_controls = Table(
+    "risk_controls",
+    Base.metadata,
+    Column("risk_id", ForeignKey("risks.id", ondelete="CASCADE"), primary_key=True),
+    Column("control_id", ForeignKey("controls.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Control(IdMixin, TimestampMixin, TenantScoped, Base):
+    """R6: a control in the tenant's library, tested at a frequency; mapped to scheme clauses."""
+
+    __tablename__ = "controls"
+    __table_args__ = (UniqueConstraint("tenant_id", "reference"), Index("ix_controls_next_test", "next_test_due"))
+
+    reference: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[ControlType] = mapped_column(enum_column(ControlType, "control_type"))
+    nature: Mapped[ControlNature] = mapped_column(enum_column(ControlNature, "control_nature"))
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    test_frequency_days: Mapped[int]
+    last_tested_on: Mapped[date | None]
+    last_result: Mapped[str | None] = mapped_column(String(20))  # effective | partially_effective | ineffective
+    next_test_due: Mapped[date | None]
+    mapped_clauses: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # [{scheme_id, clause}]
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ControlTest(IdMixin, TenantScoped, Base):
+    """R6: one test of a control and its result."""
+
+    __tablename__ = "control_tests"
+
+    control_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("controls.id", ondelete="CASCADE"), index=True)
+    tested_on: Mapped[date]
+    tested_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    result: Mapped[str] = mapped_column(String(20))
+    notes: Mapped[str | None] = mapped_column(Text)
