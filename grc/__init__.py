@@ -105,13 +105,15 @@ def _register_domains(api: Api) -> list[Any]:
     from grc.evidence.routes import blp as evidence
     from grc.findings.routes import blp as findings
     from grc.marks.routes import blp as mark_licences
+    from grc.risks.control_routes import blp as controls
+    from grc.risks.reporting_routes import blp as risk_reporting
     from grc.risks.routes import blp as risks
     from grc.schemes.routes import blp as schemes
     from grc.tenants.routes import clients, policy, tenants
 
     blueprints = [auth, tenants, clients, users, api_clients, policy, schemes, audits, findings, actions, evidence,
-                  certification, certificate_documents, public_certificates, mark_licences, risks,
-                  audit_events]
+                  certification, certificate_documents, public_certificates, mark_licences, risks, controls,
+                  risk_reporting, audit_events]
     for blp in blueprints:
         api.register_blueprint(blp)
     return blueprints

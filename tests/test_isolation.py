@@ -305,6 +305,24 @@ def _from_risks(param: str) -> VictimBuilder:
     return lambda app, world: _risk_registers(app, world)[param]
 
 
+def _control_victims(app: Flask, world: World) -> list[Victim]:
+    """A control in client-a's library (R6), through the service; addressable by client-a only."""
+    cached = getattr(world, "_control_victims", None)
+    if cached is not None:
+        return cached
+    from grc.risks.controls import create_control
+
+    with app.app_context():
+        act_as("client_admin@client-a.test")
+        control = create_control(db.session, {"name": "victim control", "type": "preventive", "nature": "manual",
+                                              "owner_id": world.users["client_admin@client-a.test"],
+                                              "test_frequency_days": 90})
+        db.session.commit()
+    victims = [Victim("control_id", "a control in client-a's library", control.id, CLIENT_ONLY)]
+    world._control_victims = victims  # type: ignore[attr-defined]
+    return victims
+
+
 def _from_certificate(param: str) -> VictimBuilder:
     return lambda app, world: _issued_certificate(app, world)[param]
 
@@ -340,6 +358,7 @@ VICTIM_BUILDERS: dict[str, VictimBuilder] = {
     "licence_id": _licence_victims,
     **{param: _from_certificate(param) for param in CERTIFICATE_PARAMS},
     **{param: _from_risks(param) for param in RISK_PARAMS},
+    "control_id": _control_victims,
 }
 
 
@@ -399,7 +418,7 @@ def _markers(app: Flask, world: World, victims: Victims) -> list[Marker]:
                         Marker(str(user_id), f"{slug}'s user id {email}", _user_id_seen_by(slug))]
     for victim in victims.by_param["api_client_id"]:
         markers += _api_client_markers(app, victim)
-    for param in (*GRAPH_PARAMS, *CERTIFICATE_PARAMS, *RISK_PARAMS, "licence_id"):
+    for param in (*GRAPH_PARAMS, *CERTIFICATE_PARAMS, *RISK_PARAMS, "licence_id", "control_id"):
         markers += [Marker(str(victim.id), victim.label, victim.addressable_by) for victim in victims.by_param[param]]
     return markers
 

@@ -126,3 +126,78 @@ def test_R2_an_archived_register_takes_no_new_risks(client, world):
         "title": "x", "owner_id": shop.user_id("risk_manager")}), 409)
     assert refused["rule"] == "R2"
     assert shop.ok(client.get("/api/v1/risk-registers", headers=shop.as_("client_admin")))["items"] == []
+
+
+def monitor(shop: Shop, risk: dict):  # type: ignore[no-untyped-def,type-arg]
+    url = f"/api/v1/risks/{risk['id']}"
+    etag = shop.http.get(url, headers=shop.as_("risk_manager")).headers["ETag"]
+    return shop.http.patch(url, headers={**shop.as_("risk_manager"), "If-Match": etag}, json={"status": "monitored"})
+
+
+def test_R4_above_appetite_needs_a_treatment_decision_before_it_is_monitored(client, world):
+    shop = Shop(client, world)
+    fraud = shop.risk(shop.register(), "Card-not-present fraud", "fraud")
+    shop.assess(fraud, inherent=(4, 4), current=(4, 4), target=(2, 2))
+    assert assert_problem(monitor(shop, fraud), 409)["rule"] == "R4"
+    treated = shop.ok(client.put(f"/api/v1/risks/{fraud['id']}/treatment", headers=shop.as_("risk_manager"),
+                                 json={"options": ["change_likelihood", "share"]}))
+    assert treated["status"] == "treatment_planned" and treated["treatment_options"] == ["change_likelihood", "share"]
+    action = shop.ok(client.post(f"/api/v1/risks/{fraud['id']}/actions", headers=shop.as_("risk_manager"), json={
+        "title": "Enable 3-D Secure on all card payments", "owner_id": shop.user_id("member"),
+        "due_date": (TODAY + timedelta(days=30)).isoformat()}), 201)
+    assert action["kind"] == "treatment" and action["risk_id"] == fraud["id"]
+    assert shop.ok(client.get(f"/api/v1/risks/{fraud['id']}", headers=shop.as_("member")))["status"] == "in_treatment"
+    assert monitor(shop, fraud).status_code == 200
+
+
+def test_R4_retaining_above_appetite_needs_an_acceptance_with_an_expiry(app, client, world):
+    from grc.extensions import db
+    from grc.risks import service
+    from tests.world import act_as
+
+    shop = Shop(client, world)
+    gdpr = shop.risk(shop.register(), "Customer data breach (GDPR)", "privacy")
+    shop.assess(gdpr, inherent=(3, 5), current=(3, 5), target=(3, 5))
+    url = f"/api/v1/risks/{gdpr['id']}/acceptance"
+    body = {"rationale": "Cost of further controls exceeds benefit this year", "expires_on": (TODAY + timedelta(days=180)).isoformat()}
+    assert assert_problem(client.post(url, headers=shop.as_("risk_manager"), json=body), 409)["rule"] == "R4"
+    shop.ok(client.put(f"/api/v1/risks/{gdpr['id']}/treatment", headers=shop.as_("risk_manager"), json={"options": ["retain"]}))
+    assert assert_problem(monitor(shop, gdpr), 409)["rule"] == "R4"
+    assert_problem(client.post(url, headers=shop.as_("member"), json=body), 403)
+    past = assert_problem(client.post(url, headers=shop.as_("client_admin"), json={**body, "expires_on": TODAY.isoformat()}), 422)
+    assert "expires_on" in past["errors"]
+    accepted = shop.ok(client.post(url, headers=shop.as_("client_admin"), json=body), 201)
+    assert accepted["level"] == "high" and accepted["accepted_by"] == shop.user_id("client_admin")
+    assert monitor(shop, gdpr).status_code == 200
+    with app.app_context():
+        act_as("risk_manager@client-a.test")
+        assert service.expire_acceptances(db.session, TODAY + timedelta(days=180)) == 0
+        assert service.expire_acceptances(db.session, TODAY + timedelta(days=181)) == 1
+        db.session.commit()
+    after = shop.ok(client.get(f"/api/v1/risks/{gdpr['id']}", headers=shop.as_("member")))
+    assert after["status"] == "assessed" and after["next_review_on"] == (TODAY + timedelta(days=90)).isoformat()
+
+
+def test_R5_a_review_sets_the_next_date_from_the_level_and_overdue_reviews_are_listed(app, client, world):
+    from sqlalchemy import update
+
+    from grc import tenancy
+    from grc.extensions import db
+    from grc.risks.models import Risk
+
+    shop = Shop(client, world)
+    register = shop.register()
+    carrier = shop.risk(register, "Carrier fails during peak season", "supply chain")
+    other = shop.risk(register, "Marketplace account suspended", "regulatory")
+    shop.assess(carrier, inherent=(3, 3), current=(2, 3), target=(2, 2))  # medium: 180 days
+    shop.assess(other, inherent=(1, 1), current=(1, 1), target=(1, 1))
+    reviewed = shop.ok(client.post(f"/api/v1/risks/{carrier['id']}/reviews", headers=shop.as_("risk_manager"),
+                                   json={"notes": "Second carrier contracted"}), 201)
+    assert reviewed["next_review_on"] == (TODAY + timedelta(days=180)).isoformat()
+    with app.app_context(), tenancy.system_scope(db.session):
+        db.session.execute(update(Risk).where(Risk.reference == "R-002").values(next_review_on=TODAY - timedelta(days=1)))
+        db.session.commit()
+    overdue = shop.ok(client.get("/api/v1/risks?review_overdue=true", headers=shop.as_("member")))["items"]
+    assert [r["reference"] for r in overdue] == ["R-002"] and overdue[0]["review_overdue"] is True
+    history = shop.ok(client.get(f"/api/v1/risks/{carrier['id']}/reviews", headers=shop.as_("member")))["items"]
+    assert [r["notes"] for r in history] == ["Second carrier contracted"]

@@ -18,6 +18,7 @@ class ActionSchema(ma.Schema):
     id = ma.fields.UUID()
     kind = ma.fields.Enum(ActionKind, by_value=True)
     finding_id = ma.fields.UUID(allow_none=True)
+    risk_id = ma.fields.UUID(allow_none=True)
     title = ma.fields.String()
     description = ma.fields.String(allow_none=True)
     owner_id = ma.fields.UUID()
@@ -69,4 +70,5 @@ class ActionListArgs(ListArgs):
     kind = ma.fields.String(validate=ma.validate.OneOf([k.value for k in ActionKind]))
     owner_id = ma.fields.UUID()
     finding_id = ma.fields.UUID()
+    risk_id = ma.fields.UUID()
     overdue = ma.fields.Boolean()

@@ -21,6 +21,7 @@ from grc.errors import Forbidden, InvalidField, RuleViolation
 from grc.extensions import db
 from grc.findings.models import Finding, FindingStatus
 from grc.notifications.service import publish
+from grc.risks.models import RiskStatus
 
 MANAGERS = ("client_admin", "risk_manager", "cb_admin", "certification_manager")
 OPEN = (ActionStatus.planned, ActionStatus.in_progress)
@@ -39,6 +40,21 @@ def create_for_finding(session: Session, finding: Finding, data: dict[str, Any])
         **_checked(session, data),
     )
     session.add(action)
+    session.flush()
+    publish(session, "action.created", _event(action))
+    return action
+
+
+def create_for_risk(session: Session, risk: Any, data: dict[str, Any]) -> Action:
+    """R4: a treatment action of a risk, owned by the risk's tenant; the risk moves to in_treatment."""
+    principal = tenancy.require_roles(*MANAGERS)
+    if principal.tenant_id != risk.tenant_id:
+        raise Forbidden("A shared register is read-only for the certification body.")
+    if not risk.treatment_options:
+        raise RuleViolation("Decide the risk's treatment before planning treatment actions.", rule="R4")
+    action = Action(kind=ActionKind.treatment, risk_id=risk.id, status=ActionStatus.planned, **_checked(session, data))
+    session.add(action)
+    risk.status = RiskStatus.in_treatment
     session.flush()
     publish(session, "action.created", _event(action))
     return action
@@ -107,7 +123,7 @@ def _check_can_work_on(action: Action) -> tenancy.Principal:
 
 def list_actions(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     stmt = select(Action)
-    for name in ("status", "owner_id", "finding_id", "kind"):
+    for name in ("status", "owner_id", "finding_id", "risk_id", "kind"):
         if args.get(name):
             stmt = stmt.where(getattr(Action, name) == args[name])
     if args.get("overdue"):

@@ -9,8 +9,13 @@ from flask_smorest import Blueprint
 from grc.api import page_of
 from grc.extensions import db
 from grc.risks import criteria, service
-from grc.risks.models import Risk, RiskAssessment, RiskCriteria, RiskRegister
+from grc.actions import service as actions
+from grc.actions.models import Action
+from grc.actions.schemas import ActionCreateSchema, ActionSchema
+from grc.risks.models import Risk, RiskAcceptance, RiskAssessment, RiskCriteria, RiskRegister, RiskReview
 from grc.risks.schemas import (
+    AcceptanceCreateSchema,
+    AcceptanceSchema,
     AssessmentCreateSchema,
     AssessmentSchema,
     CriteriaSchema,
@@ -20,12 +25,16 @@ from grc.risks.schemas import (
     RegisterListArgs,
     RegisterSchema,
     RegisterUpdateSchema,
+    ReviewCreateSchema,
+    ReviewListSchema,
+    ReviewSchema,
     RiskCreateSchema,
     RiskListArgs,
     RiskSchema,
     RiskUpdateSchema,
     ShareSchema,
     SharesSchema,
+    TreatmentSchema,
 )
 from grc.routing import requires
 
@@ -157,3 +166,46 @@ def update_risk(data: dict[str, Any], risk_id: uuid.UUID) -> Risk:
 def assess_risk(data: dict[str, Any], risk_id: uuid.UUID) -> RiskAssessment:
     """Rule R3: inherent, current and target ratings; level and score derived from the criteria in force."""
     return service.assess(db.session, service.visible_risk(risk_id), data)
+
+
+@blp.route("/risks/<uuid:risk_id>/treatment", methods=["PUT"])
+@requires(*MANAGERS)
+@blp.arguments(TreatmentSchema)
+@blp.response(200, RiskSchema)
+def decide_risk_treatment(data: dict[str, Any], risk_id: uuid.UUID) -> Risk:
+    """Rule R4: the treatment decision (avoid, remove_source, change_likelihood, change_consequence, share, retain)."""
+    return service.decide_treatment(db.session, service.visible_risk(risk_id), data["options"])
+
+
+@blp.route("/risks/<uuid:risk_id>/actions", methods=["POST"])
+@requires(*MANAGERS)
+@blp.arguments(ActionCreateSchema)
+@blp.response(201, ActionSchema)
+def create_risk_treatment_action(data: dict[str, Any], risk_id: uuid.UUID) -> Action:
+    """Rule R4: a treatment action (the shared actions resource); the risk moves to in_treatment."""
+    return actions.create_for_risk(db.session, service.visible_risk(risk_id), data)
+
+
+@blp.route("/risks/<uuid:risk_id>/acceptance", methods=["POST"])
+@requires("client_admin", "risk_manager", "cb_admin", "certification_manager")
+@blp.arguments(AcceptanceCreateSchema)
+@blp.response(201, AcceptanceSchema)
+def accept_risk(data: dict[str, Any], risk_id: uuid.UUID) -> RiskAcceptance:
+    """Rule R4: accept retaining a risk above appetite, with rationale and an expiry date."""
+    return service.accept(db.session, service.visible_risk(risk_id), data)
+
+
+@blp.route("/risks/<uuid:risk_id>/reviews", methods=["POST"])
+@requires(*MANAGERS)
+@blp.arguments(ReviewCreateSchema)
+@blp.response(201, ReviewSchema)
+def review_risk(data: dict[str, Any], risk_id: uuid.UUID) -> RiskReview:
+    """Rule R5: record a review; the next review date is derived from the risk's level."""
+    return service.review(db.session, service.visible_risk(risk_id), data["notes"])
+
+
+@blp.route("/risks/<uuid:risk_id>/reviews", methods=["GET"])
+@blp.response(200, ReviewListSchema)
+def list_risk_reviews(risk_id: uuid.UUID) -> dict[str, Any]:
+    """The risk's reviews, oldest first."""
+    return {"items": service.reviews(db.session, service.visible_risk(risk_id))}

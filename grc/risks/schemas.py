@@ -147,6 +147,7 @@ class RiskSchema(ma.Schema):
     current_level = ma.fields.String(allow_none=True)
     target_level = ma.fields.String(allow_none=True)
     above_appetite = ma.fields.Boolean()
+    treatment_options = ma.fields.List(ma.fields.String())
     next_review_on = ma.fields.Date(allow_none=True)
     review_overdue = ma.fields.Method("_overdue")
     assessments = ma.fields.List(ma.fields.Nested(AssessmentSchema))
@@ -168,3 +169,43 @@ class RiskListArgs(ListArgs):
     above_appetite = ma.fields.Boolean()
     review_overdue = ma.fields.Boolean()
     q = ma.fields.String(validate=ma.validate.Length(min=1, max=100), metadata={"description": "Text in the title"})
+
+
+class TreatmentSchema(StrictSchema):
+    options = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(
+            ["avoid", "remove_source", "change_likelihood", "change_consequence", "share", "retain"])),
+        required=True, validate=ma.validate.Length(min=1, max=6),
+    )
+
+
+class AcceptanceCreateSchema(StrictSchema):
+    rationale = text(10000, required=True)
+    expires_on = ma.fields.Date(required=True)
+
+
+class AcceptanceSchema(ma.Schema):
+    id = ma.fields.UUID()
+    risk_id = ma.fields.UUID()
+    level = ma.fields.String()
+    rationale = ma.fields.String()
+    accepted_by = ma.fields.UUID()
+    accepted_on = ma.fields.Date()
+    expires_on = ma.fields.Date()
+
+
+class ReviewCreateSchema(StrictSchema):
+    notes = text(10000, required=True)
+
+
+class ReviewSchema(ma.Schema):
+    id = ma.fields.UUID()
+    risk_id = ma.fields.UUID()
+    reviewed_by = ma.fields.UUID()
+    reviewed_on = ma.fields.Date()
+    notes = ma.fields.String()
+    next_review_on = ma.fields.Date()
+
+
+class ReviewListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ReviewSchema), required=True)

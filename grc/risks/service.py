@@ -21,7 +21,16 @@ from grc.extensions import db
 from grc.notifications.service import publish
 from grc.numbering import next_value
 from grc.risks import criteria as criteria_service
-from grc.risks.models import RegisterShare, Risk, RiskAssessment, RiskCriteria, RiskRegister, RiskStatus
+from grc.risks.models import (
+    RegisterShare,
+    Risk,
+    RiskAcceptance,
+    RiskAssessment,
+    RiskCriteria,
+    RiskRegister,
+    RiskReview,
+    RiskStatus,
+)
 from grc.tenants.models import ClientRelationship
 
 RISK_MANAGERS = ("client_admin", "risk_manager", "cb_admin", "certification_manager")
@@ -122,6 +131,8 @@ def update_risk(session: Session, risk: Risk, changes: dict[str, Any]) -> Risk:
     _owner_side(risk.tenant_id)
     if "owner_id" in changes:
         _check_owner(session, changes["owner_id"])
+    if changes.get("status") == RiskStatus.monitored:
+        check_can_monitor(session, risk)
     if changes.get("status") == RiskStatus.closed and risk.status != RiskStatus.closed:
         risk.closed_on = utcnow().date()
     for key, value in changes.items():
@@ -195,3 +206,92 @@ def visible_risk(risk_id: uuid.UUID) -> Risk | None:
 def review_overdue(risk: Risk, today: date | None = None) -> bool:
     today = today or utcnow().date()
     return risk.status != RiskStatus.closed and risk.next_review_on is not None and risk.next_review_on < today
+
+
+# --------------------------------------------------------------------------- evaluation and treatment (R4)
+
+TREATMENTS = ("avoid", "remove_source", "change_likelihood", "change_consequence", "share", "retain")
+
+
+def decide_treatment(session: Session, risk: Risk, options: list[str]) -> Risk:
+    """R4: a risk above appetite needs a treatment decision; retaining it also needs an acceptance."""
+    _owner_side(risk.tenant_id)
+    if risk.current_level is None:
+        raise RuleViolation("Assess the risk before deciding its treatment.", rule="R4")
+    risk.treatment_options = sorted(set(options), key=TREATMENTS.index)
+    risk.status = RiskStatus.treatment_planned
+    session.flush()
+    publish(session, "risk.treatment_decided", {"risk_id": str(risk.id), "options": risk.treatment_options})
+    return risk
+
+
+def accept(session: Session, risk: Risk, data: dict[str, Any]) -> RiskAcceptance:
+    """R4: someone with authority accepts retaining a risk above appetite, with rationale and an expiry date."""
+    principal = _owner_side(risk.tenant_id)
+    if not risk.above_appetite or "retain" not in risk.treatment_options:
+        raise RuleViolation("An acceptance is for a risk above appetite whose treatment decision is to retain it.",
+                            rule="R4")
+    if data["expires_on"] <= utcnow().date():
+        raise InvalidField("expires_on", "must be in the future")
+    acceptance = RiskAcceptance(risk_id=risk.id, register_id=risk.register_id, level=risk.current_level,
+                                rationale=data["rationale"], accepted_by=principal.actor_id,
+                                accepted_on=utcnow().date(), expires_on=data["expires_on"])
+    session.add(acceptance)
+    session.flush()
+    publish(session, "risk.accepted", {"risk_id": str(risk.id), "expires_on": acceptance.expires_on.isoformat()})
+    return acceptance
+
+
+def valid_acceptance(session: Session, risk: Risk, today: date | None = None) -> RiskAcceptance | None:
+    today = today or utcnow().date()
+    return session.scalars(select(RiskAcceptance).where(
+        RiskAcceptance.risk_id == risk.id, RiskAcceptance.expires_on >= today,
+    ).order_by(RiskAcceptance.expires_on.desc())).first()
+
+
+def check_can_monitor(session: Session, risk: Risk) -> None:
+    """R4: a risk above appetite is monitored only after a treatment decision, and when retained, an acceptance."""
+    if not risk.above_appetite:
+        return
+    if not risk.treatment_options:
+        raise RuleViolation("A risk above appetite needs a treatment decision first.", rule="R4")
+    if risk.treatment_options == ["retain"] and valid_acceptance(session, risk) is None:
+        raise RuleViolation("Retaining a risk above appetite needs a valid acceptance.", rule="R4")
+
+
+def expire_acceptances(session: Session, today: date) -> int:
+    """R4: a retained risk whose acceptance expired goes back to review: assessed again, its review due now."""
+    lapsed = select(RiskAcceptance.risk_id).where(RiskAcceptance.expires_on < today)
+    expired = list(session.scalars(select(Risk).where(
+        Risk.id.in_(lapsed), Risk.status != RiskStatus.closed, Risk.above_appetite.is_(True),
+    )))
+    count = 0
+    for risk in expired:
+        if risk.status != RiskStatus.assessed and valid_acceptance(session, risk, today) is None:
+            risk.status = RiskStatus.assessed  # retaining it again needs a new decision and acceptance
+            risk.next_review_on = min(risk.next_review_on or today, today)
+            publish(session, "risk.acceptance_expired", {"risk_id": str(risk.id)}, tenant_id=risk.tenant_id)
+            count += 1
+    session.flush()
+    return count
+
+
+# --------------------------------------------------------------------------- reviews (R5)
+
+
+def review(session: Session, risk: Risk, notes: str) -> RiskReview:
+    """R5: record a review; the next one is due after the interval of the risk's current level."""
+    principal = _owner_side(risk.tenant_id)
+    criteria = criteria_service.in_force(session)
+    today = utcnow().date()
+    level = risk.current_level or criteria.levels[-1]["name"]  # unassessed: review at the strictest cadence
+    entry = RiskReview(risk_id=risk.id, register_id=risk.register_id, reviewed_by=principal.actor_id, reviewed_on=today,
+                       notes=notes, next_review_on=today + timedelta(days=_review_interval(criteria, level)))
+    session.add(entry)
+    risk.next_review_on = entry.next_review_on
+    session.flush()
+    return entry
+
+
+def reviews(session: Session, risk: Risk) -> list[RiskReview]:
+    return list(session.scalars(select(RiskReview).where(RiskReview.risk_id == risk.id).order_by(RiskReview.reviewed_on)))
