@@ -168,3 +168,10 @@ def register_error_handlers(app: Flask) -> None:
             return http_exception_to_problem(error)
         log.exception("unhandled error", extra={"request_id": g.get("request_id")})
         return problem(500, "An unexpected error occurred; it has been logged with this request's id.")
+
+
+class InvalidRows(DomainError):
+    """A bulk input (an import) with problems in some rows: every problem, keyed ``row N.field``."""
+
+    status = 422
+    slug = "validation-error"

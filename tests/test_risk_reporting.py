@@ -187,3 +187,30 @@ def test_R7_a_cbs_kpis_count_certificates_expiring_within_90_days(app, client, w
     issue_certificate(app, world, status="suspended", expiry_date=TODAY + timedelta(days=30))
     issue_certificate(app, world, cb="cb-b", client="client-b", expiry_date=TODAY + timedelta(days=30))
     assert shop.ok(client.get("/api/v1/kpis", headers=auditor))["certificates_expiring_90_days"] == 1
+
+
+def test_R7_the_printable_register_report_draws_the_heat_map_and_lists_the_risks(client, world):
+    import re
+
+    from pypdf import PdfReader
+
+    shop = Shop(client, world)
+    register, *risks = three_assessed_risks(shop)
+    url = f"/api/v1/risk-registers/{register['id']}/report.pdf"
+    response = client.get(url, headers=shop.as_("member"))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF-")
+    assert 'filename="E-commerce-risks-report.pdf"' in response.headers["Content-Disposition"]
+    reader = PdfReader(io.BytesIO(response.data))
+    text = re.sub(r"\s+", " ", " ".join(page.extract_text() or "" for page in reader.pages))
+    for expected in ("E-commerce risks", "Online shop, payments, fulfilment", "PSD2, GDPR, carrier market",
+                     TODAY.isoformat(), "Likelihood", "Consequence", *LIKELIHOOD, *CONSEQUENCE,
+                     "low", "medium", "high", "critical"):
+        assert expected in text, f"{expected!r} not in the PDF text: {text}"
+    for reference, risk in zip(("R-001", "R-002", "R-003"), risks, strict=True):
+        assert reference in text and risk["title"] in text
+    # the heat map is drawn: filled, coloured rectangles (one per cell of the 5x5 grid at least)
+    stream = reader.pages[0].get_contents().get_data().decode("latin-1")
+    assert stream.count(" re f") + stream.count(" re\nf") >= 25
+    # another organisation does not learn the register exists
+    assert_problem(client.get(url, headers=world.headers("client_admin@client-b.test")), 404)

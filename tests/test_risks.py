@@ -201,3 +201,91 @@ def test_R5_a_review_sets_the_next_date_from_the_level_and_overdue_reviews_are_l
     assert [r["reference"] for r in overdue] == ["R-002"] and overdue[0]["review_overdue"] is True
     history = shop.ok(client.get(f"/api/v1/risks/{carrier['id']}/reviews", headers=shop.as_("member")))["items"]
     assert [r["notes"] for r in history] == ["Second carrier contracted"]
+
+
+def export_csv(client, shop: Shop, register: dict) -> str:  # type: ignore[no-untyped-def,type-arg]
+    response = client.get(f"/api/v1/risk-registers/{register['id']}/export?format=csv", headers=shop.as_("risk_manager"))
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def import_csv(client, shop: Shop, register: dict, text: str):  # type: ignore[no-untyped-def,type-arg]
+    import io
+
+    return client.post(f"/api/v1/risk-registers/{register['id']}/import", headers=shop.as_("risk_manager"),
+                       data={"file": (io.BytesIO(text.encode()), "register.csv")}, content_type="multipart/form-data")
+
+
+def test_R7_the_export_re_imports_to_the_same_register_unchanged(client, world):
+    shop = Shop(client, world)
+    register = shop.register()
+    for title, category, rating in (("Card-not-present fraud", "fraud", (4, 4)), ("Carrier failure", "supply chain", (2, 3)),
+                                    ("GDPR breach", "privacy", (3, 5))):
+        shop.assess(shop.risk(register, title, category), inherent=rating, current=rating, target=(1, 1))
+    before = export_csv(client, shop, register)
+    assert shop.ok(import_csv(client, shop, register, before)) == {"created": 0, "updated": 3}
+    assert export_csv(client, shop, register) == before
+    risks = shop.ok(client.get(f"/api/v1/risks?register_id={register['id']}", headers=shop.as_("member")))["items"]
+    assert all(len(r["assessments"]) == 1 for r in risks)  # unchanged ratings add no assessment
+
+
+def test_R7_an_import_with_bad_rows_names_each_and_imports_nothing(client, world):
+    import csv
+    import io
+
+    shop = Shop(client, world)
+    register = shop.register()
+    shop.risk(register, "Existing risk", "fraud")
+    rows = list(csv.DictReader(io.StringIO(export_csv(client, shop, register))))
+    good = {**rows[0], "reference": "", "title": "New supplier risk"}
+    bad_owner = {**rows[0], "reference": "", "title": "x", "owner_id": str(world.users["cb_admin@cb-a.test"])}
+    bad_rating = {**rows[0], "reference": "", "title": "y", "inherent_likelihood": "9", "inherent_consequence": "1",
+                  "current_likelihood": "1", "current_consequence": "1", "target_likelihood": "1", "target_consequence": "1"}
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows([good, bad_owner, bad_rating])
+    problem = assert_problem(import_csv(client, shop, register, buffer.getvalue()), 422)
+    assert set(problem["errors"]) == {"row 3.owner_id", "row 4.inherent_likelihood"}
+    assert len(shop.ok(client.get(f"/api/v1/risks?register_id={register['id']}", headers=shop.as_("member")))["items"]) == 1
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerow(good)
+    assert shop.ok(import_csv(client, shop, register, buffer.getvalue())) == {"created": 1, "updated": 0}
+    assert "file" in assert_problem(import_csv(client, shop, register, "title\nx\n"), 422)["errors"]
+
+
+def test_an_online_shop_runs_its_register_end_to_end(client, world):
+    """Criteria, three risks assessed, one treated, one accepted, one reviewed; heat map, KPIs and export agree."""
+    shop = Shop(client, world)
+    shop.ok(client.put("/api/v1/risk-criteria", headers=shop.as_("client_admin"), json=DEFAULT))
+    register = shop.register()
+    fraud = shop.risk(register, "Card-not-present fraud", "fraud")
+    carrier = shop.risk(register, "Carrier fails during peak season", "supply chain")
+    gdpr = shop.risk(register, "Customer data breach (GDPR)", "privacy")
+    shop.assess(fraud, inherent=(4, 4), current=(4, 3), target=(2, 2))  # current high
+    shop.assess(carrier, inherent=(3, 3), current=(2, 3), target=(2, 2))  # current medium (within appetite)
+    shop.assess(gdpr, inherent=(3, 5), current=(3, 5), target=(3, 5))  # current high
+    shop.ok(client.put(f"/api/v1/risks/{fraud['id']}/treatment", headers=shop.as_("risk_manager"),
+                       json={"options": ["change_likelihood"]}))
+    shop.ok(client.post(f"/api/v1/risks/{fraud['id']}/actions", headers=shop.as_("risk_manager"), json={
+        "title": "3-D Secure everywhere", "owner_id": shop.user_id("member"),
+        "due_date": (TODAY + timedelta(days=14)).isoformat()}), 201)
+    shop.ok(client.put(f"/api/v1/risks/{gdpr['id']}/treatment", headers=shop.as_("risk_manager"), json={"options": ["retain"]}))
+    shop.ok(client.post(f"/api/v1/risks/{gdpr['id']}/acceptance", headers=shop.as_("client_admin"), json={
+        "rationale": "Residual exposure accepted for this budget year", "expires_on": (TODAY + timedelta(days=365)).isoformat()}), 201)
+    shop.ok(client.post(f"/api/v1/risks/{carrier['id']}/reviews", headers=shop.as_("risk_manager"),
+                        json={"notes": "Second carrier signed"}), 201)
+
+    heatmap = shop.ok(client.get(f"/api/v1/risk-registers/{register['id']}/heatmap?basis=current", headers=shop.as_("member")))
+    counts = {(c["likelihood"], c["consequence"]): c["count"] for c in heatmap["cells"] if c["count"]}
+    assert counts == {(4, 3): 1, (2, 3): 1, (3, 5): 1}
+    assert heatmap["likelihood_labels"][0] == "Rare" and heatmap["consequence_labels"][-1] == "Severe"
+    kpis = shop.ok(client.get("/api/v1/kpis", headers=shop.as_("client_admin")))
+    by_level = {entry["level"]: entry["count"] for entry in kpis["open_risks_by_level"]}
+    assert kpis["open_risks"] == 3 and by_level["high"] == 2 and by_level["medium"] == 1
+    assert kpis["share_within_appetite"] == 0.3333 and kpis["overdue_reviews"] == 0
+    exported = export_csv(client, shop, register)
+    assert shop.ok(import_csv(client, shop, register, exported)) == {"created": 0, "updated": 3}
+    assert export_csv(client, shop, register) == exported

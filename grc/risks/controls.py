@@ -25,7 +25,7 @@ from grc.extensions import db
 from grc.notifications.service import publish
 from grc.numbering import next_value
 from grc.risks.models import Control, ControlTest, Risk
-from grc.risks.service import RISK_MANAGERS, _check_owner
+from grc.risks.service import RISK_MANAGERS, check_owner
 from grc.schemes.models import Scheme
 
 RESULTS = ("effective", "partially_effective", "ineffective")
@@ -61,7 +61,7 @@ def _reference_taken(session: Session, reference: str, but: uuid.UUID | None = N
 def create_control(session: Session, data: dict[str, Any]) -> Control:
     """Rule R6: a control in the library; the reference is C-001, C-002... unless given."""
     principal = tenancy.require_roles(*RISK_MANAGERS)
-    _check_owner(session, data["owner_id"])
+    check_owner(session, data["owner_id"])
     data = dict(data)
     data["mapped_clauses"] = _clauses(session, data.get("mapped_clauses") or [])
     if data.get("reference"):
@@ -86,7 +86,7 @@ def update_control(session: Session, control: Control, changes: dict[str, Any]) 
     """Rule R6: a new frequency moves the next test date (from the last test, or from creation)."""
     _owner_side(control)
     if "owner_id" in changes:
-        _check_owner(session, changes["owner_id"])
+        check_owner(session, changes["owner_id"])
     if "mapped_clauses" in changes:
         changes = {**changes, "mapped_clauses": _clauses(session, changes["mapped_clauses"])}
     if "reference" in changes and _reference_taken(session, changes["reference"], but=control.id):

@@ -1,4 +1,4 @@
-"""Risk reporting (R7): heat map per register, KPIs, and register exports as CSV or XLSX."""
+"""Risk reporting (R7): heat map per register, KPIs, register exports as CSV or XLSX, and a printable PDF report."""
 from __future__ import annotations
 
 import re
@@ -8,8 +8,10 @@ from typing import Any
 from flask import Response
 from flask_smorest import Blueprint
 
+from grc.errors import NotFound
 from grc.extensions import db
 from grc.risks import reporting, service
+from grc.risks.report_pdf import render_register_report
 from grc.risks.reporting_schemas import (
     HeatmapArgs,
     HeatmapSchema,
@@ -65,4 +67,24 @@ def export_risk_register(args: dict[str, Any], register_id: uuid.UUID) -> Respon
         return response
     response = Response(reporting.as_csv(rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
+    return response
+
+
+@blp.route("/risk-registers/<uuid:register_id>/report.pdf", methods=["GET"])
+@blp.response(200, {"format": "binary", "type": "string"}, content_type="application/pdf")
+def get_risk_register_report(register_id: uuid.UUID) -> Response:
+    """Rule R7: a printable register report, as a PDF.
+
+    The register's name, scope and contexts, the date of the report and the criteria version; the current heat
+    map drawn as a grid coloured by level (most likely row on top, counts of open risks in the cells); then every
+    risk with its reference, title, category, current level, appetite flag and next review date.
+    """
+    register = service.visible_register(register_id)
+    if register is None:
+        raise NotFound("No such resource.")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", register.name).strip("-") or "risk-register"
+    response = Response(render_register_report(db.session, register), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{stem}-report.pdf"'
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response

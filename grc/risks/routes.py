@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from grc.api import page_of
 from grc.extensions import db
-from grc.risks import criteria, service
+from grc.risks import criteria, importing, service
 from grc.actions import service as actions
 from grc.actions.models import Action
 from grc.actions.schemas import ActionCreateSchema, ActionSchema
@@ -21,6 +21,8 @@ from grc.risks.schemas import (
     CriteriaSchema,
     CriteriaUpdateSchema,
     CriteriaVersionsSchema,
+    ImportResultSchema,
+    ImportUploadSchema,
     RegisterCreateSchema,
     RegisterListArgs,
     RegisterSchema,
@@ -209,3 +211,12 @@ def review_risk(data: dict[str, Any], risk_id: uuid.UUID) -> RiskReview:
 def list_risk_reviews(risk_id: uuid.UUID) -> dict[str, Any]:
     """The risk's reviews, oldest first."""
     return {"items": service.reviews(db.session, service.visible_risk(risk_id))}
+
+
+@blp.route("/risk-registers/<uuid:register_id>/import", methods=["POST"])
+@requires(*MANAGERS)
+@blp.arguments(ImportUploadSchema, location="files")
+@blp.response(200, ImportResultSchema)
+def import_risk_register(upload: dict[str, Any], register_id: uuid.UUID) -> dict[str, int]:
+    """Import the CSV the export produces: every row is checked first, then all are imported or none."""
+    return importing.import_csv(db.session, service.visible_register(register_id), upload["file"].read())

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask_smorest.fields import Upload
 
 from grc.api import ListArgs, StrictSchema
 from grc.risks.models import RiskStatus
@@ -148,6 +149,8 @@ class RiskSchema(ma.Schema):
     target_level = ma.fields.String(allow_none=True)
     above_appetite = ma.fields.Boolean()
     treatment_options = ma.fields.List(ma.fields.String())
+    control_ids = ma.fields.Function(lambda risk: [str(control.id) for control in risk.controls],
+                                     metadata={"description": "Linked controls (R6)"})
     next_review_on = ma.fields.Date(allow_none=True)
     review_overdue = ma.fields.Method("_overdue")
     assessments = ma.fields.List(ma.fields.Nested(AssessmentSchema))
@@ -209,3 +212,12 @@ class ReviewSchema(ma.Schema):
 
 class ReviewListSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ReviewSchema), required=True)
+
+
+class ImportUploadSchema(StrictSchema):
+    file = Upload(required=True, metadata={"description": "The CSV that GET /risk-registers/{id}/export produces"})
+
+
+class ImportResultSchema(ma.Schema):
+    created = ma.fields.Integer()
+    updated = ma.fields.Integer()

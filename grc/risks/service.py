@@ -37,14 +37,14 @@ RISK_MANAGERS = ("client_admin", "risk_manager", "cb_admin", "certification_mana
 BASES = ("inherent", "current", "target")
 
 
-def _owner_side(tenant_id: uuid.UUID) -> tenancy.Principal:
+def check_owner_side(tenant_id: uuid.UUID) -> tenancy.Principal:
     principal = tenancy.current()
     if principal.tenant_id != tenant_id:
         raise Forbidden("A shared register is read-only for the certification body.")
     return tenancy.require_roles(*RISK_MANAGERS)
 
 
-def _check_owner(session: Session, owner_id: uuid.UUID, field: str = "owner_id") -> None:
+def check_owner(session: Session, owner_id: uuid.UUID, field: str = "owner_id") -> None:
     user = session.get(User, owner_id)
     if user is None or not user.is_active:
         raise InvalidField(field, "must be an active user of your organisation")
@@ -54,7 +54,7 @@ def _check_owner(session: Session, owner_id: uuid.UUID, field: str = "owner_id")
 
 
 def create_register(session: Session, data: dict[str, Any]) -> RiskRegister:
-    _check_owner(session, data["owner_id"])
+    check_owner(session, data["owner_id"])
     register = RiskRegister(**data)
     session.add(register)
     session.flush()
@@ -62,9 +62,9 @@ def create_register(session: Session, data: dict[str, Any]) -> RiskRegister:
 
 
 def update_register(session: Session, register: RiskRegister, changes: dict[str, Any]) -> RiskRegister:
-    _owner_side(register.tenant_id)
+    check_owner_side(register.tenant_id)
     if "owner_id" in changes:
-        _check_owner(session, changes["owner_id"])
+        check_owner(session, changes["owner_id"])
     for key, value in changes.items():
         setattr(register, key, value)
     session.flush()
@@ -85,7 +85,7 @@ def visible_register(register_id: uuid.UUID) -> RiskRegister | None:
 
 def share(session: Session, register: RiskRegister, cb_id: uuid.UUID) -> RiskRegister:
     """Share read-only with a certification body the client has a relationship with."""
-    principal = _owner_side(register.tenant_id)
+    principal = check_owner_side(register.tenant_id)
     related = session.scalars(select(ClientRelationship.id).where(
         ClientRelationship.tenant_id == cb_id, ClientRelationship.client_tenant_id == principal.tenant_id)).first()
     if related is None:
@@ -98,7 +98,7 @@ def share(session: Session, register: RiskRegister, cb_id: uuid.UUID) -> RiskReg
 
 
 def unshare(session: Session, register: RiskRegister, cb_id: uuid.UUID) -> RiskRegister:
-    _owner_side(register.tenant_id)
+    check_owner_side(register.tenant_id)
     for row in session.scalars(select(RegisterShare).where(RegisterShare.register_id == register.id,
                                                            RegisterShare.cb_tenant_id == cb_id)):
         session.delete(row)
@@ -114,10 +114,10 @@ def shared_with(session: Session, register: RiskRegister) -> list[uuid.UUID]:
 
 
 def create_risk(session: Session, register: RiskRegister, data: dict[str, Any]) -> Risk:
-    _owner_side(register.tenant_id)
+    check_owner_side(register.tenant_id)
     if register.archived:
         raise RuleViolation("An archived register takes no new risks.", rule="R2")
-    _check_owner(session, data["owner_id"])
+    check_owner(session, data["owner_id"])
     number = next_value(session, register.tenant_id, f"risk-register-{register.id}")
     risk = Risk(register_id=register.id, reference=f"R-{number:03d}", status=RiskStatus.identified,
                 identified_on=utcnow().date(), **data)
@@ -128,9 +128,9 @@ def create_risk(session: Session, register: RiskRegister, data: dict[str, Any]) 
 
 
 def update_risk(session: Session, risk: Risk, changes: dict[str, Any]) -> Risk:
-    _owner_side(risk.tenant_id)
+    check_owner_side(risk.tenant_id)
     if "owner_id" in changes:
-        _check_owner(session, changes["owner_id"])
+        check_owner(session, changes["owner_id"])
     if changes.get("status") == RiskStatus.monitored:
         check_can_monitor(session, risk)
     if changes.get("status") == RiskStatus.closed and risk.status != RiskStatus.closed:
@@ -143,7 +143,7 @@ def update_risk(session: Session, risk: Risk, changes: dict[str, Any]) -> Risk:
 
 def assess(session: Session, risk: Risk, data: dict[str, Any]) -> RiskAssessment:
     """R3: levels and scores come from the criteria in force and are stored with their version."""
-    principal = _owner_side(risk.tenant_id)
+    principal = check_owner_side(risk.tenant_id)
     criteria = criteria_service.in_force(session)
     ratings = {basis: _rate(criteria, basis, data[basis]) for basis in BASES}
     assessment = RiskAssessment(risk_id=risk.id, register_id=risk.register_id, criteria_version=criteria.version,
@@ -215,7 +215,7 @@ TREATMENTS = ("avoid", "remove_source", "change_likelihood", "change_consequence
 
 def decide_treatment(session: Session, risk: Risk, options: list[str]) -> Risk:
     """R4: a risk above appetite needs a treatment decision; retaining it also needs an acceptance."""
-    _owner_side(risk.tenant_id)
+    check_owner_side(risk.tenant_id)
     if risk.current_level is None:
         raise RuleViolation("Assess the risk before deciding its treatment.", rule="R4")
     risk.treatment_options = sorted(set(options), key=TREATMENTS.index)
@@ -227,7 +227,7 @@ def decide_treatment(session: Session, risk: Risk, options: list[str]) -> Risk:
 
 def accept(session: Session, risk: Risk, data: dict[str, Any]) -> RiskAcceptance:
     """R4: someone with authority accepts retaining a risk above appetite, with rationale and an expiry date."""
-    principal = _owner_side(risk.tenant_id)
+    principal = check_owner_side(risk.tenant_id)
     if not risk.above_appetite or "retain" not in risk.treatment_options:
         raise RuleViolation("An acceptance is for a risk above appetite whose treatment decision is to retain it.",
                             rule="R4")
@@ -281,7 +281,7 @@ def expire_acceptances(session: Session, today: date) -> int:
 
 def review(session: Session, risk: Risk, notes: str) -> RiskReview:
     """R5: record a review; the next one is due after the interval of the risk's current level."""
-    principal = _owner_side(risk.tenant_id)
+    principal = check_owner_side(risk.tenant_id)
     criteria = criteria_service.in_force(session)
     today = utcnow().date()
     level = risk.current_level or criteria.levels[-1]["name"]  # unassessed: review at the strictest cadence
