@@ -63,6 +63,14 @@ def _shared_registers(tenant_id: uuid.UUID) -> Any:
     return select(RegisterShare.register_id).where(RegisterShare.cb_tenant_id == tenant_id).scalar_subquery()
 
 
+class InRegister:
+    """Rows of a register: the owner sees them, and so does a CB the register is shared with (R2)."""
+
+    @classmethod
+    def visible_to(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
+        return or_(cls.tenant_id == tenant_id, cls.register_id.in_(_shared_registers(tenant_id)))  # type: ignore[attr-defined]
+
+
 class RiskRegister(IdMixin, TimestampMixin, TenantScoped, Base):
     __tablename__ = "risk_registers"
 
@@ -81,7 +89,7 @@ class RiskRegister(IdMixin, TimestampMixin, TenantScoped, Base):
         return or_(cls.tenant_id == tenant_id, cls.id.in_(_shared_registers(tenant_id)))
 
 
-class Risk(IdMixin, TimestampMixin, TenantScoped, Base):
+class Risk(IdMixin, TimestampMixin, InRegister, TenantScoped, Base):
     """A risk in a register; its latest assessment's ratings are kept on it for filters and heat maps."""
 
     __tablename__ = "risks"
@@ -122,12 +130,8 @@ class Risk(IdMixin, TimestampMixin, TenantScoped, Base):
 
     __mapper_args__ = {"version_id_col": version}
 
-    @classmethod
-    def visible_to(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
-        return or_(cls.tenant_id == tenant_id, cls.register_id.in_(_shared_registers(tenant_id)))
 
-
-class RiskAssessment(IdMixin, TenantScoped, Base):
+class RiskAssessment(IdMixin, InRegister, TenantScoped, Base):
     """Inherent, current and target ratings with rationale; level and score derived from its criteria (R3)."""
 
     __tablename__ = "risk_assessments"
@@ -140,12 +144,8 @@ class RiskAssessment(IdMixin, TenantScoped, Base):
     assessed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     assessed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    @classmethod
-    def visible_to(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
-        return or_(cls.tenant_id == tenant_id, cls.register_id.in_(_shared_registers(tenant_id)))
 
-
-class RiskAcceptance(IdMixin, TenantScoped, Base):
+class RiskAcceptance(IdMixin, InRegister, TenantScoped, Base):
     """R4: retaining a risk above appetite, accepted by someone with authority, with rationale and expiry."""
 
     __tablename__ = "risk_acceptances"
@@ -158,12 +158,8 @@ class RiskAcceptance(IdMixin, TenantScoped, Base):
     accepted_on: Mapped[date]
     expires_on: Mapped[date] = mapped_column(index=True)
 
-    @classmethod
-    def visible_to(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
-        return or_(cls.tenant_id == tenant_id, cls.register_id.in_(_shared_registers(tenant_id)))
 
-
-class RiskReview(IdMixin, TenantScoped, Base):
+class RiskReview(IdMixin, InRegister, TenantScoped, Base):
     """R5: a periodic review of a risk; the next review date is derived from the risk's level."""
 
     __tablename__ = "risk_reviews"
@@ -174,10 +170,6 @@ class RiskReview(IdMixin, TenantScoped, Base):
     reviewed_on: Mapped[date]
     notes: Mapped[str] = mapped_column(Text)
     next_review_on: Mapped[date]
-
-    @classmethod
-    def visible_to(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
-        return or_(cls.tenant_id == tenant_id, cls.register_id.in_(_shared_registers(tenant_id)))
 
 
 class ControlType(enum.StrEnum):
