@@ -69,7 +69,7 @@ def png_size(data: bytes) -> tuple[int, int]:
     return width, height
 
 
-def test_c10_a_visitor_fills_the_verify_form_and_reads_the_status(app, live_server, world, page):
+def test_C10_a_visitor_fills_the_verify_form_and_reads_the_status(app, live_server, world, page):
     cert = issue_certificate(app, world)
     page.goto(f"{live_server}/verify")
     page.fill("#cb", "cb-a")
@@ -83,7 +83,7 @@ def test_c10_a_visitor_fills_the_verify_form_and_reads_the_status(app, live_serv
     assert page.title() == f"Certificate {cert.number}: VALID"
 
 
-def test_c10_a_suspended_certificate_says_suspended_on_screen(app, live_server, world, page, tmp_path):
+def test_C10_a_suspended_certificate_says_suspended_on_screen(app, live_server, world, page, tmp_path):
     cert = issue_certificate(app, world, status="suspended")
     response = page.goto(f"{live_server}/verify/cb-a/{cert.number}")
     assert response is not None and response.status == 200
@@ -99,7 +99,7 @@ def test_c10_a_suspended_certificate_says_suspended_on_screen(app, live_server, 
     assert width > 200 and height > 20
 
 
-def test_c10_an_unknown_certificate_shows_the_not_found_page(live_server, world, page):
+def test_C10_an_unknown_certificate_shows_the_not_found_page(live_server, world, page):
     response = page.goto(f"{live_server}/verify/cb-a/NO-SUCH-NUMBER")
     assert response is not None and response.status == 404
     assert "No certificate NO-SUCH-NUMBER was found" in page.inner_text("#status")

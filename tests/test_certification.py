@@ -43,7 +43,7 @@ class Decisions(Certification):
         return self.ok(response, status) if status < 400 else assert_problem(response, status)
 
 
-def test_C4_a_grant_after_a_clean_stage2_issues_a_numbered_certificate_for_three_years(client, world):
+def test_C4_C5_a_grant_after_a_clean_stage2_issues_a_numbered_certificate_showing_what_17021_asks(client, world):
     cert = Decisions(client, world)
     certificate = cert.grant()
     assert certificate["status"] == "active" and certificate["number"] == f"CB-A-ISO9001-{TODAY.year}-00001"

@@ -42,7 +42,7 @@ def assert_problem(response, status: int) -> dict:  # type: ignore[no-untyped-de
     return body
 
 
-def test_c10_anyone_without_login_checks_a_certificate_by_cb_and_number(app, client, world):
+def test_C10_anyone_without_login_checks_a_certificate_by_cb_and_number(app, client, world):
     cert = issue_certificate(app, world)
     response = lookup(client, "cb-a", cert.number)  # no Authorization header at all
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -70,7 +70,7 @@ def test_c10_anyone_without_login_checks_a_certificate_by_cb_and_number(app, cli
         assert shown in text
 
 
-def test_c10_the_answer_holds_exactly_the_documented_public_fields(app, client, world):
+def test_C10_the_answer_holds_exactly_the_documented_public_fields(app, client, world):
     cert = issue_certificate(app, world)
     body = lookup(client, "cb-a", cert.number).get_json()
     assert set(body) == DOCUMENTED_FIELDS == PUBLIC_FIELDS
@@ -83,7 +83,7 @@ def test_c10_the_answer_holds_exactly_the_documented_public_fields(app, client, 
         assert [p for p in private if p in text] == []
 
 
-def test_c10_the_spec_documents_the_lookup_as_public_with_exactly_those_fields(app):
+def test_C10_the_spec_documents_the_lookup_as_public_with_exactly_those_fields(app):
     spec = app.extensions["grc.api"].spec.to_dict()
     operation = spec["paths"]["/api/v1/public/certificates/{cb_slug}/{number}"]["get"]
     assert operation["security"] == []
@@ -95,7 +95,7 @@ def test_c10_the_spec_documents_the_lookup_as_public_with_exactly_those_fields(a
 
 @pytest.mark.parametrize(("status", "word"), [("suspended", "SUSPENDED"), ("withdrawn", "WITHDRAWN"),
                                               ("expired", "EXPIRED")])
-def test_c10_suspended_withdrawn_and_expired_certificates_are_shown_as_such(app, client, world, status, word):
+def test_C10_suspended_withdrawn_and_expired_certificates_are_shown_as_such(app, client, world, status, word):
     past = date.today() - timedelta(days=3 * 365 + 5)
     cert = issue_certificate(app, world, status=status, issued_on=past if status == "expired" else None)
     body = lookup(client, "cb-a", cert.number).get_json()
@@ -105,14 +105,14 @@ def test_c10_suspended_withdrawn_and_expired_certificates_are_shown_as_such(app,
     assert "VALID" not in text.replace(word, "")
 
 
-def test_c10_an_active_certificate_past_its_expiry_date_is_shown_expired_before_the_sweep_runs(app, client, world):
+def test_C10_an_active_certificate_past_its_expiry_date_is_shown_expired_before_the_sweep_runs(app, client, world):
     cert = issue_certificate(app, world, status="active", issued_on=date.today() - timedelta(days=400),
                              expiry_date=date.today() - timedelta(days=1))
     assert lookup(client, "cb-a", cert.number).get_json()["status"] == "expired"
     assert f"Certificate {cert.number} is EXPIRED" in page(client, "cb-a", cert.number).get_data(as_text=True)
 
 
-def test_c10_an_unknown_number_or_another_cbs_slug_answers_404_problem(app, client, world):
+def test_C10_an_unknown_number_or_another_cbs_slug_answers_404_problem(app, client, world):
     cert = issue_certificate(app, world)
     other = issue_certificate(app, world, cb="cb-b", client="client-b")
     for cb_slug, number in [
@@ -133,14 +133,14 @@ def test_c10_an_unknown_number_or_another_cbs_slug_answers_404_problem(app, clie
     assert lookup(client, "cb-b", other.number).status_code == 200
 
 
-def test_c10_a_number_with_slashes_is_found(app, client, world):
+def test_C10_a_number_with_slashes_is_found(app, client, world):
     """CB numbering templates may contain '/' (e.g. ``{cb}/{scheme}/{yyyy}/{seq:05}``)."""
     cert = issue_certificate(app, world, number="CB-A/ISO9001/2026/00042")
     assert lookup(client, "cb-a", cert.number).get_json()["number"] == "CB-A/ISO9001/2026/00042"
     assert "Certificate CB-A/ISO9001/2026/00042 is VALID" in page(client, "cb-a", cert.number).get_data(as_text=True)
 
 
-def test_c10_the_verify_form_sends_people_to_the_certificate_page(app, client, world):
+def test_C10_the_verify_form_sends_people_to_the_certificate_page(app, client, world):
     cert = issue_certificate(app, world)
     form = client.get("/verify")
     assert form.status_code == 200 and form.mimetype == "text/html"
@@ -155,7 +155,7 @@ def test_c10_the_verify_form_sends_people_to_the_certificate_page(app, client, w
     assert incomplete.status_code == 200 and "Please enter both" in incomplete.get_data(as_text=True)
 
 
-def test_c10_lookups_are_rate_limited_per_ip_with_retry_after(app, client, world):
+def test_C10_lookups_are_rate_limited_per_ip_with_retry_after(app, client, world):
     cert = issue_certificate(app, world)
     settings = app.config["GRC_SETTINGS"]
     app.config["GRC_SETTINGS"] = replace(settings, public_rate_limit="3 per minute")
@@ -177,7 +177,7 @@ def test_c10_lookups_are_rate_limited_per_ip_with_retry_after(app, client, world
         app.config["GRC_SETTINGS"] = settings
 
 
-def test_c10_the_lookup_ignores_any_token_and_never_needs_one(app, client, world):
+def test_C10_the_lookup_ignores_any_token_and_never_needs_one(app, client, world):
     cert = issue_certificate(app, world)
     for headers in ({"Authorization": "Bearer garbage"}, world.headers("cb_admin@cb-b.test")):
         response = lookup(client, "cb-a", cert.number, headers=headers)
