@@ -7,24 +7,13 @@ import uuid
 from flask import Response, request
 from flask_smorest import Blueprint
 
-from grc import tenancy
 from grc.certification.document import render_pdf
-from grc.certification.models import Certificate
 from grc.certification.public import verify_path
+from grc.certification.service import visible_certificate
 from grc.errors import NotFound
-from grc.extensions import db
 
 blp = Blueprint("certificate-documents", __name__, url_prefix="/api/v1",
                 description="Certificate documents: the current revision as a printable PDF")
-
-
-def _load_certificate(certificate_id: uuid.UUID) -> Certificate | None:
-    return db.session.get(Certificate, certificate_id)  # tenant-scoped: the issuing CB and the certified client
-
-
-if "certificate_id" not in tenancy.registered_path_params():
-    # Until grc.certification.service registers its own loader; whichever registers last wins, both are the same.
-    tenancy.path_resource("certificate_id")(_load_certificate)
 
 
 @blp.route("/certificates/<uuid:certificate_id>/document.pdf", methods=["GET"])
@@ -37,7 +26,7 @@ def get_certificate_document(certificate_id: uuid.UUID) -> Response:
     status stamped across the page when the certificate is not active, and a QR code linking the public
     verification page (C10). Readable by the issuing CB and by the certified client.
     """
-    certificate = _load_certificate(certificate_id)
+    certificate = visible_certificate(certificate_id)
     if certificate is None or not certificate.revisions:
         raise NotFound("No such resource.")
     revision = certificate.current
