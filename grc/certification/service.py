@@ -350,7 +350,7 @@ def lapse_suspension(session: Session, certificate: Certificate, today: date) ->
     """C8: a suspension past its end date is flagged for withdrawal, or withdrawn when the CB policy says so."""
     if certificate.status != ST.suspended or certificate.suspended_until is None or certificate.suspended_until >= today:
         return False
-    if tenants.policy(session).withdraw_on_lapse:
+    if tenants.policy(session, certificate.tenant_id).withdraw_on_lapse:
         certificate.status, certificate.flagged_for_withdrawal = ST.withdrawn, False
         record_event(session, certificate, "withdrawn", ST.suspended, None, "suspension lapsed (CB policy: withdraw)")
     elif not certificate.flagged_for_withdrawal:

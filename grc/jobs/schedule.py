@@ -18,4 +18,5 @@ class Entry:
 SCHEDULE: tuple[Entry, ...] = (
     Entry(tasks.relay_outbox, interval_seconds=60),
     Entry(tasks.purge_expired_tokens, cron="17 3 * * *"),
+    Entry(tasks.daily_certification_sweep, cron="5 0 * * *"),
 )

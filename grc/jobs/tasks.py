@@ -1,12 +1,14 @@
 """Job functions: each calls a service and commits; none touches Flask requests."""
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import delete
 
 from grc.auth.models import RevokedToken
 from grc.db import utcnow
 from grc.extensions import db
-from grc.jobs import job
+from grc.jobs import job, sweeps
 from grc.notifications import service as outbox
 
 
@@ -28,3 +30,14 @@ def purge_expired_tokens() -> int:
     result = db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
     db.session.commit()
     return result.rowcount or 0
+
+
+@job
+def daily_certification_sweep(today: str | None = None) -> dict[str, int]:
+    """Expire certificates past their date (C7), lapse overdue suspensions (C8), expire risk acceptances (R4)."""
+    day = date.fromisoformat(today) if today else utcnow().date()
+    return {
+        "certificates_expired": sweeps.expire_certificates(db.session, day),
+        "suspensions_lapsed": sweeps.lapse_suspensions(db.session, day),
+        "risk_acceptances_expired": sweeps.expire_risk_acceptances(db.session, day),
+    }

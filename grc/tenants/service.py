@@ -173,9 +173,10 @@ def update_client(session: Session, view: ClientView, changes: dict[str, Any]) -
 # --------------------------------------------------------------------------- CB policy
 
 
-def policy(session: Session) -> CbPolicy:
-    """The calling CB's policy; the documented defaults until the CB saves its own."""
-    found = session.scalars(select(CbPolicy)).one_or_none()
+def policy(session: Session, tenant_id: uuid.UUID | None = None) -> CbPolicy:
+    """A CB's policy (the caller's by default); the documented defaults until the CB saves its own."""
+    tenant_id = tenant_id or tenancy.current().tenant_id
+    found = session.scalars(select(CbPolicy).where(CbPolicy.tenant_id == tenant_id)).one_or_none()
     return found if found is not None else CbPolicy(**POLICY_DEFAULTS)
 
 
