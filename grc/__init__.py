@@ -105,15 +105,18 @@ def _register_domains(api: Api) -> list[Any]:
     from grc.evidence.routes import blp as evidence
     from grc.findings.routes import blp as findings
     from grc.marks.routes import blp as mark_licences
+    from grc.jobs.routes import blp as jobs
+    from grc.notifications.routes import blp as notifications
     from grc.risks.control_routes import blp as controls
     from grc.risks.reporting_routes import blp as risk_reporting
     from grc.risks.routes import blp as risks
     from grc.schemes.routes import blp as schemes
     from grc.tenants.routes import clients, policy, tenants
+    from grc.webhooks.routes import blp as webhooks
 
     blueprints = [auth, tenants, clients, users, api_clients, policy, schemes, audits, findings, actions, evidence,
                   certification, certificate_documents, public_certificates, mark_licences, risks, controls,
-                  risk_reporting, audit_events]
+                  risk_reporting, audit_events, notifications, webhooks, jobs]
     for blp in blueprints:
         api.register_blueprint(blp)
     return blueprints

@@ -17,6 +17,7 @@ from typing import Any
 import flask_smorest
 import marshmallow as ma
 from sqlalchemy import Select, tuple_
+from webargs.flaskparser import FlaskParser
 from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.exceptions import HTTPException
 
@@ -48,6 +49,7 @@ class StrictSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
+
     @ma.pre_load
     def _reject_nul_characters(self, data: Any, **_: Any) -> Any:
         """PostgreSQL text cannot hold U+0000 (the query fails with a 500), so refuse it here as a 422."""
@@ -55,6 +57,16 @@ class StrictSchema(ma.Schema):
         if errors:
             raise ma.ValidationError(errors)
         return data
+
+
+class StrictParser(FlaskParser):
+    """webargs drops unknown query parameters by default; we let the schema's RAISE apply to them too, so a
+    misspelt filter (``?statu=dead``) is a 422 naming it instead of a list that silently ignores it."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
+
+
+flask_smorest.Blueprint.ARGUMENTS_PARSER = StrictParser()
 
 
 NUL_MESSAGE = "Must not contain the NUL character (U+0000)."

@@ -50,6 +50,17 @@ class Settings:
     )
     evidence_max_bytes: int = field(default_factory=lambda: _env_int("GRC_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024))
     inline_scheduler_seconds: int = field(default_factory=lambda: _env_int("GRC_INLINE_SCHEDULER_SECONDS", 60))
+    smtp_host: str = field(default_factory=lambda: _env("GRC_SMTP_HOST", ""))
+    smtp_port: int = field(default_factory=lambda: _env_int("GRC_SMTP_PORT", 587))
+    smtp_username: str = field(default_factory=lambda: _env("GRC_SMTP_USERNAME", ""))
+    smtp_password: str = field(default_factory=lambda: _env("GRC_SMTP_PASSWORD", ""))
+    smtp_starttls: bool = field(default_factory=lambda: _env("GRC_SMTP_STARTTLS", "true").lower() == "true")
+    mail_from: str = field(default_factory=lambda: _env("GRC_MAIL_FROM", "grc <no-reply@grc.invalid>"))
+    public_base_url: str = field(default_factory=lambda: _env("GRC_PUBLIC_BASE_URL", "http://127.0.0.1:5000"))
+    # Hosts or networks (comma separated, e.g. "127.0.0.1,10.0.0.0/8,hooks.internal") that webhooks may
+    # reach although they are loopback or private; empty = public addresses only (SSRF guard, J5).
+    webhook_allowed_hosts: str = field(default_factory=lambda: _env("GRC_WEBHOOK_ALLOWED_HOSTS", ""))
+    webhook_timeout_seconds: int = field(default_factory=lambda: _env_int("GRC_WEBHOOK_TIMEOUT_SECONDS", 10))
 
     @property
     def is_production(self) -> bool:
@@ -59,6 +70,11 @@ class Settings:
     def uses_redis(self) -> bool:
         """Without a Redis URL jobs run in-process (the embedded default)."""
         return bool(self.redis_url)
+
+    @property
+    def sends_email(self) -> bool:
+        """Without an SMTP host, notifications stay in-app (and webhooks); no e-mail is queued."""
+        return bool(self.smtp_host)
 
     @property
     def is_sqlite(self) -> bool:

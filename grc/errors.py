@@ -77,6 +77,13 @@ class Conflict(DomainError):
     slug = "conflict"
 
 
+class Unavailable(DomainError):
+    """A backing service (the job queue) cannot take the request now; retry later."""
+
+    status = 503
+    slug = "unavailable"
+
+
 class InvalidField(DomainError):
     """Input that passed the schema but breaks a rule about one field (duplicate e-mail, unknown role...)."""
 

@@ -14,7 +14,7 @@ from grc.db import Base
 from grc.evidence.models import EvidenceFile
 from grc.findings.models import Finding, FindingEvent
 from grc.marks.models import MarkLicence
-from grc.notifications.models import OutboxMessage
+from grc.notifications.models import Delivery, Notification, OutboxMessage, Reminder
 from grc.numbering import Counter
 from grc.risks.models import (
     Control,
@@ -30,6 +30,7 @@ from grc.risks.models import (
 from grc.schemes.models import Scheme
 from grc.tenants.models import CbPolicy, ClientRelationship, Tenant
 from grc.uow import IdempotencyRecord
+from grc.webhooks.models import WebhookSubscription
 
 __all__ = [
     "Action",
@@ -64,6 +65,10 @@ __all__ = [
     "IdempotencyRecord",
     "MarkLicence",
     "OutboxMessage",
+    "Delivery",
+    "Notification",
+    "Reminder",
+    "WebhookSubscription",
     "RevokedToken",
     "Tenant",
     "User",

@@ -99,12 +99,28 @@ def readyz() -> tuple[dict[str, Any], int]:
         try:
             redis_connection(current_app).ping()
             checks["redis"] = "ok"
+            checks["workers"] = _worker_health(current_app)
         except Exception as exc:  # noqa: BLE001
             checks["redis"] = f"error: {type(exc).__name__}"
     else:
         checks["redis"] = "not configured (jobs run in-process)"
-    ready = all(v == "ok" or v.startswith("not configured") for v in checks.values())
+    ready = all(checks[name] == "ok" or checks[name].startswith("not configured") for name in ("database", "redis"))
     return {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503
+
+
+def _worker_health(app: Any) -> str:
+    """Workers alive on our queue, its backlog and failed jobs. Reported, not required: the API serves without
+    workers, and what they would do waits in the queue and the database (alert on it from the monitoring)."""
+    from rq import Worker
+    from rq.registry import FailedJobRegistry
+
+    from grc.jobs import get_queue
+
+    queue = get_queue(app)
+    alive = Worker.all(queue=queue)
+    failed = FailedJobRegistry(queue=queue).count
+    state = f"{len(alive)} alive" if alive else "none alive: jobs wait in the queue"
+    return f"{state}; {queue.count} queued; {failed} failed"
 
 
 @ops.get("/docs/static/<path:filename>")

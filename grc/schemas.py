@@ -1,6 +1,7 @@
 """Field types shared by every domain's schemas (written once here)."""
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 import marshmallow as ma
@@ -24,6 +25,20 @@ class Country(ma.fields.String):
         if pycountry.countries.get(alpha_2=code) is None:
             raise ma.ValidationError("Not an ISO 3166-1 alpha-2 country code.")
         return code
+
+
+def _iana_zone(name: str) -> None:
+    # Checked by a function, not OneOf: an enum of ~600 zones would bloat the spec and clash in generated clients.
+    if name not in zoneinfo.available_timezones():
+        raise ma.ValidationError("Not an IANA time zone (e.g. Europe/Berlin).")
+
+
+def time_zone(**kwargs: Any) -> ma.fields.String:
+    """An IANA time zone: the tenant's calendar, on which its reminders fall due (J1)."""
+    return ma.fields.String(
+        validate=_iana_zone,
+        metadata={"description": "IANA time zone, e.g. Europe/Berlin; reminders follow this calendar",
+                  "example": "Europe/Berlin"}, **kwargs)
 
 
 def text(max_length: int, *, required: bool = False, **kwargs: Any) -> ma.fields.String:

@@ -172,6 +172,8 @@ CERTIFICATE_PARAMS = ("certificate_id", "decision_id", "transfer_id")
 RISK_PARAMS = ("register_id", "risk_id")
 BOTH = frozenset({"cb-a", "client-a"})
 CLIENT_ONLY = frozenset({"client-a"})
+CB_ONLY = frozenset({"cb-a"})
+WEBHOOK_PARAMS = ("subscription_id", "delivery_id")
 
 
 def _certification_graph(app: Flask, world: World) -> dict[str, list[Victim]]:
@@ -345,6 +347,73 @@ def _licence_victims(app: Flask, world: World) -> list[Victim]:
     return world._licence_victims  # type: ignore[attr-defined]
 
 
+def _notification_victims(app: Flask, world: World) -> list[Victim]:
+    """An in-app notification of client-a's admin, made by relaying an event about client-a (as the job does)."""
+    from grc.notifications.models import Notification
+    from grc.notifications.service import publish, relay
+
+    with app.app_context(), tenancy.system_scope(db.session):
+        publish(db.session, "finding.raised", {"number": "VICTIM-1", "grade": "minor",
+                                               "client_id": str(world.tenants["client-a"])},
+                tenant_id=world.tenants["client-a"])
+        db.session.commit()
+        relay(db.session)
+        owner = world.users["client_admin@client-a.test"]
+        notification = db.session.scalars(select(Notification).where(Notification.user_id == owner)).first()
+    return [Victim("notification_id", "client-a's admin's notification", notification.id, CLIENT_ONLY)]
+
+
+def _run_victims(app: Flask, world: World) -> list[Victim]:
+    """A sweep run that cb-a's admin started (an RQ job carrying its tenant)."""
+    from grc.jobs.service import run_now
+
+    with app.app_context():
+        act_as("cb_admin@cb-a.test")
+        run = run_now("certificate-expiry", None)
+    return [Victim("run_id", "cb-a's sweep run", uuid.UUID(run.id), CB_ONLY)]
+
+
+def _sweep_victims(app: Flask, world: World) -> list[Victim]:
+    """Sweep names are a global catalogue, not a resource: everyone may name one, and a run touches only the
+    caller's tenant (tests/test_reminders.py proves cb-b's run leaves cb-a's certificates alone)."""
+    return [Victim("name", "the expiry-reminders sweep", "expiry-reminders", frozenset(world.tenants) | {"platform"})]  # type: ignore[arg-type]
+
+
+def _webhook_victims(app: Flask, world: World) -> dict[str, list[Victim]]:
+    """cb-a's webhook subscription (J5, through the service) with one delivery in its log; addressable by cb-a only.
+    The delivery is a dead row (only who may address it matters): nothing sends it while the strangers call."""
+    cached = getattr(world, "_webhook_victims", None)
+    if cached is not None:
+        return cached
+    from grc.notifications.models import Delivery, DeliveryChannel, DeliveryStatus, OutboxMessage, OutboxStatus
+    from grc.webhooks.service import create_subscription
+
+    cb_a = world.tenants["cb-a"]
+    with app.app_context():
+        act_as("cb_admin@cb-a.test")
+        subscription, _secret = create_subscription(db.session, {"url": "https://93.184.215.14/victim-hook",
+                                                                 "event_types": ["risk.acceptance_expired"]})
+        db.session.commit()
+        with tenancy.system_scope(db.session):
+            message = OutboxMessage(tenant_id=cb_a, topic="risk.acceptance_expired", payload={},
+                                    status=OutboxStatus.dispatched)
+            db.session.add(message)
+            db.session.flush()
+            delivery = Delivery(channel=DeliveryChannel.webhook, tenant_id=cb_a, event_id=message.id,
+                                topic=message.topic, subscription_id=subscription.id, recipient=subscription.url,
+                                status=DeliveryStatus.dead, attempts=8, last_error="the receiver answered HTTP 500")
+            db.session.add(delivery)
+            db.session.commit()
+    graph = {"subscription_id": [Victim("subscription_id", "cb-a's webhook subscription", subscription.id, CB_ONLY)],
+             "delivery_id": [Victim("delivery_id", "a delivery of cb-a's webhook", delivery.id, CB_ONLY)]}
+    world._webhook_victims = graph  # type: ignore[attr-defined]
+    return graph
+
+
+def _from_webhooks(param: str) -> VictimBuilder:
+    return lambda app, world: _webhook_victims(app, world)[param]
+
+
 def _from_graph(param: str) -> VictimBuilder:
     return lambda app, world: _certification_graph(app, world)[param]
 
@@ -359,6 +428,10 @@ VICTIM_BUILDERS: dict[str, VictimBuilder] = {
     **{param: _from_certificate(param) for param in CERTIFICATE_PARAMS},
     **{param: _from_risks(param) for param in RISK_PARAMS},
     "control_id": _control_victims,
+    "notification_id": _notification_victims,
+    "run_id": _run_victims,
+    "name": _sweep_victims,
+    **{param: _from_webhooks(param) for param in WEBHOOK_PARAMS},
 }
 
 
@@ -418,7 +491,7 @@ def _markers(app: Flask, world: World, victims: Victims) -> list[Marker]:
                         Marker(str(user_id), f"{slug}'s user id {email}", _user_id_seen_by(slug))]
     for victim in victims.by_param["api_client_id"]:
         markers += _api_client_markers(app, victim)
-    for param in (*GRAPH_PARAMS, *CERTIFICATE_PARAMS, *RISK_PARAMS, "licence_id", "control_id"):
+    for param in (*GRAPH_PARAMS, *CERTIFICATE_PARAMS, *RISK_PARAMS, *WEBHOOK_PARAMS, "licence_id", "control_id"):
         markers += [Marker(str(victim.id), victim.label, victim.addressable_by) for victim in victims.by_param[param]]
     return markers
 

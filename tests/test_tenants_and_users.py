@@ -150,3 +150,15 @@ def test_tenants_are_visible_to_themselves_and_cbs_to_the_platform(client, world
     assert_problem(client.get(f"/api/v1/tenants/{world.tenants['client-a']}", headers=world.headers("platform_admin@platform.test")), 404)
     slugs = [t["slug"] for t in client.get("/api/v1/tenants", headers=world.headers("platform_admin@platform.test")).get_json()["items"]]
     assert slugs == ["cb-a", "cb-b"]
+
+
+def test_J1_a_client_keeps_its_time_zone_and_a_made_up_zone_is_a_422_naming_the_field(client, world):
+    headers = world.headers("certification_manager@cb-b.test")
+    bad = assert_problem(client.post("/api/v1/clients", headers=headers, json={**NEW_CLIENT, "timezone": "Mars/Olympus"}), 422)
+    assert "timezone" in bad["errors"]
+    created = client.post("/api/v1/clients", headers=headers, json={**NEW_CLIENT, "timezone": "Asia/Tokyo"})
+    assert created.status_code == 201 and created.get_json()["timezone"] == "Asia/Tokyo"
+    url = f"/api/v1/clients/{created.get_json()['id']}"
+    etag = client.get(url, headers=headers).headers["ETag"]
+    moved = client.patch(url, headers={**headers, "If-Match": etag}, json={"timezone": "Europe/Berlin"})
+    assert moved.status_code == 200 and moved.get_json()["timezone"] == "Europe/Berlin"

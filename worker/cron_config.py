@@ -9,5 +9,6 @@ from grc.jobs.schedule import SCHEDULE
 
 for _entry in SCHEDULE:
     cron.register(
-        _entry.func, queue_name=Settings().queue_name, interval=_entry.interval_seconds, cron=_entry.cron
+        _entry.func, queue_name=Settings().queue_name, interval=_entry.interval_seconds, cron=_entry.cron,
+        job_timeout=_entry.timeout_seconds,
     )

@@ -41,7 +41,7 @@ def create_for_finding(session: Session, finding: Finding, data: dict[str, Any])
     )
     session.add(action)
     session.flush()
-    publish(session, "action.created", _event(action))
+    publish(session, "action.created", event_payload(action))
     return action
 
 
@@ -56,7 +56,7 @@ def create_for_risk(session: Session, risk: Any, data: dict[str, Any]) -> Action
     session.add(action)
     risk.status = RiskStatus.in_treatment
     session.flush()
-    publish(session, "action.created", _event(action))
+    publish(session, "action.created", event_payload(action))
     return action
 
 
@@ -80,7 +80,7 @@ def update(session: Session, action: Action, changes: dict[str, Any]) -> Action:
     if changes.get("status") == ActionStatus.done:
         action.completed_on = utcnow().date()
     session.flush()
-    publish(session, "action.updated", _event(action))
+    publish(session, "action.updated", event_payload(action))
     return action
 
 
@@ -108,7 +108,7 @@ def review_effectiveness(session: Session, action: Action, data: dict[str, Any])
     action.effectiveness_reviewed_by = principal.actor_id
     action.effectiveness_reviewed_at = utcnow()
     session.flush()
-    publish(session, "action.reviewed", _event(action))
+    publish(session, "action.reviewed", event_payload(action))
     return action
 
 
@@ -140,6 +140,6 @@ def visible_action(action_id: uuid.UUID) -> Action | None:
     return db.session.get(Action, action_id)
 
 
-def _event(action: Action) -> dict[str, Any]:
+def event_payload(action: Action) -> dict[str, Any]:
     return {"action_id": str(action.id), "status": action.status.value,
             "due_date": action.due_date.isoformat(), "owner_id": str(action.owner_id)}

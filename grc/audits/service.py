@@ -15,6 +15,7 @@ from grc.api import paginate
 from grc.auditlog.service import name_action
 from grc.audits.models import Audit, AuditStatus, AuditTeamMember, AuditType, audit_schemes
 from grc.auth.models import User
+from grc.certification import service as certification
 from grc.certification.models import CertificationDecision, Outcome
 from grc.db import utcnow
 from grc.errors import Forbidden, InvalidField, RuleViolation
@@ -60,7 +61,7 @@ def create_audit(session: Session, data: dict[str, Any]) -> Audit:
     session.add(audit)
     session.flush()
     _minors_due_by_this_audit(session, audit)
-    publish(session, "audit.planned", _event(audit))
+    publish(session, "audit.planned", event_payload(audit))
     return audit
 
 
@@ -137,6 +138,8 @@ def complete(session: Session, audit: Audit, completed_on: date | None) -> Audit
     _require_status(audit, AuditStatus.in_progress, "complete")
     audit.status = AuditStatus.completed
     audit.completed_on = completed_on or utcnow().date()
+    if audit.type == AuditType.surveillance:
+        certification.refresh_surveillance_due(session, audit.client_tenant_id, [s.id for s in audit.schemes])
     return _transitioned(session, audit, "audit.completed")
 
 
@@ -180,13 +183,13 @@ def _stage1_completed(session: Session, audit: Audit, scheme: Scheme) -> bool:
 def _transitioned(session: Session, audit: Audit, topic: str) -> Audit:
     name_action(session, audit, topic)
     session.flush()
-    publish(session, topic, _event(audit))
+    publish(session, topic, event_payload(audit))
     return audit
 
 
-def _event(audit: Audit) -> dict[str, Any]:
-    return {"audit_id": str(audit.id), "client_id": str(audit.client_tenant_id), "type": audit.type.value,
-            "status": audit.status.value}
+def event_payload(audit: Audit) -> dict[str, Any]:
+    return {"audit_id": str(audit.id), "client_id": str(audit.client_tenant_id), "cb_id": str(audit.tenant_id),
+            "type": audit.type.value, "status": audit.status.value}
 
 
 # --------------------------------------------------------------------------- the programme (C6, F4)
@@ -226,11 +229,10 @@ def _scheme_programme(session: Session, scheme: Scheme, audits: list[Audit], tod
     expiry = decision_date + relativedelta(months=scheme.cycle_months) - timedelta(days=1)
     surveillances = [a for a in audits if a.type == AuditType.surveillance and a.status == AuditStatus.completed
                      and a.completed_on and a.completed_on >= decision_date]
-    interval = relativedelta(months=scheme.surveillance_interval_months)
     result["expiry"] = expiry
     result["milestones"] = [
-        _milestone("surveillance_1", decision_date + interval, surveillances[:1], today, tolerance),
-        _milestone("surveillance_2", decision_date + 2 * interval, surveillances[1:2], today, tolerance),
+        *(_milestone(f"surveillance_{n + 1}", due, surveillances[n:n + 1], today, tolerance)
+          for n, due in enumerate(scheme.surveillance_due_dates(decision_date))),
         _milestone("recertification", expiry, [a for a in audits if a.type == AuditType.recertification
                                                and a.status == AuditStatus.completed], today, timedelta()),
     ]

@@ -68,6 +68,7 @@ class Certificate(IdMixin, TimestampMixin, Shared, TenantScoped, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "number"),
         Index("ix_certificates_status_expiry", "status", "expiry_date"),
+        Index("ix_certificates_status_surveillance", "status", "surveillance_due"),
     )
 
     client_tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), index=True)
@@ -81,6 +82,8 @@ class Certificate(IdMixin, TimestampMixin, Shared, TenantScoped, Base):
     suspended_until: Mapped[date | None] = mapped_column(index=True)
     flagged_for_withdrawal: Mapped[bool] = mapped_column(default=False)
     expired_on: Mapped[date | None]
+    # C6: the next surveillance audit's derived due date (None once both are done: recertification is next).
+    surveillance_due: Mapped[date | None]
     transferred_from: Mapped[str | None] = mapped_column(String(300))
     revision: Mapped[int] = mapped_column(default=1)
     version: Mapped[int] = mapped_column(default=1)

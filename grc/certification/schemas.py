@@ -107,6 +107,8 @@ class CertificateSchema(ma.Schema):
     expiry_date = ma.fields.Date()
     suspended_until = ma.fields.Date(allow_none=True)
     flagged_for_withdrawal = ma.fields.Boolean()
+    surveillance_due = ma.fields.Date(allow_none=True, metadata={
+        "description": "C6: when the next surveillance audit is due (derived); null once recertification is next"})
     transferred_from = ma.fields.String(allow_none=True)
     revision = ma.fields.Integer()
     current = ma.fields.Nested(RevisionContentSchema, attribute="current.content")

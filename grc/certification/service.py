@@ -12,13 +12,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grc import tenancy
 from grc.api import paginate
 from grc.auditlog.service import name_action
-from grc.audits.models import Audit, AuditStatus, AuditType
+from grc.audits.models import Audit, AuditStatus, AuditType, audit_schemes
 from grc.certification.models import (
     Certificate,
     CertificateEvent,
@@ -371,6 +371,40 @@ def _status_decision(session: Session, certificate: Certificate, outcome: Outcom
                    {"rationale": reason})
 
 
+def refresh_surveillance_due(session: Session, client_id: uuid.UUID, scheme_ids: list[uuid.UUID]) -> None:
+    """C6: after a surveillance audit, the client's certificates for those schemes show the next due date."""
+    for certificate in session.scalars(select(Certificate).where(
+            Certificate.client_tenant_id == client_id, Certificate.scheme_id.in_(scheme_ids))):
+        derive_surveillance_due(session, certificate)
+
+
+def cycle_start(certificate: Certificate) -> date:
+    """The decision date that began the certificate's current cycle (its expiry is one cycle later, less a day)."""
+    return certificate.expiry_date + timedelta(days=1) - relativedelta(months=certificate.scheme.cycle_months)
+
+
+def derive_surveillance_due(session: Session, certificate: Certificate) -> None:
+    """C6: the next surveillance's due date (derived, never typed): the cycle's due dates, skipping one per
+    surveillance audit completed since the cycle began; None when recertification is next."""
+    scheme = certificate.scheme
+    start = cycle_start(certificate)
+    done = session.scalar(
+        select(func.count(Audit.id.distinct()))
+        .join(audit_schemes, audit_schemes.c.audit_id == Audit.id)
+        .where(Audit.client_tenant_id == certificate.client_tenant_id, Audit.type == AuditType.surveillance,
+               Audit.status == AuditStatus.completed, Audit.completed_on >= start,
+               audit_schemes.c.scheme_id == scheme.id)
+    ) or 0
+    dues = scheme.surveillance_due_dates(start)
+    certificate.surveillance_due = dues[done] if done < len(dues) else None
+
+
+def event_payload(certificate: Certificate) -> dict[str, Any]:
+    """What every certificate event and reminder says about the certificate (its client is the other party)."""
+    return {"certificate_id": str(certificate.id), "number": certificate.number, "status": certificate.status.value,
+            "client_id": str(certificate.client_tenant_id), "expiry_date": certificate.expiry_date.isoformat()}
+
+
 def record_event(session: Session, certificate: Certificate, action: str, previous: CertificateStatus | None,
            decision: CertificationDecision | None, reason: str | None = None) -> None:
     principal = tenancy.current() if tenancy.has_principal() else None
@@ -381,11 +415,9 @@ def record_event(session: Session, certificate: Certificate, action: str, previo
         reason=reason or (decision.rationale if decision else None), decision_id=decision.id if decision else None,
     ))
     name_action(session, certificate, f"certificate.{action}")
+    derive_surveillance_due(session, certificate)
     session.flush()
-    publish(session, f"certificate.{action}", {"certificate_id": str(certificate.id), "number": certificate.number,
-                                               "status": certificate.status.value,
-                                               "client_id": str(certificate.client_tenant_id)},
-            tenant_id=certificate.tenant_id)
+    publish(session, f"certificate.{action}", event_payload(certificate), tenant_id=certificate.tenant_id)
     from grc.marks.service import follow_certificate
 
     follow_certificate(session, certificate)

@@ -91,7 +91,7 @@ def _new_finding(session: Session, data: dict[str, Any], **fields: Any) -> Findi
     session.add(finding)
     _record(finding, "raised", None, comment=None)
     session.flush()
-    publish(session, "finding.raised", _event(finding))
+    publish(session, "finding.raised", event_payload(finding))
     return finding
 
 
@@ -151,7 +151,7 @@ def transition(session: Session, finding: Finding, action: str, *, comment: str 
     _record(finding, action, previous, comment=comment, data=_plain(changes or {}))
     name_action(session, finding, f"finding.{action}")
     session.flush()
-    publish(session, f"finding.{target.value}", _event(finding))
+    publish(session, f"finding.{target.value}", event_payload(finding))
     return finding
 
 
@@ -181,9 +181,10 @@ def _plain(changes: dict[str, Any]) -> dict[str, Any]:
     return {key: value.isoformat() if isinstance(value, date) else value for key, value in changes.items()}
 
 
-def _event(finding: Finding) -> dict[str, Any]:
+def event_payload(finding: Finding) -> dict[str, Any]:
     return {"finding_id": str(finding.id), "number": finding.number, "grade": finding.grade.value,
-            "status": finding.status.value, "client_id": str(finding.client_tenant_id)}
+            "status": finding.status.value, "client_id": str(finding.client_tenant_id),
+            "cb_id": str(finding.tenant_id)}
 
 
 # --------------------------------------------------------------------------- reading

@@ -13,10 +13,13 @@ class Entry:
     func: Callable[..., Any]
     interval_seconds: int | None = None
     cron: str | None = None
+    timeout_seconds: int = 600
 
 
 SCHEDULE: tuple[Entry, ...] = (
-    Entry(tasks.relay_outbox, interval_seconds=60),
-    Entry(tasks.purge_expired_tokens, cron="17 3 * * *"),
-    Entry(tasks.daily_certification_sweep, cron="5 0 * * *"),
+    Entry(tasks.relay_outbox, interval_seconds=60, timeout_seconds=300),
+    Entry(tasks.deliver_notifications, interval_seconds=60, timeout_seconds=900),
+    Entry(tasks.purge_expired_tokens, cron="17 3 * * *", timeout_seconds=300),
+    # Hourly, so that each tenant's sweep runs soon after midnight in its own time zone (J1); idempotent (J3).
+    Entry(tasks.daily_sweeps, cron="5 * * * *", timeout_seconds=3600),
 )

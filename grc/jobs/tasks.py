@@ -1,6 +1,9 @@
 """Job functions: each calls a service and commits; none touches Flask requests."""
 from __future__ import annotations
 
+import uuid
+from collections import Counter
+from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import delete
@@ -9,19 +12,29 @@ from grc.auth.models import RevokedToken
 from grc.db import utcnow
 from grc.extensions import db
 from grc.jobs import job, sweeps
-from grc.notifications import service as outbox
+from grc.notifications import delivery, service as outbox
+
+
+def _drain(step: Callable[[], dict[str, int]], batch: int) -> dict[str, int]:
+    """Run ``step`` (one bounded batch) until a batch comes back short; add up its counts."""
+    totals: Counter[str] = Counter()
+    while True:
+        counts = step()
+        totals.update(counts)
+        if sum(counts.values()) < batch:
+            return dict(totals)
 
 
 @job
 def relay_outbox() -> dict[str, int]:
-    """Deliver due outbox messages until none is left (one bounded transaction per batch)."""
-    totals = {"dispatched": 0, "retrying": 0, "dead": 0}
-    while True:
-        counts = outbox.relay(db.session)
-        for key, value in counts.items():
-            totals[key] += value
-        if sum(counts.values()) < outbox.RELAY_BATCH:
-            return totals
+    """Fan out due outbox messages until none is left (one bounded transaction per batch)."""
+    return _drain(lambda: outbox.relay(db.session), outbox.RELAY_BATCH)
+
+
+@job
+def deliver_notifications() -> dict[str, int]:
+    """Send due e-mails and webhook calls until none is left (each retried on its own schedule)."""
+    return _drain(lambda: delivery.deliver_due(db.session), delivery.BATCH)
 
 
 @job
@@ -33,11 +46,9 @@ def purge_expired_tokens() -> int:
 
 
 @job
-def daily_certification_sweep(today: str | None = None) -> dict[str, int]:
-    """Expire certificates past their date (C7), lapse overdue suspensions (C8), expire risk acceptances (R4)."""
-    day = date.fromisoformat(today) if today else utcnow().date()
-    return {
-        "certificates_expired": sweeps.expire_certificates(db.session, day),
-        "suspensions_lapsed": sweeps.lapse_suspensions(db.session, day),
-        "risk_acceptances_expired": sweeps.expire_risk_acceptances(db.session, day),
-    }
+def daily_sweeps(today: str | None = None, tenant_id: str | None = None, names: list[str] | None = None) -> dict[str, int]:
+    """J2: the sweeps (all, or ``names``) for every tenant on its local date, or for one tenant, or on ``today``
+    (ISO date) when a test or an operator travels in time. Safe to run any number of times (J3)."""
+    return sweeps.run(db.session, names or list(sweeps.SWEEPS), utcnow(),
+                      today=date.fromisoformat(today) if today else None,
+                      tenant_id=uuid.UUID(tenant_id) if tenant_id else None)

@@ -6,6 +6,7 @@ anyone but the owning tenant's risk managers.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import date, timedelta
 from typing import Any
 
@@ -259,18 +260,25 @@ def check_can_monitor(session: Session, risk: Risk) -> None:
         raise RuleViolation("Retaining a risk above appetite needs a valid acceptance.", rule="R4")
 
 
-def expire_acceptances(session: Session, today: date) -> int:
+def event_payload(risk: Risk) -> dict[str, Any]:
+    """What risk events and reminders say: the risk, its reference and its owner (who is always told)."""
+    return {"risk_id": str(risk.id), "reference": risk.reference, "register_id": str(risk.register_id),
+            "owner_id": str(risk.owner_id)}
+
+
+def expire_acceptances(session: Session, today: date, only: Collection[uuid.UUID] | None = None) -> int:
     """R4: a retained risk whose acceptance expired goes back to review: assessed again, its review due now."""
     lapsed = select(RiskAcceptance.risk_id).where(RiskAcceptance.expires_on < today)
-    expired = list(session.scalars(select(Risk).where(
-        Risk.id.in_(lapsed), Risk.status != RiskStatus.closed, Risk.above_appetite.is_(True),
-    )))
+    stmt = select(Risk).where(Risk.id.in_(lapsed), Risk.status != RiskStatus.closed, Risk.above_appetite.is_(True))
+    if only is not None:
+        stmt = stmt.where(Risk.tenant_id.in_(only))
+    expired = list(session.scalars(stmt))
     count = 0
     for risk in expired:
         if risk.status != RiskStatus.assessed and valid_acceptance(session, risk, today) is None:
             risk.status = RiskStatus.assessed  # retaining it again needs a new decision and acceptance
             risk.next_review_on = min(risk.next_review_on or today, today)
-            publish(session, "risk.acceptance_expired", {"risk_id": str(risk.id)}, tenant_id=risk.tenant_id)
+            publish(session, "risk.acceptance_expired", event_payload(risk), tenant_id=risk.tenant_id)
             count += 1
     session.flush()
     return count

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
+
+from dateutil.relativedelta import relativedelta
 
 from sqlalchemy import JSON, ColumnElement, ForeignKey, String, or_
 from sqlalchemy.orm import Mapped, mapped_column
@@ -33,6 +36,12 @@ class Scheme(IdMixin, TimestampMixin, TenantScoped, Base):
     def standard(self) -> str:
         """How certificates name it: code and edition, e.g. ``ISO/IEC 27001:2022``."""
         return f"{self.code}:{self.edition}"
+
+    def surveillance_due_dates(self, cycle_start: date) -> list[date]:
+        """C6: surveillance audits fall due one interval after the cycle's decision, then one interval apart,
+        as many as fit before recertification (two in a 36-month cycle with 12-month surveillance)."""
+        count = self.cycle_months // self.surveillance_interval_months - 1
+        return [cycle_start + relativedelta(months=self.surveillance_interval_months * (n + 1)) for n in range(count)]
 
     def has_clause(self, number: str) -> bool:
         """A top-level clause of the scheme, or a sub-clause of one (8.5.1 is in 8; A.5.15 in A.5)."""

@@ -36,6 +36,8 @@ class Tenant(IdMixin, TimestampMixin, Base):
     country: Mapped[str] = mapped_column(String(2))
     address: Mapped[str | None] = mapped_column(String(500))
     sites: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # IANA zone: the tenant's "today" for the daily sweeps (a reminder is due on the tenant's local date).
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -4,7 +4,7 @@ import marshmallow as ma
 
 from grc.api import ListArgs, StrictSchema
 from grc.numbering import check_template
-from grc.schemas import SLUG, Country, NewAdminSchema, SiteSchema, text
+from grc.schemas import SLUG, Country, NewAdminSchema, SiteSchema, text, time_zone
 from grc.tenants.models import TenantKind
 
 
@@ -19,6 +19,7 @@ class TenantCreateSchema(StrictSchema):
     legal_name = text(300)
     country = Country(required=True)
     address = text(500)
+    timezone = time_zone(load_default="UTC")
     admin = ma.fields.Nested(NewAdminSchema, required=True)
 
 
@@ -30,6 +31,7 @@ class TenantSchema(ma.Schema):
     legal_name = ma.fields.String(allow_none=True)
     country = ma.fields.String()
     address = ma.fields.String(allow_none=True)
+    timezone = ma.fields.String()
     created_at = ma.fields.DateTime(dump_only=True)
 
 
@@ -42,6 +44,7 @@ class ClientCreateSchema(StrictSchema):
     legal_name = text(300, required=True)
     country = Country(required=True)
     address = text(500, required=True)
+    timezone = time_zone(load_default="UTC")
     sites = ma.fields.List(ma.fields.Nested(SiteSchema), load_default=list, validate=ma.validate.Length(max=500))
     admin = ma.fields.Nested(NewAdminSchema, required=True)
 
@@ -51,6 +54,7 @@ class ClientUpdateSchema(StrictSchema):
     legal_name = text(300)
     country = Country()
     address = text(500)
+    timezone = time_zone()
     sites = ma.fields.List(ma.fields.Nested(SiteSchema), validate=ma.validate.Length(max=500))
 
 
@@ -62,6 +66,7 @@ class ClientSchema(ma.Schema):
     legal_name = ma.fields.String(allow_none=True)
     country = ma.fields.String()
     address = ma.fields.String(allow_none=True)
+    timezone = ma.fields.String()
     sites = ma.fields.List(ma.fields.Nested(SiteSchema))
     relationship_status = ma.fields.String()
     client_since = ma.fields.Date()

@@ -1,0 +1,112 @@
+"""Sending deliveries (J4, J5): e-mails and webhook calls, each retried on its own schedule until ``dead``.
+
+A runner claims due rows by pushing their ``available_at`` a lease into the future and committing, so two
+runners never send the same row at once and a runner that dies mid-way leaves the row to be retried after
+the lease. The retry schedule is the one Standard Webhooks recommends; the eighth failure is final, and a
+dead delivery stays visible (and re-deliverable) through the API.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from grc.db import utcnow
+from grc.notifications.models import Delivery, DeliveryChannel, DeliveryStatus, OutboxMessage
+
+RETRY_SCHEDULE = (
+    timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
+    timedelta(hours=5), timedelta(hours=10), timedelta(hours=10),
+)
+MAX_DELIVERY_ATTEMPTS = len(RETRY_SCHEDULE) + 1
+LEASE = timedelta(minutes=5)
+BATCH = 50
+DELIVERIES_WRITTEN_KEY = "deliveries_written"
+log = logging.getLogger("grc.delivery")
+
+
+class DeliveryFailed(Exception):
+    """The destination refused or could not be reached; ``status`` is the HTTP or SMTP code when there was one."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+Sender = Callable[[Session, Delivery, OutboxMessage], int | None]
+
+
+def _senders() -> dict[DeliveryChannel, Sender]:
+    from grc.notifications import email
+    from grc.webhooks import service as webhooks
+
+    return {DeliveryChannel.email: email.send, DeliveryChannel.webhook: webhooks.send}
+
+
+def deliver_due(session: Session, *, now: datetime | None = None, batch: int = BATCH) -> dict[str, int]:
+    """Attempt one batch of due deliveries; returns how many were delivered, will be retried, went dead."""
+    now = now or utcnow()
+    counts = {"delivered": 0, "retrying": 0, "dead": 0}
+    senders = _senders()
+    for delivery_id in _claim(session, now, batch):
+        counts[_attempt(session, delivery_id, now, senders)] += 1
+    return counts
+
+
+def _claim(session: Session, now: datetime, batch: int) -> list[uuid.UUID]:
+    rows = list(session.scalars(
+        select(Delivery)
+        .where(Delivery.status == DeliveryStatus.pending, Delivery.available_at <= now)
+        .order_by(Delivery.available_at, Delivery.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    ))
+    for row in rows:
+        row.available_at = now + LEASE
+    ids = [row.id for row in rows]
+    session.commit()
+    return ids
+
+
+def _attempt(session: Session, delivery_id: uuid.UUID, now: datetime, senders: dict[DeliveryChannel, Sender]) -> str:
+    delivery = session.get(Delivery, delivery_id)
+    assert delivery is not None
+    message = session.get(OutboxMessage, delivery.event_id)
+    assert message is not None
+    delivery.attempts += 1
+    delivery.last_attempt_at = now
+    try:
+        delivery.response_status = senders[delivery.channel](session, delivery, message)
+    except DeliveryFailed as exc:
+        outcome = _failed(delivery, now, str(exc), exc.status)
+    except Exception as exc:  # noqa: BLE001 - whatever went wrong, the delivery is retried, never lost
+        log.exception("delivery %s failed", delivery_id)
+        outcome = _failed(delivery, now, f"{type(exc).__name__}: {exc}", None)
+    else:
+        delivery.status, delivery.delivered_at, delivery.last_error = DeliveryStatus.delivered, now, None
+        outcome = "delivered"
+    session.commit()
+    return outcome
+
+
+def _failed(delivery: Delivery, now: datetime, error: str, status: int | None) -> str:
+    delivery.last_error, delivery.response_status = error[:2000], status
+    if delivery.attempts >= MAX_DELIVERY_ATTEMPTS:
+        delivery.status = DeliveryStatus.dead
+        return "dead"
+    delivery.available_at = now + RETRY_SCHEDULE[delivery.attempts - 1]
+    return "retrying"
+
+
+def redeliver(session: Session, delivery: Delivery) -> Delivery:
+    """A fresh delivery of the same message to the same destination (the log keeps both)."""
+    again = Delivery(channel=delivery.channel, tenant_id=delivery.tenant_id, event_id=delivery.event_id,
+                     topic=delivery.topic, subscription_id=delivery.subscription_id, user_id=delivery.user_id,
+                     recipient=delivery.recipient, redelivery_of=delivery.id)
+    session.add(again)
+    session.info[DELIVERIES_WRITTEN_KEY] = True
+    return again

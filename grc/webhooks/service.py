@@ -1,0 +1,283 @@
+"""Webhook subscriptions, their delivery log and the webhook channel of the delivery runner (J5).
+
+A tenant admin subscribes a URL to event types; the relay (``grc.notifications.service``) gives each matching
+active subscription one ``Delivery`` per event, and the runner (``grc.notifications.delivery``) calls ``send``
+until the receiver answers 2xx. Calls are signed the Standard Webhooks way: ``webhook-id`` names the event
+(``msg_<outbox message id>``), so retries and redeliveries carry the same id and receivers can deduplicate.
+
+The secret is shown once (on creation and rotation) and kept in clear because HMAC needs it. The SSRF guard
+(``check_destination``) refuses URLs that resolve to internal addresses, at subscription time and again at
+every send, because DNS answers change.
+"""
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import secrets
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import UTC
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from standardwebhooks.webhooks import Webhook
+
+from grc import tenancy
+from grc.api import paginate
+from grc.auditlog.service import name_action
+from grc.db import utcnow
+from grc.errors import InvalidField, NotFound
+from grc.extensions import db
+from grc.notifications import catalogue
+from grc.notifications import delivery as runner
+from grc.notifications.delivery import DeliveryFailed
+from grc.notifications.models import Delivery, OutboxMessage
+from grc.webhooks.models import WebhookSubscription
+
+WEBHOOK_ADMINS = ("cb_admin", "client_admin")
+ALL_EVENTS = "*"
+SECRET_PREFIX = "whsec_"
+SECRET_BYTES = 24
+USER_AGENT = "grc-webhooks/1"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[[str, int], list[IPAddress]]
+
+
+# --------------------------------------------------------------------------- the SSRF guard
+
+
+class DestinationRefused(ValueError):
+    """A webhook URL the API will not call: not http(s), no host, unresolvable, or an internal address."""
+
+
+def check_destination(url: str, allowed_hosts: str, resolve: Resolver | None = None) -> None:
+    """Refuse ``url`` unless every address its host resolves to is public, or the host or address is allowed.
+
+    ``allowed_hosts`` is the operator's comma-separated list of host names and IPs/CIDRs that may be reached
+    although internal (a receiver on the same network); anything else internal would let a tenant make the
+    server call its own metadata service (169.254.169.254), database or admin ports.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise DestinationRefused("not a URL") from exc
+    if parts.scheme not in DEFAULT_PORTS:
+        raise DestinationRefused("only http and https URLs can receive webhooks")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise DestinationRefused("the URL names no host")
+    try:
+        port = parts.port or DEFAULT_PORTS[parts.scheme]
+    except ValueError as exc:
+        raise DestinationRefused("the port is not a number from 0 to 65535") from exc
+    names, networks = _allow_list(allowed_hosts)
+    if host in names:
+        return
+    for address in map(_unwrapped, (resolve or resolve_host)(host, port)):
+        if is_internal(address) and not any(address in network for network in networks):
+            raise DestinationRefused(f"{host} resolves to {address}, an internal address (loopback, private, "
+                                     "link-local, multicast, reserved or unspecified); webhooks go to public hosts")
+
+
+def resolve_host(host: str, port: int) -> list[IPAddress]:
+    """Every address the host resolves to (a name may resolve to a public and an internal one)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError, ValueError) as exc:  # ValueError: what the IDNA codec refuses
+        raise DestinationRefused(f"{host} does not resolve") from exc
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+def _unwrapped(address: IPAddress) -> IPAddress:
+    """The IPv4 address inside an IPv4-mapped (::ffff:127.0.0.1) or 6to4 IPv6 address, which reach it."""
+    if isinstance(address, ipaddress.IPv6Address):
+        return address.ipv4_mapped or address.sixtofour or address
+    return address
+
+
+def is_internal(address: IPAddress) -> bool:
+    """Loopback, private, link-local (cloud metadata), multicast, reserved, unspecified, site-local, or otherwise
+    not globally routable (100.64.0.0/10, where some clouds serve metadata too)."""
+    return (address.is_loopback or address.is_private or address.is_link_local or address.is_multicast
+            or address.is_reserved or address.is_unspecified or not address.is_global
+            or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local))
+
+
+def _allow_list(allowed_hosts: str) -> tuple[set[str], list[IPNetwork]]:
+    names: set[str] = set()
+    networks: list[IPNetwork] = []
+    for entry in filter(None, (item.strip().lower().rstrip(".") for item in allowed_hosts.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            names.add(entry)
+    return names, networks
+
+
+def _allowed_hosts() -> str:
+    return current_app.config["GRC_SETTINGS"].webhook_allowed_hosts
+
+
+# --------------------------------------------------------------------------- subscriptions
+
+
+@tenancy.path_resource("subscription_id")
+def visible_subscription(subscription_id: uuid.UUID) -> WebhookSubscription | None:
+    return db.session.get(WebhookSubscription, subscription_id)
+
+
+@tenancy.path_resource("delivery_id")
+def visible_delivery(delivery_id: uuid.UUID) -> Delivery | None:
+    return db.session.get(Delivery, delivery_id)
+
+
+def event_types() -> list[dict[str, str]]:
+    """The event types a subscription may choose (the catalogue's topics, in its order)."""
+    return [{"type": event.topic, "summary": event.summary} for event in catalogue.EVENTS.values()]
+
+
+def new_secret() -> str:
+    """Standard Webhooks secrets are ``whsec_`` and the base64 of 24 to 64 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def _checked_url(url: str) -> str:
+    try:
+        check_destination(url, _allowed_hosts())
+    except DestinationRefused as exc:
+        raise InvalidField("url", str(exc)) from exc
+    return url
+
+
+def _checked_event_types(types: list[str]) -> list[str]:
+    unknown = [name for name in types if name != ALL_EVENTS and name not in catalogue.EVENTS]
+    if unknown:
+        raise InvalidField("event_types", f"unknown event types: {', '.join(unknown)} (see GET /webhooks/event-types)")
+    return list(dict.fromkeys(types))
+
+
+def create_subscription(session: Session, data: dict[str, Any]) -> tuple[WebhookSubscription, str]:
+    """Rule J5: subscribe a URL to event types; returns the subscription and its secret (never shown again)."""
+    secret = new_secret()
+    subscription = WebhookSubscription(url=_checked_url(data["url"]), description=data.get("description"),
+                                       event_types=_checked_event_types(data["event_types"]), secret=secret)
+    session.add(subscription)
+    session.flush()
+    return subscription, secret
+
+
+def update_subscription(session: Session, subscription: WebhookSubscription,
+                        changes: dict[str, Any]) -> WebhookSubscription:
+    """Rule J5: a new URL passes the SSRF guard; pending deliveries keep the URL they were made for."""
+    if "url" in changes:
+        changes = {**changes, "url": _checked_url(changes["url"])}
+    if "event_types" in changes:
+        changes = {**changes, "event_types": _checked_event_types(changes["event_types"])}
+    for key, value in changes.items():
+        setattr(subscription, key, value)
+    session.flush()
+    return subscription
+
+
+def rotate_secret(session: Session, subscription: WebhookSubscription) -> str:
+    """Rule J5: a new signing secret from now on (retries too); the old one stops verifying at once."""
+    secret = new_secret()
+    subscription.secret = secret
+    name_action(session, subscription, "webhook_subscription.secret_rotated")
+    session.flush()
+    return secret
+
+
+def delete_subscription(session: Session, subscription: WebhookSubscription) -> None:
+    """Its delivery log goes with it (the deliveries' foreign key cascades)."""
+    session.delete(subscription)
+    session.flush()
+
+
+def list_subscriptions(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    return paginate(session, select(WebhookSubscription), args, [WebhookSubscription.id])
+
+
+# --------------------------------------------------------------------------- the delivery log
+
+
+def delivery_of(subscription: WebhookSubscription, delivery_id: uuid.UUID) -> Delivery:
+    """A delivery of this subscription; one of another subscription (or an e-mail) is not found here."""
+    found = visible_delivery(delivery_id)
+    if found is None or found.subscription_id != subscription.id:
+        raise NotFound("No such delivery of this webhook subscription.")
+    return found
+
+
+def list_deliveries(session: Session, subscription: WebhookSubscription, args: dict[str, Any]) -> dict[str, Any]:
+    """Rule J5: the subscription's calls, newest first; ``status=dead`` lists those that gave up."""
+    stmt = select(Delivery).where(Delivery.subscription_id == subscription.id)
+    if args.get("status"):
+        stmt = stmt.where(Delivery.status == args["status"])
+    return paginate(session, stmt, args, [Delivery.id], descending=True)
+
+
+def redeliver(session: Session, subscription: WebhookSubscription, delivery: Delivery) -> Delivery:
+    """Rule J5: send the event again as a new delivery (the log keeps both) to the subscription's current URL,
+    so a receiver fixed by moving it is reached; the delivery job sends it."""
+    again = runner.redeliver(session, delivery)
+    again.recipient = subscription.url
+    session.flush()
+    return again
+
+
+# --------------------------------------------------------------------------- sending (the runner's webhook channel)
+
+
+def send(session: Session, delivery: Delivery, message: OutboxMessage) -> int | None:
+    """POST one signed event; returns the 2xx status, raises ``DeliveryFailed`` for anything else."""
+    subscription = session.get(WebhookSubscription, delivery.subscription_id) if delivery.subscription_id else None
+    if subscription is None or not subscription.is_active:
+        raise DeliveryFailed("the webhook subscription is paused or deleted")
+    try:
+        check_destination(delivery.recipient, _allowed_hosts())
+    except DestinationRefused as exc:
+        raise DeliveryFailed(f"refused destination: {exc}") from exc
+    body = event_body(message)
+    return _post(delivery.recipient, body, signed_headers(subscription.secret, message, body))
+
+
+def event_body(message: OutboxMessage) -> str:
+    """The Standard Webhooks payload shape: the type, when the event happened, and its data."""
+    happened = message.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return json.dumps({"type": message.topic, "timestamp": happened, "data": message.payload}, separators=(",", ":"))
+
+
+def signed_headers(secret: str, message: OutboxMessage, body: str) -> dict[str, str]:
+    """webhook-id is the event's (stable across retries); the timestamp is this attempt's, against replays."""
+    webhook_id, now = f"msg_{message.id}", utcnow()
+    return {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(webhook_id, now, body),
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+    }
+
+
+def _post(url: str, body: str, headers: dict[str, str]) -> int:
+    """Redirects are not followed (they could lead past the guard); the answer's body is never read."""
+    timeout = current_app.config["GRC_SETTINGS"].webhook_timeout_seconds
+    try:
+        with httpx.stream("POST", url, content=body.encode(), headers=headers, timeout=timeout,
+                          follow_redirects=False) as response:
+            status = response.status_code
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # timeouts and connection errors say little in str()
+        raise DeliveryFailed(": ".join(filter(None, (type(exc).__name__, str(exc))))) from exc
+    if not 200 <= status < 300:
+        raise DeliveryFailed(f"the receiver answered HTTP {status}", status)
+    return status
