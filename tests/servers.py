@@ -109,19 +109,26 @@ def _psql(port: int, sql: str, dbname: str = "postgres") -> None:
 
 def _start_redis(servers: Servers) -> str:
     port = free_port()
+    proc = start_redis(port)
+    servers._stops.append(lambda: (proc.terminate(), proc.wait(10)))
+    return f"redis://127.0.0.1:{port}"
+
+
+def start_redis(port: int) -> subprocess.Popen[bytes]:
+    """A throwaway redis-server on 127.0.0.1:``port`` (no persistence), answering PING when this returns."""
     proc = subprocess.Popen(
         [redis_server_path(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--databases", "64"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    servers._stops.append(lambda: (proc.terminate(), proc.wait(10)))
     client = redis.Redis(host="127.0.0.1", port=port)
     for _ in range(100):
         try:
             client.ping()
-            return f"redis://127.0.0.1:{port}"
+            return proc
         except redis.ConnectionError:
             time.sleep(0.05)
+    proc.terminate()
     raise RuntimeError("redis-server did not start")
 
 

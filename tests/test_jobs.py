@@ -22,6 +22,7 @@ from grc.jobs import enqueue, redis_connection
 from grc.jobs.tasks import relay_outbox
 from grc.notifications import service as outbox
 from grc.notifications.models import OutboxMessage, OutboxStatus
+from tests.servers import free_port, start_redis
 from tests.test_auth import assert_problem
 
 NEW_USER = {"email": "olga@cb-a.test", "name": "Olga", "password": "another long password", "roles": ["auditor"]}
@@ -41,6 +42,12 @@ def test_J4_the_outbox_row_is_written_with_the_change_and_not_without_it(app, cl
     assert_problem(client.post("/api/v1/users", headers=headers, json={**NEW_USER, "email": "bad"}), 422)
     [message] = messages(app, "user.created")
     assert message.payload["email"] == "olga@cb-a.test" and message.tenant_id == world.tenants["cb-a"]
+
+
+def worker_env(app, redis_url: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    settings = app.config["GRC_SETTINGS"]
+    return {**os.environ, "GRC_ENV": "test", "GRC_DATABASE_URL": settings.database_url, "GRC_REDIS_URL": redis_url,
+            "GRC_SECRET_KEY": settings.secret_key, "GRC_LOG_LEVEL": "WARNING"}
 
 
 @contextmanager
@@ -69,9 +76,7 @@ def test_J1_a_real_rq_worker_process_relays_what_the_api_enqueued(app, client, w
     assert messages(app, "user.created")[0].status == OutboxStatus.pending
     queue = Queue(app.config["GRC_SETTINGS"].queue_name, connection=redis_connection(app))
     assert queue.count == 1
-    settings = app.config["GRC_SETTINGS"]
-    env = {**os.environ, "GRC_ENV": "test", "GRC_DATABASE_URL": settings.database_url, "GRC_REDIS_URL": redis_url,
-           "GRC_SECRET_KEY": settings.secret_key, "GRC_LOG_LEVEL": "WARNING"}
+    env = worker_env(app, redis_url)
     subprocess.run([sys.executable, "-m", "grc.cli", "worker", "--burst"], env=env, check=True, timeout=60)
     assert messages(app, "user.created")[0].status == OutboxStatus.dispatched
     assert queue.count == 0
@@ -138,9 +143,7 @@ def test_J1_the_cron_scheduler_enqueues_the_declared_schedule(app):
 @needs_redis
 def test_J1_readyz_reports_the_live_workers_of_the_queue(app, client, redis_url):
     assert client.get("/readyz").get_json()["checks"]["workers"].startswith("none alive")
-    settings = app.config["GRC_SETTINGS"]
-    env = {**os.environ, "GRC_ENV": "test", "GRC_DATABASE_URL": settings.database_url, "GRC_REDIS_URL": redis_url,
-           "GRC_SECRET_KEY": settings.secret_key, "GRC_LOG_LEVEL": "WARNING"}
+    env = worker_env(app, redis_url)
     worker = subprocess.Popen([sys.executable, "-m", "grc.cli", "worker"], env=env)
     try:
         deadline = time.monotonic() + 30
@@ -151,3 +154,44 @@ def test_J1_readyz_reports_the_live_workers_of_the_queue(app, client, redis_url)
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+@needs_redis
+def test_J4_redis_stopped_then_restarted_loses_nothing(app, client, world):
+    """A real Redis goes down under the API: the change commits, and once Redis is back the worker delivers."""
+    port = free_port()
+    redis_server = start_redis(port)
+    url = f"redis://127.0.0.1:{port}/0"
+    with jobs_on(app, url):
+        redis_server.terminate()
+        redis_server.wait(timeout=10)
+        response = client.post("/api/v1/users", headers=world.headers("cb_admin@cb-a.test"), json=NEW_USER)
+        assert response.status_code == 201  # the outage costs nothing to the caller
+        assert messages(app, "user.created")[0].status == OutboxStatus.pending
+        redis_server = start_redis(port)
+        try:
+            with app.app_context():
+                assert enqueue(relay_outbox, job_id="outbox-relay")  # what the schedule does every minute
+            subprocess.run([sys.executable, "-m", "grc.cli", "worker", "--burst"], env=worker_env(app, url),
+                           check=True, timeout=60)
+        finally:
+            redis_server.terminate()
+            redis_server.wait(timeout=10)
+    assert messages(app, "user.created")[0].status == OutboxStatus.dispatched
+
+
+@needs_redis
+def test_J1_a_failed_job_is_listed_and_retried_from_the_cli(app, redis_url):
+    from grc.jobs.tasks import daily_sweeps
+
+    with app.app_context():
+        assert enqueue(daily_sweeps, "not-a-date", job_id="sweep-broken")
+    env = worker_env(app, redis_url)
+    subprocess.run([sys.executable, "-m", "grc.cli", "worker", "--burst"], env=env, check=True, timeout=60)
+    failed = subprocess.run([sys.executable, "-m", "grc.cli", "jobs", "failed"], env=env, check=True, timeout=60,
+                            capture_output=True, text=True).stdout
+    assert "sweep-broken" in failed and "ValueError" in failed and "daily_sweeps" in failed
+    retried = subprocess.run([sys.executable, "-m", "grc.cli", "jobs", "retry", "sweep-broken"], env=env, check=True,
+                             timeout=60, capture_output=True, text=True).stdout
+    assert "requeued 1 job(s)" in retried
+    assert Queue(app.config["GRC_SETTINGS"].queue_name, connection=redis_connection(app)).count == 1

@@ -6,7 +6,6 @@ anything twice, for one tenant on demand, on each tenant's local date, and in a 
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -27,7 +26,7 @@ from grc.jobs import redis_connection, sweeps
 from grc.jobs.tasks import daily_sweeps, relay_outbox
 from grc.notifications.models import Notification, Reminder
 from tests.test_certification import Decisions
-from tests.test_jobs import jobs_on, needs_redis
+from tests.test_jobs import jobs_on, needs_redis, worker_env
 
 TODAY = datetime.now(UTC).date()
 
@@ -224,14 +223,12 @@ def test_J1_a_real_rq_worker_process_runs_the_sweep_enqueued_through_the_api(app
     expiring_in(app, Decisions(client, world).grant(), 60)
     response = client.post("/api/v1/jobs/expiry-reminders/run", headers=world.headers("cb_admin@cb-a.test"), json={})
     assert response.get_json()["status"] == "queued"
-    settings = app.config["GRC_SETTINGS"]
-    env = {**os.environ, "GRC_ENV": "test", "GRC_DATABASE_URL": settings.database_url, "GRC_REDIS_URL": redis_url,
-           "GRC_SECRET_KEY": settings.secret_key, "GRC_LOG_LEVEL": "WARNING"}
-    subprocess.run([sys.executable, "-m", "grc.cli", "worker", "--burst"], env=env, check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "grc.cli", "worker", "--burst"], env=worker_env(app, redis_url), check=True,
+                   timeout=120)
     run = client.get(f"/api/v1/jobs/runs/{response.get_json()['id']}", headers=world.headers("cb_admin@cb-a.test"))
     assert run.get_json()["status"] == "finished" and run.get_json()["result"] == {"expiry-reminders": 1}
     assert len(calendar.told(CLIENT_ADMIN, "certificate.expiry_reminder")) == 1  # the worker relayed it too
-    assert Queue(settings.queue_name, connection=redis_connection(app)).count == 0
+    assert Queue(app.config["GRC_SETTINGS"].queue_name, connection=redis_connection(app)).count == 0
 
 
 def test_F3_F6_an_unanswered_major_and_its_late_action_are_escalated_once_each(calendar, client, world):
@@ -297,3 +294,15 @@ def test_R5_R6_overdue_risk_reviews_and_control_tests_reach_owners_and_risk_mana
     [late_review] = calendar.told("risk_manager@client-a.test", "risk.review_overdue")
     assert late_review["data"]["reference"] == risk["reference"]
     assert calendar.told("cb_admin@cb-a.test", "risk.review_overdue") == []  # client-a's register is its own
+
+
+@needs_redis
+def test_J3_two_schedulers_enqueue_the_sweep_twice_and_real_workers_send_once(app, calendar, client, world, redis_url):
+    expiring_in(app, Decisions(client, world).grant(), 30)
+    queue = Queue(app.config["GRC_SETTINGS"].queue_name, connection=redis_connection(app))
+    for _ in range(2):  # what two `grc scheduler` processes (started by mistake) enqueue at the hour
+        queue.enqueue(daily_sweeps)
+    subprocess.run([sys.executable, "-m", "grc.cli", "worker", "--burst"], env=worker_env(app, redis_url), check=True,
+                   timeout=120)
+    assert len(calendar.reminders("certificate.expiry_reminder")) == 1
+    assert len(calendar.told(CLIENT_ADMIN, "certificate.expiry_reminder")) == 1

@@ -244,6 +244,23 @@ def test_J5_the_guard_runs_again_at_send_time(app, client, world, receiver):
     assert logged["status"] == "pending" and logged["attempts"] == 1 and "refused destination" in logged["last_error"]
 
 
+def test_J5_the_call_goes_to_the_address_the_guard_checked_with_the_host_name_kept(app, client, world, receiver,
+                                                                                  monkeypatch):
+    """DNS rebinding: the name is resolved once, checked, and the connection pinned to that address. Here only the
+    guard's resolver knows the name, so the call can reach the receiver only through the pinned address."""
+    from grc.webhooks import service as webhooks
+
+    monkeypatch.setattr(webhooks, "resolve_host", _resolver("127.0.0.1"))
+    port = receiver.base.rsplit(":", 1)[1]
+    subscription = subscribe(client, world, "cb_admin@cb-a.test", f"http://hooks.example.invalid:{port}/pinned",
+                             [SUSPENDED])
+    receiver.secrets["/pinned"] = subscription["secret"]
+    suspended_certificate(client, world)
+    run_jobs(app)
+    [call] = receiver.to("/pinned")
+    assert call.verified and call.headers["host"] == f"hooks.example.invalid:{port}"
+
+
 # --------------------------------------------------------------------------- retries, dead letters, redelivery
 
 

@@ -59,8 +59,9 @@ class DestinationRefused(ValueError):
     """A webhook URL the API will not call: not http(s), no host, unresolvable, or an internal address."""
 
 
-def check_destination(url: str, allowed_hosts: str, resolve: Resolver | None = None) -> None:
-    """Refuse ``url`` unless every address its host resolves to is public, or the host or address is allowed.
+def check_destination(url: str, allowed_hosts: str, resolve: Resolver | None = None) -> list[IPAddress]:
+    """Refuse ``url`` unless every address its host resolves to is public, or the host or address is allowed;
+    returns the addresses checked (none for a host allowed by name), so the call can be pinned to them.
 
     ``allowed_hosts`` is the operator's comma-separated list of host names and IPs/CIDRs that may be reached
     although internal (a receiver on the same network); anything else internal would let a tenant make the
@@ -81,11 +82,13 @@ def check_destination(url: str, allowed_hosts: str, resolve: Resolver | None = N
         raise DestinationRefused("the port is not a number from 0 to 65535") from exc
     names, networks = _allow_list(allowed_hosts)
     if host in names:
-        return
-    for address in map(_unwrapped, (resolve or resolve_host)(host, port)):
+        return []
+    addresses = (resolve or resolve_host)(host, port)
+    for address in map(_unwrapped, addresses):
         if is_internal(address) and not any(address in network for network in networks):
             raise DestinationRefused(f"{host} resolves to {address}, an internal address (loopback, private, "
                                      "link-local, multicast, reserved or unspecified); webhooks go to public hosts")
+    return addresses
 
 
 def resolve_host(host: str, port: int) -> list[IPAddress]:
@@ -244,11 +247,12 @@ def send(session: Session, delivery: Delivery, message: OutboxMessage) -> int | 
     if subscription is None or not subscription.is_active:
         raise DeliveryFailed("the webhook subscription is paused or deleted")
     try:
-        check_destination(delivery.recipient, _allowed_hosts())
+        addresses = check_destination(delivery.recipient, _allowed_hosts())
     except DestinationRefused as exc:
         raise DeliveryFailed(f"refused destination: {exc}") from exc
     body = event_body(message)
-    return _post(delivery.recipient, body, signed_headers(subscription.secret, message, body))
+    pinned = sorted(addresses, key=lambda address: address.version)[:1]  # IPv4 first, as most receivers listen
+    return _post(delivery.recipient, pinned, body, signed_headers(subscription.secret, message, body))
 
 
 def event_body(message: OutboxMessage) -> str:
@@ -269,13 +273,22 @@ def signed_headers(secret: str, message: OutboxMessage, body: str) -> dict[str, 
     }
 
 
-def _post(url: str, body: str, headers: dict[str, str]) -> int:
-    """Redirects are not followed (they could lead past the guard); the answer's body is never read."""
+def _post(url: str, pinned: list[IPAddress], body: str, headers: dict[str, str]) -> int:
+    """Connect to the address the guard checked (a second DNS answer could point inside: DNS rebinding), with
+    the original host in ``Host`` and in TLS (SNI and certificate check). Redirects are not followed (they
+    could lead past the guard); the answer's body is never read."""
     timeout = current_app.config["GRC_SETTINGS"].webhook_timeout_seconds
+    target, extensions = httpx.URL(url), {}
+    if pinned and target.host != str(pinned[0]):
+        headers = {**headers, "host": target.netloc.decode("ascii")}
+        extensions = {"sni_hostname": target.host}
+        target = target.copy_with(host=str(pinned[0]))
     try:
-        with httpx.stream("POST", url, content=body.encode(), headers=headers, timeout=timeout,
-                          follow_redirects=False) as response:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as http:
+            request = http.build_request("POST", target, content=body.encode(), headers=headers, extensions=extensions)
+            response = http.send(request, stream=True)
             status = response.status_code
+            response.close()
     except (httpx.HTTPError, httpx.InvalidURL) as exc:  # timeouts and connection errors say little in str()
         raise DeliveryFailed(": ".join(filter(None, (type(exc).__name__, str(exc))))) from exc
     if not 200 <= status < 300:
