@@ -8,6 +8,7 @@ from dataclasses import replace
 import subprocess
 import sys
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -105,11 +106,11 @@ def test_J4_a_failing_delivery_is_retried_with_backoff_then_parked_as_dead_never
 
     fan_out = outbox.fan_out
 
-    def flaky(session, message) -> None:  # type: ignore[no-untyped-def]
+    def flaky(session, message, audience):  # type: ignore[no-untyped-def]
         if message.topic == "probe.ping" and failures["left"] > 0:
             failures["left"] -= 1
             raise ConnectionError("database hiccup")
-        fan_out(session, message)
+        return fan_out(session, message, audience)
 
     monkeypatch.setattr(outbox, "fan_out", flaky)
     with app.app_context(), tenancy.system_scope(db.session):  # as the relay job runs
@@ -195,3 +196,27 @@ def test_J1_a_failed_job_is_listed_and_retried_from_the_cli(app, redis_url):
                              timeout=60, capture_output=True, text=True).stdout
     assert "requeued 1 job(s)" in retried
     assert Queue(app.config["GRC_SETTINGS"].queue_name, connection=redis_connection(app)).count == 1
+
+
+def test_J4_a_message_the_database_refuses_is_retried_alone_and_the_rest_of_the_batch_goes_out(app, world,
+                                                                                              monkeypatch):
+    from grc.notifications.models import Notification
+
+    fan_out = outbox.fan_out
+
+    def refused_for_bad(session, message, audience):  # type: ignore[no-untyped-def]
+        if message.topic != "probe.bad":
+            return fan_out(session, message, audience)
+        return [Notification(tenant_id=message.tenant_id, user_id=uuid.uuid4(), event_id=message.id,
+                             topic=message.topic, title="no such user", body="", data={})]  # foreign key violation
+
+    monkeypatch.setattr(outbox, "fan_out", refused_for_bad)
+    with app.app_context(), tenancy.system_scope(db.session):
+        outbox.relay(db.session)  # what building the world queued
+        for topic in ("probe.good", "probe.bad", "probe.good"):
+            outbox.publish(db.session, topic, {}, tenant_id=world.tenants["cb-a"])
+        db.session.commit()  # (in the embedded mode this commit already runs the relay)
+        outbox.relay(db.session)
+    [bad] = messages(app, "probe.bad", email=None)
+    assert bad.status == OutboxStatus.pending and "IntegrityError" in bad.last_error
+    assert {m.status for m in messages(app, "probe.good", email=None)} == {OutboxStatus.dispatched}

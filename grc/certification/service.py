@@ -13,7 +13,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from grc import tenancy
 from grc.api import paginate
@@ -415,8 +415,8 @@ def record_event(session: Session, certificate: Certificate, action: str, previo
         reason=reason or (decision.rationale if decision else None), decision_id=decision.id if decision else None,
     ))
     name_action(session, certificate, f"certificate.{action}")
-    derive_surveillance_due(session, certificate)
-    session.flush()
+    if certificate.status == ST.active:  # a (new) cycle may have begun; otherwise no surveillance is due
+        derive_surveillance_due(session, certificate)
     publish(session, f"certificate.{action}", event_payload(certificate), tenant_id=certificate.tenant_id)
     from grc.marks.service import follow_certificate
 
@@ -439,7 +439,9 @@ def list_certificates(session: Session, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_decisions(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    stmt = select(CertificationDecision)
+    """A page of decisions; each names its audits by id and type, so the audits' schemes and teams are not loaded."""
+    stmt = select(CertificationDecision).options(selectinload(CertificationDecision.audits).options(
+        lazyload(Audit.schemes), lazyload(Audit.team)))
     for name in ("certificate_id", "outcome"):
         if args.get(name):
             stmt = stmt.where(getattr(CertificationDecision, name) == args[name])

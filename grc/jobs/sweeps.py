@@ -31,7 +31,7 @@ from grc.certification import service as certification
 from grc.certification.models import Certificate, CertificateStatus
 from grc.findings import service as findings
 from grc.findings.models import Finding, FindingStatus, Grade
-from grc.notifications.service import remind
+from grc.notifications.service import Due, remind
 from grc.risks import service as risks
 from grc.risks.models import Control, Risk, RiskStatus
 from grc.tenants import service as tenants
@@ -44,7 +44,8 @@ DUE_REMINDER_DAYS = (60, 30, 7)
 ACTION_REMINDER_DAYS = 7
 OVERDUE = 0  # the threshold of an overdue escalation
 Tenants = Collection[uuid.UUID] | None  # None: every tenant
-Apply = Callable[[Any], bool]
+Page = Callable[[list[Any]], int]  # does a page of rows' work, says how many it changed or reminded
+Make = Callable[[Any], Due | None]
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,13 @@ def _scoped(stmt: Select[Any], model: Any, only: Tenants) -> Select[Any]:
     return stmt if only is None else stmt.where(model.tenant_id.in_(only))
 
 
-def _in_batches(session: Session, stmt: Select[Any], model: Any, apply: Apply) -> int:
-    """Apply ``apply`` to every row ``stmt`` selects, by id, one committed batch at a time."""
-    changed, last = 0, None
+def _in_batches(session: Session, stmt: Select[Any], model: Any, only: Tenants, work: Page) -> int:
+    """Hand every row ``stmt`` selects to ``work``, by id, one committed page at a time."""
+    stmt, changed, last = _scoped(stmt, model, only), 0, None
     while True:
         page = stmt.where(model.id > last) if last else stmt
         rows = list(session.scalars(page.order_by(model.id).limit(BATCH)))
-        changed += sum(1 for row in rows if apply(row))
+        changed += work(rows)
         session.commit()
         if len(rows) < BATCH:
             return changed
@@ -85,9 +86,14 @@ def _overdue(column: Any, today: date, grace_days: int = 0) -> ColumnElement[boo
     return _due_in(column, today, -1 - grace_days)
 
 
-def _reminders(session: Session, stmt: Select[Any], model: Any, only: Tenants,
-               make: Callable[[Any], bool]) -> int:
-    return _in_batches(session, _scoped(stmt, model, only), model, make)
+def _changes(session: Session, stmt: Select[Any], model: Any, only: Tenants, change: Callable[[Any], bool]) -> int:
+    """A state change per row, through the domain's service (its events, audit trail and licences)."""
+    return _in_batches(session, stmt, model, only, lambda rows: sum(1 for row in rows if change(row)))
+
+
+def _reminders(session: Session, stmt: Select[Any], model: Any, only: Tenants, make: Make, today: date) -> int:
+    """The reminders of a page, written in one statement (``remind``)."""
+    return _in_batches(session, stmt, model, only, lambda rows: remind(session, filter(None, map(make, rows)), today))
 
 
 # --------------------------------------------------------------------------- certificates (C6, C7, C8)
@@ -96,23 +102,21 @@ def _reminders(session: Session, stmt: Select[Any], model: Any, only: Tenants,
 def expire_certificates(session: Session, today: date, only: Tenants = None) -> int:
     """C7: active certificates past their expiry date become expired (their licences follow, M2)."""
     stmt = select(Certificate).where(Certificate.status == CertificateStatus.active, Certificate.expiry_date < today)
-    return _reminders(session, stmt, Certificate, only, lambda c: certification.expire(session, c, today))
+    return _changes(session, stmt, Certificate, only, lambda c: certification.expire(session, c, today))
 
 
 def lapse_suspensions(session: Session, today: date, only: Tenants = None) -> int:
     """C8: suspensions past their end date are flagged for withdrawal (or withdrawn, by CB policy)."""
     stmt = select(Certificate).where(Certificate.status == CertificateStatus.suspended,
                                      Certificate.suspended_until < today, Certificate.flagged_for_withdrawal.is_(False))
-    return _reminders(session, stmt, Certificate, only, lambda c: certification.lapse_suspension(session, c, today))
+    return _changes(session, stmt, Certificate, only, lambda c: certification.lapse_suspension(session, c, today))
 
 
-def _certificate_reminder(session: Session, kind: str, days: int, due: Callable[[Certificate], date | None],
-                          today: date) -> Apply:
-    def make(certificate: Certificate) -> bool:
+def _certificate_reminder(kind: str, days: int, due: Callable[[Certificate], date | None]) -> Make:
+    def make(certificate: Certificate) -> Due | None:
         due_on = due(certificate)
-        return due_on is not None and remind(
-            session, tenant_id=certificate.tenant_id, subject_type="certificate", subject_id=certificate.id,
-            kind=kind, threshold=days, due_on=due_on, today=today, payload=certification.event_payload(certificate))
+        return None if due_on is None else Due(certificate.tenant_id, "certificate", certificate.id, kind, days, due_on,
+                                                certification.event_payload(certificate))
     return make
 
 
@@ -121,8 +125,7 @@ def remind_expiry(session: Session, today: date, only: Tenants = None) -> int:
     return sum(
         _reminders(session, select(Certificate).where(
             Certificate.status == CertificateStatus.active, _due_in(Certificate.expiry_date, today, days)),
-            Certificate, only,
-            _certificate_reminder(session, "certificate.expiry_reminder", days, lambda c: c.expiry_date, today))
+            Certificate, only, _certificate_reminder("certificate.expiry_reminder", days, lambda c: c.expiry_date), today)
         for days in EXPIRY_REMINDER_DAYS
     )
 
@@ -133,20 +136,19 @@ def remind_surveillance(session: Session, today: date, only: Tenants = None) -> 
     active = Certificate.status == CertificateStatus.active
     sent = sum(
         _reminders(session, select(Certificate).where(active, _due_in(Certificate.surveillance_due, today, days)),
-                   Certificate, only,
-                   _certificate_reminder(session, "surveillance.due", days, lambda c: c.surveillance_due, today))
+                   Certificate, only, _certificate_reminder("surveillance.due", days, lambda c: c.surveillance_due), today)
         for days in DUE_REMINDER_DAYS
     )
     widest = session.scalar(select(func.max(CbPolicy.surveillance_tolerance_days))) or 0
     past_due = select(Certificate).where(active, Certificate.surveillance_due.between(
         today - timedelta(days=widest + CATCH_UP_DAYS), today - timedelta(days=1)))
     tolerance = _tolerances(session)
-    escalate = _certificate_reminder(session, "surveillance.overdue", OVERDUE, lambda c: c.surveillance_due, today)
 
-    def beyond_tolerance(certificate: Certificate) -> bool:
-        return certificate.surveillance_due + timedelta(days=tolerance(certificate.tenant_id)) < today \
-            and escalate(certificate)
-    return sent + _reminders(session, past_due, Certificate, only, beyond_tolerance)
+    def beyond_tolerance(certificate: Certificate) -> date | None:
+        due = certificate.surveillance_due
+        return due if due + timedelta(days=tolerance(certificate.tenant_id)) < today else None
+    escalate = _certificate_reminder("surveillance.overdue", OVERDUE, beyond_tolerance)
+    return sent + _reminders(session, past_due, Certificate, only, escalate, today)
 
 
 def _tolerances(session: Session) -> Callable[[uuid.UUID], int]:
@@ -168,7 +170,7 @@ def remind_recertification(session: Session, today: date, only: Tenants = None) 
     return sum(
         _reminders(session, select(Certificate).where(
             Certificate.status == CertificateStatus.active, _due_in(Certificate.expiry_date, today, days)),
-            Certificate, only, _certificate_reminder(session, "recertification.due", days, pending, today))
+            Certificate, only, _certificate_reminder("recertification.due", days, pending), today)
         for days in DUE_REMINDER_DAYS
     )
 
@@ -185,12 +187,11 @@ def _recertified(session: Session, certificate: Certificate) -> bool:
 # --------------------------------------------------------------------------- findings and actions (F3, F4, F6)
 
 
-def _finding_reminder(session: Session, kind: str, due: Callable[[Finding], date | None], today: date) -> Apply:
-    def make(finding: Finding) -> bool:
+def _finding_reminder(kind: str, due: Callable[[Finding], date | None]) -> Make:
+    def make(finding: Finding) -> Due | None:
         due_on = due(finding)
-        return due_on is not None and remind(
-            session, tenant_id=finding.tenant_id, subject_type="finding", subject_id=finding.id, kind=kind,
-            threshold=OVERDUE, due_on=due_on, today=today, payload=findings.event_payload(finding))
+        return None if due_on is None else Due(finding.tenant_id, "finding", finding.id, kind, OVERDUE, due_on,
+                                                findings.event_payload(finding))
     return make
 
 
@@ -203,9 +204,8 @@ def remind_finding_deadlines(session: Session, today: date, only: Tenants = None
                                      _overdue(Finding.closure_due, today))
     return (
         _reminders(session, unanswered, Finding, only,
-                   _finding_reminder(session, "finding.response_overdue", lambda f: f.response_due, today))
-        + _reminders(session, unclosed, Finding, only,
-                     _finding_reminder(session, "finding.overdue", lambda f: f.closure_due, today))
+                   _finding_reminder("finding.response_overdue", lambda f: f.response_due), today)
+        + _reminders(session, unclosed, Finding, only, _finding_reminder("finding.overdue", lambda f: f.closure_due), today)
         + _remind_repeat_stage2(session, today, only)
     )
 
@@ -220,27 +220,24 @@ def _remind_repeat_stage2(session: Session, today: date, only: Tenants) -> int:
             Finding.grade == Grade.major, Finding.status.notin_([FindingStatus.verified, FindingStatus.closed]))),
     )
 
-    def make(audit: Audit) -> bool:
-        return remind(session, tenant_id=audit.tenant_id, subject_type="audit", subject_id=audit.id,
-                      kind="audit.repeat_stage2_required", threshold=OVERDUE,
-                      due_on=audit.completed_on + audits.REPEAT_STAGE2_AFTER, today=today,
-                      payload=audits.event_payload(audit))
-    return _reminders(session, stage2, Audit, only, make)
+    def make(audit: Audit) -> Due:
+        return Due(audit.tenant_id, "audit", audit.id, "audit.repeat_stage2_required", OVERDUE,
+                   audit.completed_on + audits.REPEAT_STAGE2_AFTER, audits.event_payload(audit))
+    return _reminders(session, stage2, Audit, only, make, today)
 
 
 def remind_action_deadlines(session: Session, today: date, only: Tenants = None) -> int:
     """F6: the owner of an open action hears 7 days before its due date and once it is overdue."""
     open_ = Action.status.in_([ActionStatus.planned, ActionStatus.in_progress])
 
-    def reminder(kind: str, days: int) -> Apply:
-        return lambda action: remind(
-            session, tenant_id=action.tenant_id, subject_type="action", subject_id=action.id, kind=kind,
-            threshold=days, due_on=action.due_date, today=today, payload=actions.event_payload(action))
+    def reminder(kind: str, days: int) -> Make:
+        return lambda action: Due(action.tenant_id, "action", action.id, kind, days, action.due_date,
+                                  actions.event_payload(action))
 
     due_soon = select(Action).where(open_, _due_in(Action.due_date, today, ACTION_REMINDER_DAYS))
     overdue = select(Action).where(open_, _overdue(Action.due_date, today))
-    return (_reminders(session, due_soon, Action, only, reminder("action.due", ACTION_REMINDER_DAYS))
-            + _reminders(session, overdue, Action, only, reminder("action.overdue", OVERDUE)))
+    return (_reminders(session, due_soon, Action, only, reminder("action.due", ACTION_REMINDER_DAYS), today)
+            + _reminders(session, overdue, Action, only, reminder("action.overdue", OVERDUE), today))
 
 
 # --------------------------------------------------------------------------- risks and controls (R4, R5, R6)
@@ -249,18 +246,17 @@ def remind_action_deadlines(session: Session, today: date, only: Tenants = None)
 def remind_risk_reviews(session: Session, today: date, only: Tenants = None) -> int:
     """R5: a risk past its next-review date is reported to its owner and the tenant's risk managers."""
     stmt = select(Risk).where(Risk.status != RiskStatus.closed, _overdue(Risk.next_review_on, today))
-    return _reminders(session, stmt, Risk, only, lambda risk: remind(
-        session, tenant_id=risk.tenant_id, subject_type="risk", subject_id=risk.id, kind="risk.review_overdue",
-        threshold=OVERDUE, due_on=risk.next_review_on, today=today, payload=risks.event_payload(risk)))
+    return _reminders(session, stmt, Risk, only, lambda risk: Due(
+        risk.tenant_id, "risk", risk.id, "risk.review_overdue", OVERDUE, risk.next_review_on,
+        risks.event_payload(risk)), today)
 
 
 def remind_control_tests(session: Session, today: date, only: Tenants = None) -> int:
     """R6: a control past its next test date is reported to its owner and the tenant's risk managers."""
     stmt = select(Control).where(_overdue(Control.next_test_due, today))
-    return _reminders(session, stmt, Control, only, lambda control: remind(
-        session, tenant_id=control.tenant_id, subject_type="control", subject_id=control.id,
-        kind="control.test_overdue", threshold=OVERDUE, due_on=control.next_test_due, today=today,
-        payload={"control_id": str(control.id), "reference": control.reference, "owner_id": str(control.owner_id)}))
+    return _reminders(session, stmt, Control, only, lambda control: Due(
+        control.tenant_id, "control", control.id, "control.test_overdue", OVERDUE, control.next_test_due,
+        {"control_id": str(control.id), "reference": control.reference, "owner_id": str(control.owner_id)}), today)
 
 
 def expire_risk_acceptances(session: Session, today: date, only: Tenants = None) -> int:

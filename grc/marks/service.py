@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from grc import tenancy
 from grc.api import paginate
@@ -209,7 +209,9 @@ def follow_certificate(session: Session, certificate: Certificate) -> None:
             .join(licence_certificates, licence_certificates.c.licence_id == MarkLicence.id)
             .where(licence_certificates.c.certificate_id == certificate.id)
             .order_by(MarkLicence.id))
-    for licence in session.scalars(stmt).unique():
+    with session.no_autoflush:  # the links do not change here; a sweep flushes its whole batch once
+        licences = list(session.scalars(stmt).unique())
+    for licence in licences:
         status = _derived_status(licence)
         if status == licence.status:
             continue
@@ -237,7 +239,10 @@ def _derived_status(licence: MarkLicence, statuses: list[CertificateStatus] | No
 
 
 def list_licences(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    stmt = select(MarkLicence)
+    """A page of licences; each certificate shows its number, standard and status, so its revisions and history
+    (which grow with every reissue and status change) are not loaded."""
+    stmt = select(MarkLicence).options(selectinload(MarkLicence.certificates).options(
+        lazyload(Certificate.revisions), lazyload(Certificate.history)))
     if args.get("client_id"):
         stmt = stmt.where(MarkLicence.client_tenant_id == args["client_id"])
     if args.get("status"):
@@ -305,7 +310,8 @@ def public_licence(session: Session, number: str) -> PublicLicence:
     if not number.startswith(NUMBER_PREFIX) or len(number) > MAX_NUMBER_LENGTH or "\x00" in number:
         raise NotFound("No mark licence with this number.")
     with tenancy.system_scope(session):
-        licence = session.scalars(select(MarkLicence).where(MarkLicence.number == number)).one_or_none()
+        licence = session.scalars(select(MarkLicence).where(MarkLicence.number == number).options(
+            selectinload(MarkLicence.certificates).lazyload(Certificate.history))).one_or_none()
         if licence is None:
             raise NotFound("No mark licence with this number.")
         cb = session.get(Tenant, licence.tenant_id)

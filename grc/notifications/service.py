@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from grc import tenancy
@@ -34,7 +38,7 @@ from grc.notifications.models import (
     OutboxStatus,
     Reminder,
 )
-from grc.tenants.models import Tenant
+from grc.tenants.models import Tenant, TenantKind
 from grc.webhooks.models import WebhookSubscription
 
 MAX_ATTEMPTS = 8
@@ -49,30 +53,59 @@ def publish(session: Session, topic: str, payload: dict[str, Any], *, tenant_id:
     session.info[OUTBOX_WRITTEN_KEY] = True
 
 
-def remind(session: Session, *, tenant_id: uuid.UUID, subject_type: str, subject_id: uuid.UUID, kind: str,
-           threshold: int, due_on: date, today: date, payload: dict[str, Any]) -> bool:
-    """Publish reminder ``kind`` about a subject once per due date and threshold, ever (J3).
+@dataclass(frozen=True)
+class Due:
+    """One reminder a sweep found due: about which subject, what kind, for which due date and threshold."""
 
-    The insert that loses a race (a re-run, a retried job, a second scheduler) does nothing: on PostgreSQL it
-    waits for the winner's commit and then skips; SQLite serialises writers. Only the winner publishes.
+    tenant_id: uuid.UUID
+    subject_type: str
+    subject_id: uuid.UUID
+    kind: str
+    threshold: int  # days before the due date (0: overdue)
+    due_on: date
+    payload: dict[str, Any]
+
+    @property
+    def key(self) -> tuple[uuid.UUID, str, date, int]:
+        return self.subject_id, self.kind, self.due_on, self.threshold
+
+
+def remind(session: Session, dues: Iterable[Due], today: date) -> int:
+    """Publish each due reminder once per (subject, kind, due date, threshold), ever (J3); returns how many.
+
+    One multi-row INSERT .. ON CONFLICT DO NOTHING RETURNING per batch: the rows it returns are the reminders
+    this run won. The insert that loses a race (a re-run, a retried job, a second scheduler) returns nothing
+    for them: on PostgreSQL it waits for the winner's commit and then skips; SQLite serialises writers.
     """
+    dues = list(dues)
+    if not dues:
+        return 0
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = Reminder.__table__
     stmt = (
         insert(table)
-        .values(id=new_id(), tenant_id=tenant_id, subject_type=subject_type, subject_id=subject_id, kind=kind,
-                threshold=threshold, due_on=due_on, sent_on=today, created_at=utcnow())
+        .values([{"id": new_id(), "tenant_id": due.tenant_id, "subject_type": due.subject_type,
+                  "subject_id": due.subject_id, "kind": due.kind, "threshold": due.threshold, "due_on": due.due_on,
+                  "sent_on": today, "created_at": utcnow()} for due in dues])
         .on_conflict_do_nothing(index_elements=["subject_id", "kind", "due_on", "threshold"])
-        .returning(table.c.id)
+        .returning(table.c.subject_id, table.c.kind, table.c.due_on, table.c.threshold)
     )
-    if session.execute(stmt).first() is None:
-        return False
-    publish(session, kind, payload | {"due_on": due_on.isoformat(), "threshold": threshold}, tenant_id=tenant_id)
-    return True
+    won = {tuple(row) for row in session.execute(stmt)}
+    for due in dues:
+        if due.key in won:
+            publish(session, due.kind, due.payload | {"due_on": due.due_on.isoformat(), "threshold": due.threshold},
+                    tenant_id=due.tenant_id)
+    return len(won)
 
 
-def relay(session: Session, *, now: datetime | None = None, batch: int = RELAY_BATCH) -> dict[str, int]:
-    """Fan out one batch of due messages; safe to run concurrently (rows are claimed with SKIP LOCKED)."""
+def relay(session: Session, *, now: datetime | None = None, batch: int = RELAY_BATCH,
+          isolated: bool = False) -> dict[str, int]:
+    """Fan out one batch of due messages; safe to run concurrently (rows are claimed with SKIP LOCKED).
+
+    The audience of the whole batch is read in three queries and the batch is written in one flush. Should the
+    database refuse that flush, the batch is redone ``isolated``: one savepoint per message, so one bad message
+    is retried (and parked as ``dead`` in the end) without holding the others back.
+    """
     now = now or utcnow()
     stmt = (
         select(OutboxMessage)
@@ -81,18 +114,29 @@ def relay(session: Session, *, now: datetime | None = None, batch: int = RELAY_B
         .limit(batch)
         .with_for_update(skip_locked=True)
     )
-    counts = {"dispatched": 0, "retrying": 0, "dead": 0}
-    for message in session.scalars(stmt):
-        counts[_dispatch(session, message, now)] += 1
-    session.commit()
-    return counts
+    messages = list(session.scalars(stmt))
+    audience = Audience.of(session, messages)
+    counts = Counter(_dispatch(session, message, now, audience, isolated) for message in messages)
+    try:
+        session.commit()
+    except SQLAlchemyError:
+        if isolated:
+            raise
+        log.warning("outbox batch refused by the database; retrying it one message at a time", exc_info=True)
+        session.rollback()
+        return relay(session, now=now, batch=batch, isolated=True)
+    return {outcome: counts[outcome] for outcome in ("dispatched", "retrying", "dead")}
 
 
-def _dispatch(session: Session, message: OutboxMessage, now: datetime) -> str:
+def _dispatch(session: Session, message: OutboxMessage, now: datetime, audience: Audience, isolated: bool) -> str:
     message.attempts += 1
     try:
-        with session.begin_nested():
-            fan_out(session, message)
+        rows = fan_out(session, message, audience)
+        if isolated:
+            with session.begin_nested():
+                session.add_all(rows)
+        else:
+            session.add_all(rows)
     except Exception as exc:  # noqa: BLE001 - any failure is retried, never lost
         log.warning("outbox fan-out failed", extra={"message_id": str(message.id), "error": str(exc)})
         message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -101,63 +145,80 @@ def _dispatch(session: Session, message: OutboxMessage, now: datetime) -> str:
             return "dead"
         message.available_at = now + timedelta(seconds=30 * 2 ** (message.attempts - 1))
         return "retrying"
+    if any(isinstance(row, Delivery) for row in rows):
+        session.info[DELIVERIES_WRITTEN_KEY] = True
     message.status = OutboxStatus.dispatched
     message.dispatched_at = now
     message.last_error = None
     return "dispatched"
 
 
-def fan_out(session: Session, message: OutboxMessage) -> None:
-    """Turn one message into notifications and deliveries for everyone the catalogue says should hear it."""
+@dataclass(frozen=True)
+class Audience:
+    """Everyone a batch of messages could reach: tenant kinds, active users and active webhook subscriptions
+    of every party, read once per batch instead of three queries per message."""
+
+    kinds: dict[uuid.UUID, TenantKind]
+    users: dict[uuid.UUID, list[User]]
+    subscriptions: dict[uuid.UUID, list[WebhookSubscription]]
+
+    @classmethod
+    def of(cls, session: Session, messages: list[OutboxMessage]) -> Audience:
+        parties = {party for m in messages if m.topic in catalogue.EVENTS
+                   for party in catalogue.parties(m.tenant_id, m.payload)}
+        if not parties:
+            return cls({}, {}, {})
+        users: dict[uuid.UUID, list[User]] = defaultdict(list)
+        for user in session.scalars(select(User).where(User.tenant_id.in_(parties), User.is_active.is_(True))
+                                    .order_by(User.id)):
+            users[user.tenant_id].append(user)
+        subscriptions: dict[uuid.UUID, list[WebhookSubscription]] = defaultdict(list)
+        for row in session.scalars(select(WebhookSubscription).where(
+                WebhookSubscription.tenant_id.in_(parties), WebhookSubscription.is_active.is_(True))):
+            subscriptions[row.tenant_id].append(row)
+        kinds = {tenant.id: tenant.kind for tenant in session.scalars(select(Tenant).where(Tenant.id.in_(parties)))}
+        return cls(kinds, users, subscriptions)
+
+    def told(self, event: catalogue.EventType, parties: set[uuid.UUID]) -> list[uuid.UUID]:
+        """The parties whose tenant kind has one of the event's roles (the side the event is meant for)."""
+        return [t for t in sorted(parties) if t in self.kinds and set(ROLES_BY_KIND[self.kinds[t]]) & set(event.roles)]
+
+    def recipients(self, event: catalogue.EventType, parties: set[uuid.UUID], told: list[uuid.UUID],
+                   owner: uuid.UUID | None) -> list[User]:
+        """Users of the told parties holding one of the event's roles, and the record's owner (if a party's)."""
+        return [user for tenant in sorted(parties) for user in self.users.get(tenant, [])
+                if user.id == owner or (tenant in told and set(user.roles) & set(event.roles))]
+
+    def webhooks(self, topic: str, told: list[uuid.UUID]) -> list[WebhookSubscription]:
+        return [row for tenant in told for row in self.subscriptions.get(tenant, [])
+                if topic in row.event_types or "*" in row.event_types]
+
+
+def fan_out(session: Session, message: OutboxMessage, audience: Audience) -> list[Notification | Delivery]:
+    """The notifications and deliveries of one message, for everyone the catalogue says should hear it."""
     event = catalogue.EVENTS.get(message.topic)
     if event is None:
-        return
-    told = _told_tenants(session, event, message)
+        return []
+    parties = catalogue.parties(message.tenant_id, message.payload)
+    told = audience.told(event, parties)
     sends_email = current_app.config["GRC_SETTINGS"].sends_email
     title = catalogue.title(event, message.payload)
-    for user in _recipients(session, event, message, told):
-        session.add(Notification(tenant_id=user.tenant_id, user_id=user.id, event_id=message.id, topic=message.topic,
+    rows: list[Notification | Delivery] = []
+    for user in audience.recipients(event, parties, told, catalogue.owner(message.payload)):
+        rows.append(Notification(tenant_id=user.tenant_id, user_id=user.id, event_id=message.id, topic=message.topic,
                                  title=title, body=event.summary, data=message.payload))
         if sends_email:
-            _add_delivery(session, message, DeliveryChannel.email, user.tenant_id, user.email, user_id=user.id)
-    for subscription in _subscriptions(session, message.topic, told):
-        _add_delivery(session, message, DeliveryChannel.webhook, subscription.tenant_id, subscription.url,
-                      subscription_id=subscription.id)
+            rows.append(_delivery(message, DeliveryChannel.email, user.tenant_id, user.email, user_id=user.id))
+    for subscription in audience.webhooks(message.topic, told):
+        rows.append(_delivery(message, DeliveryChannel.webhook, subscription.tenant_id, subscription.url,
+                              subscription_id=subscription.id))
+    return rows
 
 
-def _told_tenants(session: Session, event: catalogue.EventType, message: OutboxMessage) -> list[uuid.UUID]:
-    """The parties whose tenant kind has one of the event's roles (the side the event is meant for)."""
-    parties = catalogue.parties(message.tenant_id, message.payload)
-    tenants = session.scalars(select(Tenant).where(Tenant.id.in_(parties))) if parties else []
-    return [t.id for t in tenants if set(ROLES_BY_KIND[t.kind]) & set(event.roles)]
-
-
-def _recipients(session: Session, event: catalogue.EventType, message: OutboxMessage,
-                told: list[uuid.UUID]) -> list[User]:
-    owner = catalogue.owner(message.payload)
-    parties = catalogue.parties(message.tenant_id, message.payload)
-    clauses = [User.tenant_id.in_(told)] if told else []
-    if owner is not None:
-        clauses.append(User.id == owner)
-    if not clauses:
-        return []
-    users = session.scalars(select(User).where(User.is_active.is_(True), or_(*clauses)).order_by(User.id))
-    return [u for u in users if (u.id == owner and u.tenant_id in parties) or set(u.roles) & set(event.roles)]
-
-
-def _subscriptions(session: Session, topic: str, told: list[uuid.UUID]) -> list[WebhookSubscription]:
-    if not told:
-        return []
-    rows = session.scalars(select(WebhookSubscription).where(
-        WebhookSubscription.tenant_id.in_(told), WebhookSubscription.is_active.is_(True)))
-    return [row for row in rows if topic in row.event_types or "*" in row.event_types]
-
-
-def _add_delivery(session: Session, message: OutboxMessage, channel: DeliveryChannel, tenant_id: uuid.UUID,
-                  recipient: str, **refs: uuid.UUID) -> None:
-    session.add(Delivery(channel=channel, tenant_id=tenant_id, event_id=message.id, topic=message.topic,
-                         recipient=recipient, **refs))
-    session.info[DELIVERIES_WRITTEN_KEY] = True
+def _delivery(message: OutboxMessage, channel: DeliveryChannel, tenant_id: uuid.UUID, recipient: str,
+              **refs: uuid.UUID) -> Delivery:
+    return Delivery(channel=channel, tenant_id=tenant_id, event_id=message.id, topic=message.topic,
+                    recipient=recipient, **refs)
 
 
 # --------------------------------------------------------------------------- the inbox (in-app notifications)
