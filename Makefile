@@ -1,0 +1,14 @@
+# Benchmarks (docs/BENCHMARKS.md), with the project's virtualenv when there is one (python3 dev.py creates it).
+# Extra flags go in ARGS, e.g. `make bench ARGS="--duration 30 --threads 2"`.
+PYTHON := $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
+
+.PHONY: bench bench-smoke bench-sweep
+
+bench:  # the API under gunicorn and wrk next to its two floors, full data set (bench/run.py)
+	$(PYTHON) -m bench.run $(ARGS)
+
+bench-smoke:  # the same on a tiny data set, 1 s per scenario: every scenario answers 2xx
+	$(PYTHON) -m bench.run --smoke $(ARGS)
+
+bench-sweep:  # the daily sweep costs what is due, not what is stored (bench/sweep.py)
+	$(PYTHON) -m bench.sweep $(ARGS)

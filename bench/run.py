@@ -1,0 +1,588 @@
+"""The load runner (issue 7): the API under gunicorn with production settings, driven by wrk, next to two floors.
+
+Everything runs on 127.0.0.1 and is thrown away at the end, also on failure or timeout:
+
+1. A throwaway PostgreSQL (tests/servers.py, via bench/sweep.py) is migrated and the data set is loaded
+   (``load_dataset``). Redis runs too when ``redis-server`` is installed, because production has it: the
+   rate-limit counters live there (one budget across workers, a round trip per public lookup) and the
+   outbox relay is enqueued there after each write (no RQ worker runs, so the relay costs the API only the
+   enqueue, as it does in production). Without ``redis-server`` the API runs in embedded mode and says so.
+2. The floors (bench/floors.py) and then the API are started one at a time under gunicorn with
+   ``docker/gunicorn.conf.py`` (workers and threads as it sizes them for this machine), on a free loopback
+   port. The API runs with ``GRC_ENV=production``, a random 64-character secret, INFO logging (to a file) and
+   connects as the unprivileged ``grc`` role, so row-level security applies. For the run, public lookups are
+   allowed 1,000,000 per minute (``GRC_PUBLIC_RATE_LIMIT``) and access tokens live 4 hours, so neither the
+   limiter's 429s nor an expired token end up in the figures.
+3. Each scenario (bench/scenarios.py) is one wrk run of ``--duration`` seconds at ``--connections``; each server
+   is warmed up first. The results go to ``bench/out/results.json`` and ``bench/out/results.md``, with the
+   ratios to both floors, the gunicorn workers' RSS after the run and, except with ``--smoke``, PASS or MISS for
+   every target.
+
+    python -m bench.run                  # full data set, 15 s per scenario at 16 connections
+    python -m bench.run --smoke          # tiny data set, 1 s per scenario, no targets: every scenario answers 2xx
+    python -m bench.run --duration 30 --connections 32 --threads 2
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import runpy
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from bench import floors, scenarios
+from bench.scenarios import (
+    FLOOR_A,
+    FLOOR_B,
+    Load,
+    Prepared,
+    Result,
+    Scenario,
+    Verdict,
+)
+from bench.seed import SCOPE, libpq_url, seed
+from bench.sweep import throwaway_postgres
+from tests import servers
+
+ROOT = Path(__file__).resolve().parents[1]
+GUNICORN_CONF = ROOT / "docker" / "gunicorn.conf.py"
+OUT = ROOT / "bench" / "out"
+PUBLIC_RATE_LIMIT = "1000000 per minute"
+TOKEN_MINUTES = 240
+FLOOR_APPS = {FLOOR_A: ("bench.floors:bare()", floors.BARE_PATH), FLOOR_B: ("bench.floors:orm()", floors.ORM_PATH)}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    certificates_large: int
+    certificates_small: int
+    risks: int  # in the one register the risk scenarios read
+
+
+@dataclass(frozen=True)
+class Mode:
+    sizes: Sizes
+    pool: int  # findings and risks each writing scenario rotates over (many more than connections)
+    duration: int  # seconds per scenario
+    warmup: int  # seconds per server
+    timeout: int  # seconds for the whole run
+
+
+FULL = Mode(Sizes(1_000_000, 10_000, 20_000), pool=512, duration=15, warmup=3, timeout=3600)
+SMOKE = Mode(Sizes(2_000, 200, 60), pool=48, duration=1, warmup=1, timeout=130)
+
+
+# --------------------------------------------------------------------------- the data set
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """What the runner must know about the loaded data (what the generator's summary has to carry); every
+    state the scenarios change is made through the API just before the run (``prepare``)."""
+
+    password: str  # every user's below
+    # by role key: large_cb and small_cb, a user of each CB (lists its certificates); cb_manager and auditor of one
+    # CB; client_admin of client_id, a client of that CB; risk_manager, who may edit the risks of register_id
+    emails: dict[str, str]
+    large_cb_id: str
+    client_id: str
+    register_id: str
+    licence_number: str  # a mark licence (its badge)
+    sizes: dict[str, int]  # certificates_large, certificates_small, risks (in register_id)
+
+
+def load_dataset(sizes: Sizes, database_url: str, redis_url: str, workdir: Path) -> Dataset:
+    """The data set, loaded into the migrated database at ``database_url`` (the app's role).
+
+    Interim, until the full generator lands (bench/seed.py): ``build_interim_dataset``. To switch, run
+    ``python -m bench.seed --database-url <superuser_url(database_url)> [--small] --summary PATH`` here and build
+    the Dataset from the summary's ids, e-mails and password.
+    """
+    return build_interim_dataset(sizes, database_url, redis_url, workdir)
+
+
+def superuser_url(database_url: str) -> str:
+    """The same database as the throwaway server's superuser (COPY past row-level security, ad-hoc look-ups)."""
+    return make_url(database_url).set(username="postgres", password=None).render_as_string(hide_password=False)
+
+
+def query(database_url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Rows of one statement run as the superuser, who sees every tenant's rows."""
+    with psycopg.connect(libpq_url(superuser_url(database_url))) as conn:
+        cursor = conn.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def certificate_with_revision(database_url: str, cb_id: str) -> tuple[str, str, str]:
+    """Id, client id and number of a certificate of ``cb_id`` that the public check can show (it has a revision)."""
+    return query(database_url, "SELECT c.id::text, c.client_tenant_id::text, c.number FROM certificates c "
+                               "WHERE c.tenant_id = %s AND EXISTS (SELECT 1 FROM certificate_revisions r "
+                               "WHERE r.certificate_id = c.id) ORDER BY c.id LIMIT 1", cb_id)[0]
+
+
+# bench.seed keeps its bulk certificates lean (no revision), but every certificate the API lists shows its current
+# revision; the interim data set gives each one the first revision the service would have issued (C5), in SQL.
+FIRST_REVISIONS = """
+INSERT INTO certificate_revisions (id, tenant_id, certificate_id, client_tenant_id, revision, issued_on, reason, content)
+SELECT gen_random_uuid(), c.tenant_id, c.id, c.client_tenant_id, 1, c.issue_date, 'initial certification',
+       json_build_object('number', c.number, 'client_name', t.name, 'client_legal_name', coalesce(t.legal_name, t.name),
+                         'client_country', t.country, 'client_address', t.address,
+                         'sites', json_build_array(json_build_object('name', t.name, 'address', coalesce(t.address, ''),
+                                                                     'country', t.country, 'scope', %s::text)),
+                         'scope', %s::text, 'standard', s.code || ':' || s.edition, 'scheme_title', s.title,
+                         'effective_date', c.issue_date, 'expiry_date', c.expiry_date,
+                         'original_issue_date', c.original_issue_date, 'revision', c.revision,
+                         'cb_name', cb.name, 'cb_slug', cb.slug)
+FROM certificates c
+JOIN tenants t ON t.id = c.client_tenant_id
+JOIN tenants cb ON cb.id = c.tenant_id
+JOIN schemes s ON s.id = c.scheme_id
+WHERE c.tenant_id = %s AND NOT EXISTS (SELECT 1 FROM certificate_revisions r WHERE r.certificate_id = c.id)
+"""
+
+
+def build_interim_dataset(sizes: Sizes, database_url: str, redis_url: str, workdir: Path) -> Dataset:
+    """A large and a small CB's certificates by COPY (``bench.seed.seed``, then their first revisions), the small
+    world of tests/world.py, a register of assessed risks through the services and a mark licence through the
+    routes, in-process."""
+    from grc import create_app
+    from grc.auth.passwords import hash_secret
+    from tests.world import PASSWORD, build_world
+
+    large, small = (seed(superuser_url(database_url), certificates=count, due=1, today=date.today()).cb_id
+                    for count in (sizes.certificates_large, sizes.certificates_small))
+    for cb_id in (large, small):
+        query(database_url, FIRST_REVISIONS, SCOPE, SCOPE, str(cb_id))
+    app = create_app(env="test", database_url=database_url, redis_url=redis_url, secret_key="bench-" + "x" * 40,
+                     log_level="WARNING", storage_location=str(workdir / "evidence"))
+    world = build_world(app)
+    query(database_url, "UPDATE users SET password_hash = %s WHERE tenant_id IN (%s, %s)",
+          hash_secret(PASSWORD), str(large), str(small))
+    large_user, small_user = (query(database_url, "SELECT email FROM users WHERE tenant_id = %s", str(cb_id))[0][0]
+                              for cb_id in (large, small))
+    certificate_id, client_id, _ = certificate_with_revision(database_url, str(large))
+    licence = app.test_client().post("/api/v1/mark-licences", headers=world.headers(large_user), json={
+        "client_id": client_id, "certificate_ids": [certificate_id], "permitted_uses": ["website"],
+        "domains": ["example.com"]})
+    if licence.status_code != 201:
+        raise RuntimeError(f"granting the bench's mark licence: {licence.get_data(as_text=True)[:500]}")
+    register_id = assessed_register(app, sizes.risks, "risk_manager@client-a.test")
+    app.extensions["grc.db"][0].dispose()
+    return Dataset(
+        password=PASSWORD,
+        emails={"large_cb": large_user, "small_cb": small_user, "cb_manager": "certification_manager@cb-a.test",
+                "auditor": "auditor@cb-a.test", "client_admin": "client_admin@client-a.test",
+                "risk_manager": "risk_manager@client-a.test"},
+        large_cb_id=str(large), client_id=str(world.tenants["client-a"]), register_id=register_id,
+        licence_number=licence.get_json()["number"], sizes=asdict(sizes),
+    )
+
+
+def assessed_register(app: Any, count: int, email: str) -> str:
+    """A register of ``count`` risks, each assessed on the 5x5 default criteria (a spread of levels, so some are
+    above appetite), through the services in batches: the routes would take minutes per ten thousand."""
+    from grc import tenancy
+    from grc.extensions import db
+    from grc.risks import service
+    from grc.risks.models import RiskRegister
+    from tests.world import act_as
+
+    with app.app_context():
+        act_as(email)
+        owner = tenancy.current().actor_id
+        register = service.create_register(db.session, {"name": "Bench register", "owner_id": owner,
+                                                         "scope": "Everything the benchmark measures"})
+        register_id = register.id
+        for n in range(count):
+            risk = service.create_risk(db.session, register, {"title": f"Bench risk {n}", "owner_id": owner,
+                                                              "category": ("operational", "supply", "it")[n % 3]})
+            service.assess(db.session, risk, _ratings(n))
+            if n % 500 == 499:  # a bounded unit of work and identity map
+                db.session.commit()
+                db.session.expunge_all()
+                register = db.session.get(RiskRegister, register_id)
+        db.session.commit()
+    return str(register_id)
+
+
+def _ratings(n: int) -> dict[str, Any]:
+    """Inherent ratings over the whole 5x5 grid; current one step better, target two."""
+    likelihood, consequence = n % 5 + 1, n // 5 % 5 + 1
+
+    def rating(step: int) -> dict[str, int]:
+        return {"likelihood": max(1, likelihood - step), "consequence": max(1, consequence - step)}
+
+    return {"inherent": rating(0), "current": rating(1), "target": rating(2), "rationale": "bench"}
+
+
+# --------------------------------------------------------------------------- processes
+
+
+@contextmanager
+def throwaway_redis() -> Iterator[str]:
+    """A throwaway redis-server's URL, or "" (embedded mode) when it is not installed."""
+    if servers.redis_server_path() is None:
+        yield ""
+        return
+    port = servers.free_port()
+    process = servers.start_redis(port)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@dataclass(frozen=True)
+class Gunicorn:
+    url: str
+    pid: int  # the master's
+    workers: int
+    threads: int
+
+
+def gunicorn_sizing() -> tuple[int, int]:
+    """Workers and threads per worker as docker/gunicorn.conf.py sizes them for this machine and environment."""
+    conf = runpy.run_path(str(GUNICORN_CONF))
+    return conf["workers"], conf["threads"]
+
+
+@contextmanager
+def gunicorn(app_spec: str, env: dict[str, str], ready_path: str, workdir: Path) -> Iterator[Gunicorn]:
+    """``app_spec`` under gunicorn with the production config on a free loopback port, every worker up."""
+    port = servers.free_port()
+    name = app_spec.split(":")[1].strip("()")
+    private = {"GRC_BIND": f"127.0.0.1:{port}", "GRC_CONTROL_SOCKET": str(workdir / f"{name}.ctl"),
+               "PROMETHEUS_MULTIPROC_DIR": str(workdir / f"{name}-metrics")}
+    workers, threads = gunicorn_sizing()
+    with open(workdir / f"{name}.log", "ab") as log:
+        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), app_spec], cwd=ROOT,
+                                   env={**os.environ, **env, **private}, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_serving(process, url + ready_path, workers, workdir / f"{name}.log")
+        yield Gunicorn(url, process.pid, workers, threads)
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the master (its workers finish their requests), then SIGKILL to its process group: workers a
+    dying master left behind, or everything when the wait is cut short (a signal to the runner, a timeout)."""
+    try:
+        process.terminate()
+        process.wait(40)
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_until_serving(process: subprocess.Popen[bytes], url: str, workers: int, log: Path) -> None:
+    """Until ``url`` answers 200 and the master has all its workers (each imports the app after the fork)."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        if len(children(process.pid)) >= workers and http_status(url) == 200:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"gunicorn did not serve {url} within 90 s:\n{log.read_text()[-3000:]}")
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (gunicorn's workers), from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory (VmRSS) of one process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+# --------------------------------------------------------------------------- HTTP before the run
+
+
+def http_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
+
+
+@dataclass(frozen=True)
+class Client:
+    """The running API over HTTP, as one of the data set's users (by role key)."""
+
+    base: str
+    tokens: dict[str, str]
+
+    def call(self, method: str, path: str, role: str | None, body: dict[str, Any] | None = None
+             ) -> tuple[Any, str | None]:
+        """JSON body and ETag of a 2xx answer; anything else raises with the problem's text."""
+        headers = {"Content-Type": "application/json",
+                   **({"Authorization": f"Bearer {self.tokens[role]}"} if role else {})}
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base + path, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.load(response), response.headers.get("ETag")
+        except urllib.error.HTTPError as error:
+            raise RuntimeError(f"{method} {path}: {error.code} {error.read()[:500]!r}") from error
+
+
+def login(base: str, dataset: Dataset) -> Client:
+    anonymous = Client(base, {})
+    return Client(base, {role: anonymous.call("POST", "/api/v1/auth/login", None, {
+        "email": email, "password": dataset.password})[0]["access_token"] for role, email in dataset.emails.items()})
+
+
+def prepare(dataset: Dataset, base: str, database_url: str, pool: int) -> Prepared:
+    """Log every role in, make through the API the state the writing scenarios need (an audit in progress, ``pool``
+    findings in plan_accepted) and fetch what the scenarios send: the deep cursor, the public certificate, and the
+    references and current ETags of ``pool`` risks."""
+    api = login(base, dataset)
+    audit_id = audit_in_progress(api, dataset.client_id)
+    findings = [finding_in_plan_accepted(api, audit_id) for _ in range(pool)]
+    _, _, number = certificate_with_revision(database_url, dataset.large_cb_id)
+    (slug,), = query(database_url, "SELECT slug FROM tenants WHERE id = %s", dataset.large_cb_id)
+    return Prepared(tokens=api.tokens, sizes=dataset.sizes, deep_cursor=deep_cursor(database_url, dataset.large_cb_id),
+                    public_certificate=(slug, number), licence_number=dataset.licence_number, audit_id=audit_id,
+                    register_id=dataset.register_id, findings=findings, risks=risk_pool(api, dataset.register_id, pool))
+
+
+def audit_in_progress(api: Client, client_id: str) -> str:
+    """A special audit (allowed whatever the client's history, C1) led by the auditor, started: findings can be
+    raised on it (F1)."""
+    from grc.schemes.catalogue import scheme_id
+
+    auditor, _ = api.call("GET", "/api/v1/me", "auditor")
+    audit, _ = api.call("POST", "/api/v1/audits", "cb_manager", {
+        "client_id": client_id, "scheme_ids": [str(scheme_id("ISO 9001", "2015"))], "type": "special",
+        "planned_start": date.today().isoformat(), "planned_end": date.today().isoformat(),
+        "lead_auditor_id": auditor["id"]})
+    api.call("POST", f"/api/v1/audits/{audit['id']}/start", "auditor")
+    return str(audit["id"])
+
+
+def finding_in_plan_accepted(api: Client, audit_id: str) -> dict[str, str]:
+    """Raised, answered by the client and its plan accepted: ready for implementation (F2). Id and number."""
+    finding, _ = api.call("POST", f"/api/v1/audits/{audit_id}/findings", "auditor", scenarios.FINDING_BODY)
+    path = f"/api/v1/findings/{finding['id']}"
+    api.call("POST", f"{path}/response", "client_admin", {
+        "correction": "Records completed.", "root_cause": "No release checklist.",
+        "corrective_action_plan": "Introduce a release checklist.", "target_date": date.today().isoformat()})
+    api.call("POST", f"{path}/plan-review", "auditor", {"accepted": True})
+    return {"id": finding["id"], "number": finding["number"]}
+
+
+def risk_pool(api: Client, register_id: str, pool: int) -> list[dict[str, str]]:
+    """The register's first ``pool`` risks with their references and current ETags (If-Match needs them)."""
+    ids: list[str] = []
+    cursor = ""
+    while len(ids) < pool:
+        page, _ = api.call("GET", f"/api/v1/risks?register_id={register_id}&limit=100{cursor}", "risk_manager")
+        ids += [risk["id"] for risk in page["items"]]
+        if not page["next_cursor"]:
+            break
+        cursor = f"&cursor={page['next_cursor']}"
+    risks = []
+    for risk_id in ids[:pool]:
+        risk, etag = api.call("GET", f"/api/v1/risks/{risk_id}", "risk_manager")
+        risks.append({"id": risk_id, "reference": risk["reference"], "etag": etag})
+    return risks
+
+
+def deep_cursor(database_url: str, cb_id: str) -> str:
+    """The cursor the API would hand out after the certificate at 90% of the CB's list (ordered by id), built
+    with the API's own encoder: walking there would take tens of thousands of requests."""
+    from grc.api import _encode_cursor
+
+    (total,), = query(database_url, "SELECT count(*) FROM certificates WHERE tenant_id = %s", cb_id)
+    (certificate_id,), = query(database_url, "SELECT id FROM certificates WHERE tenant_id = %s ORDER BY id "
+                                             "OFFSET %s LIMIT 1", cb_id, total * 9 // 10)
+    return _encode_cursor([certificate_id])
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass(frozen=True)
+class Served:
+    """One server's part of the run: the results of its scenarios and its workers' RSS after them."""
+
+    results: list[Result]
+    worker_rss_mb: list[float]
+
+
+def measure(server: Gunicorn, scenario_list: Sequence[Scenario], load: Load, warmup: int, workdir: Path) -> Served:
+    """Warm the server up with its first scenario, then run each scenario once; RSS of every worker after."""
+    scenarios.run_wrk(scenario_list[0], server.url, Load(warmup, load.connections, load.threads), workdir)
+    results = []
+    for scenario in scenario_list:
+        result = scenarios.run_wrk(scenario, server.url, load, workdir)
+        print(f"  {result.title:<48} {result.rps:>8.1f} req/s  p50 {result.p50_ms:6.1f} ms  "
+              f"p99 {result.p99_ms:6.1f} ms  errors {result.errors}", flush=True)
+        results.append(result)
+    return Served(results, [rss_mb(pid) for pid in children(server.pid)])
+
+
+def run(mode: Mode, load: Load, workdir: Path, stack: ExitStack) -> tuple[list[Result], Served, dict[str, Any]]:
+    """The servers, the data, then each of the three gunicorn servers in turn: floors first, the API last."""
+    database_url = stack.enter_context(throwaway_postgres())
+    redis_url = stack.enter_context(throwaway_redis())
+    started = time.perf_counter()
+    print("loading the data set ...", flush=True)
+    dataset = load_dataset(mode.sizes, database_url, redis_url, workdir)
+    floors.create_table(database_url)
+    _vacuum(database_url)
+    print(f"  loaded in {time.perf_counter() - started:.0f} s: {dataset.sizes}", flush=True)
+    floor_env = {floors.DATABASE_URL_ENV: database_url}
+    api_env = {"GRC_ENV": "production", "GRC_SECRET_KEY": secrets.token_urlsafe(48), "GRC_DATABASE_URL": database_url,
+               "GRC_REDIS_URL": redis_url, "GRC_PUBLIC_RATE_LIMIT": PUBLIC_RATE_LIMIT,
+               "GRC_ACCESS_TOKEN_MINUTES": str(TOKEN_MINUTES), "GRC_STORAGE_LOCATION": str(workdir / "evidence")}
+    results: list[Result] = []
+    for floor in scenarios.floor_scenarios(load.threads):
+        spec, path = FLOOR_APPS[floor.server]
+        with gunicorn(spec, floor_env, path, workdir) as server:
+            results += measure(server, [floor], load, mode.warmup, workdir).results
+    with gunicorn("grc.wsgi:app", api_env, "/healthz", workdir) as server:
+        prepared = prepare(dataset, server.url, database_url, mode.pool)
+        api = measure(server, scenarios.api_scenarios(prepared, load.threads), load, mode.warmup, workdir)
+    settings = {"gunicorn_workers": server.workers, "gunicorn_threads": server.threads,
+                "redis": "throwaway redis-server" if redis_url else "none (embedded mode)",
+                "public_rate_limit": PUBLIC_RATE_LIMIT, "data_set": dataset.sizes}
+    return results + api.results, api, settings
+
+
+def _vacuum(database_url: str) -> None:
+    """Fresh statistics after the bulk load, as autovacuum would have them on a table that old."""
+    with psycopg.connect(libpq_url(superuser_url(database_url)), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def table(results: Sequence[Result]) -> str:
+    """The markdown table: throughput, latency, errors and the ratios to both floors."""
+    floor = {r.name: r.rps for r in results if r.server in (FLOOR_A, FLOOR_B)}
+    lines = ["| scenario | req/s | p50 ms | p99 ms | errors | / floor (a) | / floor (b) |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        lines.append(f"| {r.title} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.errors} | "
+                     f"{r.rps / floor['floor_a']:.2f} | {r.rps / floor['floor_b']:.2f} |")
+    return "\n".join(lines)
+
+
+def verdict_table(verdicts: Sequence[Verdict]) -> str:
+    lines = ["| target | figure | result |", "|---|---:|---|"]
+    lines += [f"| {v.target} | {v.detail} | {'PASS' if v.passed else 'MISS'} |" for v in verdicts]
+    return "\n".join(lines)
+
+
+def report(results: Sequence[Result], api: Served, settings: dict[str, Any], load: Load,
+           verdicts: Sequence[Verdict] | None, out: Path) -> str:
+    """results.json and results.md in ``out``; returns the markdown."""
+    rss = ", ".join(f"{mb:.0f}" for mb in sorted(api.worker_rss_mb))
+    markdown = "\n\n".join([
+        (f"{len(results)} scenarios, {load.duration} s each at {load.connections} connections ({load.threads} wrk "
+         f"thread(s)); gunicorn {settings['gunicorn_workers']} workers x {settings['gunicorn_threads']} threads; "
+         f"Redis: {settings['redis']}; data set {settings['data_set']}."),
+        table(results),
+        f"API gunicorn worker RSS after the run (MiB): {rss}",
+        verdict_table(verdicts) if verdicts is not None else "Targets not checked (--smoke).",
+    ])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.md").write_text(markdown + "\n")
+    (out / "results.json").write_text(json.dumps({
+        "machine": {"cpus": len(os.sched_getaffinity(0)), "platform": platform.platform(),
+                    "python": platform.python_version()},
+        "load": asdict(load), "settings": settings,
+        "scenarios": [asdict(r) for r in results], "worker_rss_mb": api.worker_rss_mb,
+        "targets": [asdict(v) for v in verdicts] if verdicts is not None else None,
+    }, indent=2) + "\n")
+    return markdown
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def _time_out(_signum: int, _frame: FrameType | None) -> None:
+    raise TimeoutError("the load run exceeded its time limit")
+
+
+def _terminated(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the ExitStack, which stops every server
+
+
+def missing_tools() -> list[str]:
+    return [name for name, found in (("wrk", scenarios.wrk_path()), ("initdb/pg_ctl", servers.pg_bin_dir()))
+            if found is None]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny data set, short runs, no targets")
+    parser.add_argument("--duration", type=int, help="seconds per scenario (default 15; 1 with --smoke)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
+    parser.add_argument("--threads", type=int, choices=(1, 2), default=1, help="wrk threads (default 1)")
+    parser.add_argument("--timeout", type=int, help="give up (and clean up) after this many seconds")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"where results.json and results.md go ({OUT})")
+    args = parser.parse_args(argv)
+    if missing := missing_tools():
+        parser.error(f"missing {', '.join(missing)} (Debian: apt-get install wrk postgresql)")
+    mode = SMOKE if args.smoke else FULL
+    load = Load(args.duration or mode.duration, args.connections, args.threads)
+    signal.signal(signal.SIGALRM, _time_out)
+    signal.signal(signal.SIGTERM, _terminated)
+    signal.alarm(args.timeout or mode.timeout)
+    try:
+        with ExitStack() as stack:
+            workdir = Path(tempfile.mkdtemp(prefix="grc-bench-run-"))
+            stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+            results, api, settings = run(mode, load, workdir, stack)
+    finally:
+        signal.alarm(0)
+    verdicts = None if args.smoke else scenarios.check_targets(results, api.worker_rss_mb, load.connections)
+    print("\n" + report(results, api, settings, load, verdicts, args.out), flush=True)
+    return 1 if any(r.errors or not r.requests for r in results) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
