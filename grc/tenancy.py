@@ -148,11 +148,21 @@ def registered_path_params() -> frozenset[str]:
 
 
 def resolve_path_resources(view_args: dict[str, Any] | None) -> None:
-    """404 for any path parameter naming a resource the caller cannot see."""
+    """404 for any path parameter naming a resource the caller cannot see.
+
+    The resources found are kept on ``g`` until the request ends: the session's identity map holds objects
+    weakly, so once dropped here the view's own lookup of the same id queried it (and its collections) again.
+    """
+    found = []
     for name, value in (view_args or {}).items():
         loader = _path_loaders.get(name)
-        if loader is not None and loader(value) is None:
+        if loader is None:
+            continue
+        resource = loader(value)
+        if resource is None:
             raise NotFound("No such resource.")
+        found.append(resource)
+    g.path_resources = found
 
 
 # --------------------------------------------------------------------------- session hooks

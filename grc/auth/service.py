@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token, get_jwt, verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
@@ -151,4 +151,6 @@ def authenticate(session: Session, *, refresh: bool = False) -> tenancy.Principa
     )
     tenancy.enter(session, principal)
     set_actor(session, principal.actor_type, principal.actor_id)
+    # Held until the request ends: the identity map keeps rows weakly, and GET /me and own_tenant() read them again.
+    g.caller_rows = (actor, tenant)
     return principal

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from grc import tenancy
 from grc.certification.models import Certificate
@@ -27,7 +27,8 @@ def rows(session: Session) -> Iterator[dict[str, Any]]:
     policy, cb = tenants.policy(session), tenants.own_tenant(session)
     last = None
     while True:
-        stmt = select(Certificate).where(Certificate.tenant_id == tenancy.current().tenant_id)
+        stmt = (select(Certificate).where(Certificate.tenant_id == tenancy.current().tenant_id)
+                .options(lazyload(Certificate.history)))  # the directory shows no history
         stmt = stmt.where(Certificate.id > last) if last else stmt
         batch = list(session.scalars(stmt.order_by(Certificate.id).limit(BATCH)))
         for certificate in batch:

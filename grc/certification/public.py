@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from grc.certification.models import Certificate, CertificateStatus
 from grc.db import utcnow
@@ -60,6 +60,7 @@ def find_public(session: Session, cb_slug: str, number: str) -> dict[str, Any] |
             return None
         certificate = session.scalars(
             select(Certificate).where(Certificate.tenant_id == cb.id, Certificate.number == number)
+            .options(lazyload(Certificate.history))  # never shown to the public
         ).one_or_none()
         if certificate is None or not certificate.revisions:
             return None

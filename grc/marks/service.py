@@ -311,7 +311,8 @@ def public_licence(session: Session, number: str) -> PublicLicence:
         raise NotFound("No mark licence with this number.")
     with tenancy.system_scope(session):
         licence = session.scalars(select(MarkLicence).where(MarkLicence.number == number).options(
-            selectinload(MarkLicence.certificates).lazyload(Certificate.history))).one_or_none()
+            selectinload(MarkLicence.certificates).lazyload(Certificate.history))  # the public never sees history
+        ).one_or_none()
         if licence is None:
             raise NotFound("No mark licence with this number.")
         cb = session.get(Tenant, licence.tenant_id)

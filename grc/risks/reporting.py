@@ -79,27 +79,19 @@ def kpis(session: Session, today: date | None = None) -> dict[str, Any]:
     tenant = principal.tenant_id
     today = today or utcnow().date()
     criteria = criteria_service.current(session)
-    own_open = and_(Risk.tenant_id == tenant, Risk.status != RiskStatus.closed)
 
     by_level = dict(session.execute(
         select(Risk.current_level, func.count(Risk.id))
-        .where(own_open, Risk.current_level.is_not(None)).group_by(Risk.current_level)
+        .where(Risk.tenant_id == tenant, Risk.status != RiskStatus.closed, Risk.current_level.is_not(None))
+        .group_by(Risk.current_level)
     ).all())
-    assessed, within = session.execute(
-        select(func.count(Risk.id), func.coalesce(func.sum(case((Risk.above_appetite.is_(False), 1), else_=0)), 0))
-        .where(own_open, Risk.current_level.is_not(None))
-    ).one()
-    open_total = session.scalar(select(func.count(Risk.id)).where(own_open))
-    overdue_reviews = session.scalar(select(func.count(Risk.id)).where(own_open, Risk.next_review_on < today))
+    open_total, assessed, within, overdue_reviews, closure_days = _risk_totals(session, tenant, today)
     overdue_treatments = session.scalar(
         select(func.count(Action.id)).where(
             Action.tenant_id == tenant, Action.risk_id.is_not(None),
             Action.status.in_((ActionStatus.planned, ActionStatus.in_progress)), Action.due_date < today))
-    closure_days = session.scalar(
-        select(func.avg(_days_between(session, Risk.identified_on, Risk.closed_on)))
-        .where(Risk.tenant_id == tenant, Risk.status == RiskStatus.closed, Risk.closed_on.is_not(None)))
     controls_total, controls_overdue = session.execute(
-        select(func.count(Control.id), func.coalesce(func.sum(case((Control.next_test_due < today, 1), else_=0)), 0))
+        select(func.count(Control.id), _count_where(Control.next_test_due < today))
         .where(Control.tenant_id == tenant)
     ).one()
 
@@ -135,6 +127,25 @@ def kpis(session: Session, today: date | None = None) -> dict[str, Any]:
         result["findings_closed"] = int(count or 0)
         result["findings_mean_days_to_closure"] = _rounded(mean_days)
     return result
+
+
+def _risk_totals(session: Session, tenant: uuid.UUID, today: date) -> tuple[Any, ...]:
+    """One pass over the tenant's risks: open, assessed open, within appetite, overdue reviews (counts) and the
+    mean days to closure of closed risks (AVG skips the NULL of every other risk)."""
+    is_open = Risk.status != RiskStatus.closed
+    assessed = and_(is_open, Risk.current_level.is_not(None))
+    closed = and_(Risk.status == RiskStatus.closed, Risk.closed_on.is_not(None))
+    return tuple(session.execute(
+        select(_count_where(is_open), _count_where(assessed),
+               _count_where(and_(assessed, Risk.above_appetite.is_(False))),
+               _count_where(and_(is_open, Risk.next_review_on < today)),
+               func.avg(case((closed, _days_between(session, Risk.identified_on, Risk.closed_on)))))
+        .where(Risk.tenant_id == tenant)
+    ).one())
+
+
+def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def _days_between(session: Session, start: Any, end: Any) -> ColumnElement[Any]:
