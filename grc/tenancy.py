@@ -210,8 +210,12 @@ def _stamp_new_rows(session: Session, _ctx: Any, _instances: Any) -> None:
             raise PermissionError(f"refusing to write a {type(obj).__name__} outside the caller's tenant")
 
 
+RLS_APPLIED_KEY = "rls_applied"
+
+
 @event.listens_for(Session, "after_begin")
 def _rls_on_begin(session: Session, _transaction: Any, connection: Any) -> None:
+    session.info.pop(RLS_APPLIED_KEY, None)  # a new transaction starts with nothing set
     _set_rls(session, connection)
 
 
@@ -221,17 +225,23 @@ def _apply_rls(session: Session) -> None:
 
 
 def _set_rls(session: Session, connection: Any) -> None:
+    """Set the transaction-local settings the row-level security policies read, unless already so set
+    (scopes are entered and left several times per request; each real change costs a round trip)."""
     if connection.dialect.name != "postgresql":
         return
     tenant_id = session.info.get(TENANT_KEY)
+    settings = {
+        "tid": str(tenant_id) if tenant_id else "",
+        "bypass": "on" if session.info.get(SYSTEM_KEY) else "off",
+        "writable": ",".join(str(t) for t in sorted(session.info.get(WRITABLE_KEY, ()))),
+    }
+    if session.info.get(RLS_APPLIED_KEY) == settings:
+        return
     connection.execute(
         text(
             "SELECT set_config('app.tenant_id', :tid, true), set_config('app.rls_bypass', :bypass, true),"
             " set_config('app.writable_tenants', :writable, true)"
         ),
-        {
-            "tid": str(tenant_id) if tenant_id else "",
-            "bypass": "on" if session.info.get(SYSTEM_KEY) else "off",
-            "writable": ",".join(str(t) for t in sorted(session.info.get(WRITABLE_KEY, ()))),
-        },
+        settings,
     )
+    session.info[RLS_APPLIED_KEY] = settings

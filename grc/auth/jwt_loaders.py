@@ -6,7 +6,7 @@ from typing import Any
 from flask import Response
 
 from grc.errors import problem
-from grc.extensions import db, jwt
+from grc.extensions import jwt
 
 
 def _unauthorized(detail: str) -> Response:
@@ -28,11 +28,6 @@ def _expired(_header: dict[str, Any], _payload: dict[str, Any]) -> Response:
     return _unauthorized("The token has expired.")
 
 
-@jwt.revoked_token_loader
-def _revoked(_header: dict[str, Any], _payload: dict[str, Any]) -> Response:
-    return _unauthorized("The token has been revoked.")
-
-
 @jwt.needs_fresh_token_loader
 def _not_fresh(_header: dict[str, Any], _payload: dict[str, Any]) -> Response:
     return _unauthorized("A fresh token is required.")
@@ -48,10 +43,3 @@ def _claims_failed(_header: dict[str, Any], _payload: dict[str, Any]) -> Respons
     return _unauthorized("The token's claims were not accepted.")
 
 
-@jwt.token_in_blocklist_loader
-def _is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
-    from grc.auth.service import is_revoked
-    from grc.tenancy import system_scope
-
-    with system_scope(db.session):
-        return is_revoked(db.session, payload["jti"])

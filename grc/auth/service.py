@@ -50,10 +50,6 @@ def revoke(session: Session, claims: dict[str, Any]) -> None:
         session.add(RevokedToken(jti=claims["jti"], expires_at=datetime.fromtimestamp(claims["exp"], UTC)))
 
 
-def is_revoked(session: Session, jti: str) -> bool:
-    return session.get(RevokedToken, jti) is not None
-
-
 def login(session: Session, email: str, password: str) -> dict[str, Any]:
     with tenancy.system_scope(session):
         user = session.scalars(select(User).where(User.email == email.strip().lower())).one_or_none()
@@ -138,18 +134,26 @@ def authenticate(session: Session, *, refresh: bool = False) -> tenancy.Principa
         raise Unauthorized("The token does not name a tenant and a subject.") from exc
     model = ApiClient if claims.get("typ") == "api_client" else User
     with tenancy.system_scope(session):
-        actor = session.get(model, actor_id)
-        tenant = session.get(Tenant, tenant_id)
-    if actor is None or tenant is None or actor.tenant_id != tenant_id or not actor.is_active:
-        raise Unauthorized("The account behind this token is inactive or gone.")
-    principal = tenancy.Principal(
-        tenant_id=tenant_id,
-        tenant_kind=tenant.kind.value,
-        actor_type=claims.get("typ", "user"),
-        actor_id=actor_id,
-        roles=frozenset(actor.roles),
-    )
-    tenancy.enter(session, principal)
+        # One round trip: the caller, its tenant, and whether this token was revoked (logout, deactivation).
+        found = session.execute(
+            select(model, Tenant, RevokedToken.jti)
+            .join(Tenant, Tenant.id == model.tenant_id)
+            .outerjoin(RevokedToken, RevokedToken.jti == claims.get("jti", ""))
+            .where(model.id == actor_id)
+        ).first()
+        actor, tenant, revoked = found if found is not None else (None, None, None)
+        if revoked is not None:
+            raise Unauthorized("The token has been revoked.")
+        if actor is None or tenant is None or tenant.id != tenant_id or not actor.is_active:
+            raise Unauthorized("The account behind this token is inactive or gone.")
+        principal = tenancy.Principal(
+            tenant_id=tenant_id,
+            tenant_kind=tenant.kind.value,
+            actor_type=claims.get("typ", "user"),
+            actor_id=actor_id,
+            roles=frozenset(actor.roles),
+        )
+        tenancy.enter(session, principal)  # inside the scope: leaving it then sets nothing more
     set_actor(session, principal.actor_type, principal.actor_id)
     # Held until the request ends: the identity map keeps rows weakly, and GET /me and own_tenant() read them again.
     g.caller_rows = (actor, tenant)

@@ -69,6 +69,8 @@ class Certificate(IdMixin, TimestampMixin, Shared, TenantScoped, Base):
         UniqueConstraint("tenant_id", "number"),
         Index("ix_certificates_status_expiry", "status", "expiry_date"),
         Index("ix_certificates_status_surveillance", "status", "surveillance_due"),
+        Index("ix_certificates_owner_page", "tenant_id", "id"),
+        Index("ix_certificates_client_page", "client_tenant_id", "id"),
     )
 
     client_tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), index=True)

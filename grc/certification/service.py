@@ -427,7 +427,8 @@ def record_event(session: Session, certificate: Certificate, action: str, previo
 
 
 def list_certificates(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    stmt = select(Certificate)
+    caller = tenancy.current()
+    stmt = select(Certificate).where(Certificate.on_side_of(caller.tenant_id, caller.tenant_kind))
     if args.get("client_id"):
         stmt = stmt.where(Certificate.client_tenant_id == args["client_id"])
     for name in ("scheme_id", "status"):

@@ -47,6 +47,14 @@ class Shared:
     def visible_to(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
         return or_(cls.tenant_id == tenant_id, cls.client_tenant_id == tenant_id)  # type: ignore[attr-defined]
 
+    @classmethod
+    def on_side_of(cls, tenant_id: uuid.UUID, tenant_kind: str) -> ColumnElement[bool]:
+        """``visible_to`` restated for one caller: a CB sees the rows it owns, a client the rows about it (its
+        own rows are about itself too). The same rows, but a condition on one column lets a list walk the
+        ``(tenant_id, id)`` or ``(client_tenant_id, id)`` index instead of the whole table in id order."""
+        column = cls.tenant_id if tenant_kind == "certification_body" else cls.client_tenant_id  # type: ignore[attr-defined]
+        return column == tenant_id
+
 
 class Finding(IdMixin, TimestampMixin, Shared, TenantScoped, Base):
     """Owner: the CB that raised it (or the client, for its own NCs); subject: the audited client."""
@@ -55,6 +63,8 @@ class Finding(IdMixin, TimestampMixin, Shared, TenantScoped, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "number"),
         Index("ix_findings_client_status", "client_tenant_id", "status"),
+        Index("ix_findings_owner_page", "tenant_id", "id"),
+        Index("ix_findings_client_page", "client_tenant_id", "id"),
         Index("ix_findings_due", "status", "closure_due"),
     )
 

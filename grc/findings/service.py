@@ -205,7 +205,8 @@ def is_overdue(finding: Finding, today: date | None = None) -> bool:
 
 
 def list_findings(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    stmt = select(Finding)
+    caller = tenancy.current()
+    stmt = select(Finding).where(Finding.on_side_of(caller.tenant_id, caller.tenant_kind))
     if args.get("client_id"):
         stmt = stmt.where(Finding.client_tenant_id == args["client_id"])
     for name in ("audit_id", "grade", "status", "source"):
