@@ -1,5 +1,18 @@
-"""Bulk data for the sweep benchmark, written with PostgreSQL ``COPY``: a million certificates through the ORM
-would take longer than the benchmark they serve.
+"""Bulk data for the benchmarks, written with PostgreSQL ``COPY``: through the ORM it would take longer than the
+benchmarks it serves. Two data sets:
+
+- the full-size set for the load runner (bench/dataset.py): 1,000 CBs, 200,000 clients, 1,100,000 certificates
+  (1,000,000 of them in one "big" CB, 10,000 in a "small" one), 300,000 findings, 1,000,000 risks (100,000 in one
+  register), 100,000 mark licences, with their histories and hash-chained audit trails, into a freshly migrated
+  database. It prints per-table timings and, last, a JSON summary of the ids, e-mails and numbers the load runner
+  needs (also written to ``--summary``, default bench/out/dataset.json). Every user's password is
+  ``bench.dataset.PASSWORD``.
+
+      python -m bench.seed --database-url postgresql://postgres@127.0.0.1:5432/grc            # full size
+      python -m bench.seed --database-url ... --small        # a few hundred rows per table (tests)
+      python -m bench.seed --database-url ... --scale 0.1 --risks 50000 --seed 7 --today 2026-11-23
+
+- the sweep benchmark's set (bench/sweep.py; with ``--due``), described below.
 
 One certification body, one client organisation per ``per_client`` certificates, and ``certificates`` active
 ISO 9001:2015 certificates of that CB, issued over the last three years. Three groups of ``due`` certificates are
@@ -22,17 +35,20 @@ Connect as a superuser (or a BYPASSRLS role): PostgreSQL does not run COPY into 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from dateutil.relativedelta import relativedelta
 from psycopg.types.json import Json
-from sqlalchemy.engine import make_url
 
+from bench.dataset import SMALL, Sizes, build, check_role, libpq_url
 from grc import models  # noqa: F401 - every mapper, so transient ORM objects can be built
 from grc.auditlog.service import GENESIS
 from grc.certification.models import Certificate
@@ -194,18 +210,6 @@ def _write_revisions(conn: psycopg.Connection[Any], cb: Tenant, clients: dict[uu
            for c in certificates))
 
 
-def libpq_url(database_url: str) -> str:
-    """A SQLAlchemy URL (``postgresql+psycopg://...``) as psycopg wants it; a libpq URL passes unchanged."""
-    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def _check_role(conn: psycopg.Connection[Any]) -> None:
-    """PostgreSQL refuses COPY FROM into a table under row-level security, which every tenant table is (FORCE
-    included, so the owner too): only a superuser or a BYPASSRLS role may seed."""
-    if not conn.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user").fetchone()[0]:
-        raise PermissionError("seed as a superuser or a BYPASSRLS role: COPY does not run under row-level security")
-
-
 def seed(database_url: str, *, certificates: int, due: int, today: date, per_client: int = 100) -> Seeded:
     """Write one CB with ``certificates`` certificates, ``due`` of them due for each of three sweeps on ``today``,
     in one transaction, connected as a role that bypasses row-level security."""
@@ -220,7 +224,7 @@ def seed(database_url: str, *, certificates: int, due: int, today: date, per_cli
     plan = expiry_plan(certificates, [day for _ in range(due) for day in due_days.values()],
                        quiet_expiries(today, scheme))
     with psycopg.connect(libpq_url(database_url)) as conn:
-        _check_role(conn)
+        check_role(conn)
         _write_tenants(conn, cb, clients, today)
         due_certificates = _write_certificates(conn, cb, clients, scheme, plan)
         _write_revisions(conn, cb, {client.id: client for client in clients}, due_certificates)
@@ -228,18 +232,51 @@ def seed(database_url: str, *, certificates: int, due: int, today: date, per_cli
                   due={name: due for name in due_days})
 
 
-def main(argv: list[str] | None = None) -> None:
+SUMMARY = Path(__file__).resolve().parent / "out" / "dataset.json"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.seed", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--certificates", type=int, required=True, help="total certificates of the CB")
-    parser.add_argument("--due", type=int, required=True, help="certificates due for each of the three sweeps")
     parser.add_argument("--database-url", required=True, help="a migrated database, as a superuser or BYPASSRLS role")
-    parser.add_argument("--today", type=date.fromisoformat, default=utcnow().date(), help="the sweep's day (ISO)")
-    parser.add_argument("--per-client", type=int, default=100, help="certificates per client organisation")
-    args = parser.parse_args(argv)
-    seeded = seed(args.database_url, certificates=args.certificates, due=args.due, today=args.today,
-                  per_client=args.per_client)
-    print(f"seeded CB {seeded.cb_id}: {seeded.certificates} certificates, {seeded.clients} clients, "
-          f"due on {seeded.today}: {seeded.due}")
+    parser.add_argument("--today", type=date.fromisoformat, default=utcnow().date(), help="the data's today (ISO)")
+    parser.add_argument("--seed", type=int, default=1, help="the same seed and today give the same rows")
+    parser.add_argument("--small", action="store_true", help="a few hundred rows per table (tests)")
+    parser.add_argument("--scale", type=float, default=1.0, help="every size times this")
+    for size in fields(Sizes):
+        sweep_note = " (with --due: the sweep CB's certificates)" if size.name == "certificates" else ""
+        parser.add_argument(f"--{size.name.replace('_', '-')}", type=int, help=f"default {size.default:,}{sweep_note}")
+    parser.add_argument("--summary", type=Path, default=SUMMARY, help="where to write the JSON summary")
+    sweep = parser.add_argument_group("the sweep benchmark's set (instead of the full one)")
+    sweep.add_argument("--due", type=int, help="certificates due for each of the three sweeps (needs --certificates)")
+    sweep.add_argument("--per-client", type=int, default=100, help="certificates per client organisation")
+    return parser.parse_args(argv)
+
+
+def sizes_of(args: argparse.Namespace) -> Sizes:
+    """The preset (full or --small), times --scale, then each size flag given."""
+    preset = SMALL if args.small else Sizes()
+    sizes = preset.scaled(args.scale) if args.scale != 1 else preset
+    return replace(sizes, **{f.name: getattr(args, f.name) for f in fields(Sizes) if getattr(args, f.name) is not None})
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.due is not None:
+        if args.certificates is None:
+            raise SystemExit("--due needs --certificates")
+        seeded = seed(args.database_url, certificates=args.certificates, due=args.due, today=args.today,
+                      per_client=args.per_client)
+        print(f"seeded CB {seeded.cb_id}: {seeded.certificates} certificates, {seeded.clients} clients, "
+              f"due on {seeded.today}: {seeded.due}")
+        return
+    try:
+        report = build(args.database_url, sizes_of(args), seed=args.seed, today=args.today)
+    except (ValueError, PermissionError) as exc:  # sizes that cannot be met, a filled database, a role without COPY
+        raise SystemExit(f"python -m bench.seed: {exc}") from exc
+    print("\n".join(report.lines()), file=sys.stderr)
+    args.summary.parent.mkdir(parents=True, exist_ok=True)
+    args.summary.write_text(json.dumps(report.summary, indent=2) + "\n")
+    print(json.dumps(report.summary, indent=2))
 
 
 if __name__ == "__main__":
