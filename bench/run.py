@@ -3,7 +3,7 @@
 Everything runs on 127.0.0.1 and is thrown away at the end, also on failure or timeout:
 
 1. A throwaway PostgreSQL (tests/servers.py, via bench/sweep.py) is migrated and the data set is loaded
-   (``load_dataset``). Redis runs too when ``redis-server`` is installed, because production has it: the
+   (``load_dataset``: bench/dataset.py, full size or ``--small`` with ``--smoke``). Redis runs too when ``redis-server`` is installed, because production has it: the
    rate-limit counters live there (one budget across workers, a round trip per public lookup) and the
    outbox relay is enqueued there after each write (no RQ worker runs, so the relay costs the API only the
    enqueue, as it does in production). Without ``redis-server`` the API runs in embedded mode and says so.
@@ -49,7 +49,8 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
-from bench import floors, scenarios
+from bench import dataset, floors, scenarios
+from bench.dataset import libpq_url
 from bench.scenarios import (
     FLOOR_A,
     FLOOR_B,
@@ -59,8 +60,8 @@ from bench.scenarios import (
     Scenario,
     Verdict,
 )
-from bench.seed import SCOPE, libpq_url, seed
 from bench.sweep import throwaway_postgres
+from grc.db import utcnow
 from tests import servers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,23 +73,16 @@ FLOOR_APPS = {FLOOR_A: ("bench.floors:bare()", floors.BARE_PATH), FLOOR_B: ("ben
 
 
 @dataclass(frozen=True)
-class Sizes:
-    certificates_large: int
-    certificates_small: int
-    risks: int  # in the one register the risk scenarios read
-
-
-@dataclass(frozen=True)
 class Mode:
-    sizes: Sizes
+    sizes: dataset.Sizes
     pool: int  # findings and risks each writing scenario rotates over (many more than connections)
     duration: int  # seconds per scenario
     warmup: int  # seconds per server
     timeout: int  # seconds for the whole run
 
 
-FULL = Mode(Sizes(1_000_000, 10_000, 20_000), pool=512, duration=15, warmup=3, timeout=3600)
-SMOKE = Mode(Sizes(2_000, 200, 60), pool=48, duration=1, warmup=1, timeout=130)
+FULL = Mode(dataset.Sizes(), pool=512, duration=15, warmup=3, timeout=5400)
+SMOKE = Mode(dataset.SMALL, pool=48, duration=1, warmup=1, timeout=130)
 
 
 # --------------------------------------------------------------------------- the data set
@@ -96,28 +90,43 @@ SMOKE = Mode(Sizes(2_000, 200, 60), pool=48, duration=1, warmup=1, timeout=130)
 
 @dataclass(frozen=True)
 class Dataset:
-    """What the runner must know about the loaded data (what the generator's summary has to carry); every
-    state the scenarios change is made through the API just before the run (``prepare``)."""
+    """What the runner takes from the generator's summary; every state the scenarios change is made through the
+    API just before the run (``prepare``)."""
 
     password: str  # every user's below
-    # by role key: large_cb and small_cb, a user of each CB (lists its certificates); cb_manager and auditor of one
-    # CB; client_admin of client_id, a client of that CB; risk_manager, who may edit the risks of register_id
+    # by role key: large_cb and small_cb, an admin of each CB (lists its certificates); cb_manager and auditor of the
+    # large CB; client_admin of client_id, a client of that CB who keeps register_id (and may edit its risks)
     emails: dict[str, str]
     large_cb_id: str
     client_id: str
     register_id: str
-    licence_number: str  # a mark licence (its badge)
+    public_certificate: tuple[str, str]  # CB slug and number of an active certificate (the public check)
+    licence_number: str  # an active mark licence (its badge)
     sizes: dict[str, int]  # certificates_large, certificates_small, risks (in register_id)
 
 
-def load_dataset(sizes: Sizes, database_url: str, redis_url: str, workdir: Path) -> Dataset:
-    """The data set, loaded into the migrated database at ``database_url`` (the app's role).
+def load_dataset(sizes: dataset.Sizes, database_url: str) -> Dataset:
+    """The generator's data set (bench/dataset.py), written into the migrated database at ``database_url`` by the
+    server's superuser (COPY does not run under row-level security); its per-table report goes to stdout."""
+    built = dataset.build(superuser_url(database_url), sizes, seed=1, today=utcnow().date())
+    print("\n".join(f"  {line}" for line in built.lines()), flush=True)
+    return dataset_of(built.summary)
 
-    Interim, until the full generator lands (bench/seed.py): ``build_interim_dataset``. To switch, run
-    ``python -m bench.seed --database-url <superuser_url(database_url)> [--small] --summary PATH`` here and build
-    the Dataset from the summary's ids, e-mails and password.
-    """
-    return build_interim_dataset(sizes, database_url, redis_url, workdir)
+
+def dataset_of(summary: dict[str, Any]) -> Dataset:
+    """The ids, e-mails and numbers the scenarios use, from the generator's summary."""
+    big, small, register = summary["big_cb"], summary["small_cb"], summary["big_register"]
+    return Dataset(
+        password=summary["password"],
+        emails={"large_cb": big["admin_email"], "small_cb": small["admin_email"], "cb_manager": big["manager_email"],
+                "auditor": big["auditor_email"], "client_admin": register["admin_email"],
+                "risk_manager": register["admin_email"]},
+        large_cb_id=big["id"], client_id=register["client_id"], register_id=register["id"],
+        public_certificate=(summary["certificate"]["cb_slug"], summary["certificate"]["number"]),
+        licence_number=summary["licence"]["number"],
+        sizes={"certificates_large": big["certificates"], "certificates_small": small["certificates"],
+               "risks": register["risks"]},
+    )
 
 
 def superuser_url(database_url: str) -> str:
@@ -130,108 +139,6 @@ def query(database_url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     with psycopg.connect(libpq_url(superuser_url(database_url))) as conn:
         cursor = conn.execute(sql, params)
         return cursor.fetchall() if cursor.description else []
-
-
-def certificate_with_revision(database_url: str, cb_id: str) -> tuple[str, str, str]:
-    """Id, client id and number of a certificate of ``cb_id`` that the public check can show (it has a revision)."""
-    return query(database_url, "SELECT c.id::text, c.client_tenant_id::text, c.number FROM certificates c "
-                               "WHERE c.tenant_id = %s AND EXISTS (SELECT 1 FROM certificate_revisions r "
-                               "WHERE r.certificate_id = c.id) ORDER BY c.id LIMIT 1", cb_id)[0]
-
-
-# bench.seed keeps its bulk certificates lean (no revision), but every certificate the API lists shows its current
-# revision; the interim data set gives each one the first revision the service would have issued (C5), in SQL.
-FIRST_REVISIONS = """
-INSERT INTO certificate_revisions (id, tenant_id, certificate_id, client_tenant_id, revision, issued_on, reason, content)
-SELECT gen_random_uuid(), c.tenant_id, c.id, c.client_tenant_id, 1, c.issue_date, 'initial certification',
-       json_build_object('number', c.number, 'client_name', t.name, 'client_legal_name', coalesce(t.legal_name, t.name),
-                         'client_country', t.country, 'client_address', t.address,
-                         'sites', json_build_array(json_build_object('name', t.name, 'address', coalesce(t.address, ''),
-                                                                     'country', t.country, 'scope', %s::text)),
-                         'scope', %s::text, 'standard', s.code || ':' || s.edition, 'scheme_title', s.title,
-                         'effective_date', c.issue_date, 'expiry_date', c.expiry_date,
-                         'original_issue_date', c.original_issue_date, 'revision', c.revision,
-                         'cb_name', cb.name, 'cb_slug', cb.slug)
-FROM certificates c
-JOIN tenants t ON t.id = c.client_tenant_id
-JOIN tenants cb ON cb.id = c.tenant_id
-JOIN schemes s ON s.id = c.scheme_id
-WHERE c.tenant_id = %s AND NOT EXISTS (SELECT 1 FROM certificate_revisions r WHERE r.certificate_id = c.id)
-"""
-
-
-def build_interim_dataset(sizes: Sizes, database_url: str, redis_url: str, workdir: Path) -> Dataset:
-    """A large and a small CB's certificates by COPY (``bench.seed.seed``, then their first revisions), the small
-    world of tests/world.py, a register of assessed risks through the services and a mark licence through the
-    routes, in-process."""
-    from grc import create_app
-    from grc.auth.passwords import hash_secret
-    from tests.world import PASSWORD, build_world
-
-    large, small = (seed(superuser_url(database_url), certificates=count, due=1, today=date.today()).cb_id
-                    for count in (sizes.certificates_large, sizes.certificates_small))
-    for cb_id in (large, small):
-        query(database_url, FIRST_REVISIONS, SCOPE, SCOPE, str(cb_id))
-    app = create_app(env="test", database_url=database_url, redis_url=redis_url, secret_key="bench-" + "x" * 40,
-                     log_level="WARNING", storage_location=str(workdir / "evidence"))
-    world = build_world(app)
-    query(database_url, "UPDATE users SET password_hash = %s WHERE tenant_id IN (%s, %s)",
-          hash_secret(PASSWORD), str(large), str(small))
-    large_user, small_user = (query(database_url, "SELECT email FROM users WHERE tenant_id = %s", str(cb_id))[0][0]
-                              for cb_id in (large, small))
-    certificate_id, client_id, _ = certificate_with_revision(database_url, str(large))
-    licence = app.test_client().post("/api/v1/mark-licences", headers=world.headers(large_user), json={
-        "client_id": client_id, "certificate_ids": [certificate_id], "permitted_uses": ["website"],
-        "domains": ["example.com"]})
-    if licence.status_code != 201:
-        raise RuntimeError(f"granting the bench's mark licence: {licence.get_data(as_text=True)[:500]}")
-    register_id = assessed_register(app, sizes.risks, "risk_manager@client-a.test")
-    app.extensions["grc.db"][0].dispose()
-    return Dataset(
-        password=PASSWORD,
-        emails={"large_cb": large_user, "small_cb": small_user, "cb_manager": "certification_manager@cb-a.test",
-                "auditor": "auditor@cb-a.test", "client_admin": "client_admin@client-a.test",
-                "risk_manager": "risk_manager@client-a.test"},
-        large_cb_id=str(large), client_id=str(world.tenants["client-a"]), register_id=register_id,
-        licence_number=licence.get_json()["number"], sizes=asdict(sizes),
-    )
-
-
-def assessed_register(app: Any, count: int, email: str) -> str:
-    """A register of ``count`` risks, each assessed on the 5x5 default criteria (a spread of levels, so some are
-    above appetite), through the services in batches: the routes would take minutes per ten thousand."""
-    from grc import tenancy
-    from grc.extensions import db
-    from grc.risks import service
-    from grc.risks.models import RiskRegister
-    from tests.world import act_as
-
-    with app.app_context():
-        act_as(email)
-        owner = tenancy.current().actor_id
-        register = service.create_register(db.session, {"name": "Bench register", "owner_id": owner,
-                                                         "scope": "Everything the benchmark measures"})
-        register_id = register.id
-        for n in range(count):
-            risk = service.create_risk(db.session, register, {"title": f"Bench risk {n}", "owner_id": owner,
-                                                              "category": ("operational", "supply", "it")[n % 3]})
-            service.assess(db.session, risk, _ratings(n))
-            if n % 500 == 499:  # a bounded unit of work and identity map
-                db.session.commit()
-                db.session.expunge_all()
-                register = db.session.get(RiskRegister, register_id)
-        db.session.commit()
-    return str(register_id)
-
-
-def _ratings(n: int) -> dict[str, Any]:
-    """Inherent ratings over the whole 5x5 grid; current one step better, target two."""
-    likelihood, consequence = n % 5 + 1, n // 5 % 5 + 1
-
-    def rating(step: int) -> dict[str, int]:
-        return {"likelihood": max(1, likelihood - step), "consequence": max(1, consequence - step)}
-
-    return {"inherent": rating(0), "current": rating(1), "target": rating(2), "rationale": "bench"}
 
 
 # --------------------------------------------------------------------------- processes
@@ -366,24 +273,22 @@ class Client:
             raise RuntimeError(f"{method} {path}: {error.code} {error.read()[:500]!r}") from error
 
 
-def login(base: str, dataset: Dataset) -> Client:
+def login(base: str, data: Dataset) -> Client:
     anonymous = Client(base, {})
     return Client(base, {role: anonymous.call("POST", "/api/v1/auth/login", None, {
-        "email": email, "password": dataset.password})[0]["access_token"] for role, email in dataset.emails.items()})
+        "email": email, "password": data.password})[0]["access_token"] for role, email in data.emails.items()})
 
 
-def prepare(dataset: Dataset, base: str, database_url: str, pool: int) -> Prepared:
+def prepare(data: Dataset, base: str, database_url: str, pool: int) -> Prepared:
     """Log every role in, make through the API the state the writing scenarios need (an audit in progress, ``pool``
     findings in plan_accepted) and fetch what the scenarios send: the deep cursor, the public certificate, and the
     references and current ETags of ``pool`` risks."""
-    api = login(base, dataset)
-    audit_id = audit_in_progress(api, dataset.client_id)
+    api = login(base, data)
+    audit_id = audit_in_progress(api, data.client_id)
     findings = [finding_in_plan_accepted(api, audit_id) for _ in range(pool)]
-    _, _, number = certificate_with_revision(database_url, dataset.large_cb_id)
-    (slug,), = query(database_url, "SELECT slug FROM tenants WHERE id = %s", dataset.large_cb_id)
-    return Prepared(tokens=api.tokens, sizes=dataset.sizes, deep_cursor=deep_cursor(database_url, dataset.large_cb_id),
-                    public_certificate=(slug, number), licence_number=dataset.licence_number, audit_id=audit_id,
-                    register_id=dataset.register_id, findings=findings, risks=risk_pool(api, dataset.register_id, pool))
+    return Prepared(tokens=api.tokens, sizes=data.sizes, deep_cursor=deep_cursor(database_url, data.large_cb_id),
+                    public_certificate=data.public_certificate, licence_number=data.licence_number, audit_id=audit_id,
+                    register_id=data.register_id, findings=findings, risks=risk_pool(api, data.register_id, pool))
 
 
 def audit_in_progress(api: Client, client_id: str) -> str:
@@ -468,10 +373,10 @@ def run(mode: Mode, load: Load, workdir: Path, stack: ExitStack) -> tuple[list[R
     redis_url = stack.enter_context(throwaway_redis())
     started = time.perf_counter()
     print("loading the data set ...", flush=True)
-    dataset = load_dataset(mode.sizes, database_url, redis_url, workdir)
+    data = load_dataset(mode.sizes, database_url)
     floors.create_table(database_url)
     _vacuum(database_url)
-    print(f"  loaded in {time.perf_counter() - started:.0f} s: {dataset.sizes}", flush=True)
+    print(f"  loaded in {time.perf_counter() - started:.0f} s: {data.sizes}", flush=True)
     floor_env = {floors.DATABASE_URL_ENV: database_url}
     api_env = {"GRC_ENV": "production", "GRC_SECRET_KEY": secrets.token_urlsafe(48), "GRC_DATABASE_URL": database_url,
                "GRC_REDIS_URL": redis_url, "GRC_PUBLIC_RATE_LIMIT": PUBLIC_RATE_LIMIT,
@@ -482,11 +387,11 @@ def run(mode: Mode, load: Load, workdir: Path, stack: ExitStack) -> tuple[list[R
         with gunicorn(spec, floor_env, path, workdir) as server:
             results += measure(server, [floor], load, mode.warmup, workdir).results
     with gunicorn("grc.wsgi:app", api_env, "/healthz", workdir) as server:
-        prepared = prepare(dataset, server.url, database_url, mode.pool)
+        prepared = prepare(data, server.url, database_url, mode.pool)
         api = measure(server, scenarios.api_scenarios(prepared, load.threads), load, mode.warmup, workdir)
     settings = {"gunicorn_workers": server.workers, "gunicorn_threads": server.threads,
                 "redis": "throwaway redis-server" if redis_url else "none (embedded mode)",
-                "public_rate_limit": PUBLIC_RATE_LIMIT, "data_set": dataset.sizes}
+                "public_rate_limit": PUBLIC_RATE_LIMIT, "data_set": data.sizes}
     return results + api.results, api, settings
 
 
