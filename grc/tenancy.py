@@ -94,7 +94,12 @@ def has_principal() -> bool:
 def enter(session: Session, principal: Principal) -> None:
     """Scope the request's session to the caller's tenant."""
     g.principal = principal
-    session.info[TENANT_KEY] = principal.tenant_id
+    scope_to(session, principal.tenant_id)
+
+
+def scope_to(session: Session, tenant_id: uuid.UUID) -> None:
+    """Scope ``session`` (query criteria and row-level security) to ``tenant_id``, without naming a caller."""
+    session.info[TENANT_KEY] = tenant_id
     session.info.pop(SYSTEM_KEY, None)
     _apply_rls(session)
 

@@ -133,27 +133,29 @@ def authenticate(session: Session, *, refresh: bool = False) -> tenancy.Principa
     except (KeyError, ValueError) as exc:
         raise Unauthorized("The token does not name a tenant and a subject.") from exc
     model = ApiClient if claims.get("typ") == "api_client" else User
-    with tenancy.system_scope(session):
-        # One round trip: the caller, its tenant, and whether this token was revoked (logout, deactivation).
-        found = session.execute(
-            select(model, Tenant, RevokedToken.jti)
-            .join(Tenant, Tenant.id == model.tenant_id)
-            .outerjoin(RevokedToken, RevokedToken.jti == claims.get("jti", ""))
-            .where(model.id == actor_id)
-        ).first()
-        actor, tenant, revoked = found if found is not None else (None, None, None)
-        if revoked is not None:
-            raise Unauthorized("The token has been revoked.")
-        if actor is None or tenant is None or tenant.id != tenant_id or not actor.is_active:
-            raise Unauthorized("The account behind this token is inactive or gone.")
-        principal = tenancy.Principal(
-            tenant_id=tenant_id,
-            tenant_kind=tenant.kind.value,
-            actor_type=claims.get("typ", "user"),
-            actor_id=actor_id,
-            roles=frozenset(actor.roles),
-        )
-        tenancy.enter(session, principal)  # inside the scope: leaving it then sets nothing more
+    # The caller is looked up inside the tenant the signed token names, which is the scope the request keeps:
+    # the row-level security settings go out once, with the transaction's first statement.
+    tenancy.scope_to(session, tenant_id)
+    # One round trip: the caller, its tenant, and whether this token was revoked (logout, deactivation).
+    found = session.execute(
+        select(model, Tenant, RevokedToken.jti)
+        .join(Tenant, Tenant.id == model.tenant_id)
+        .outerjoin(RevokedToken, RevokedToken.jti == claims.get("jti", ""))
+        .where(model.id == actor_id)
+    ).first()
+    actor, tenant, revoked = found if found is not None else (None, None, None)
+    if revoked is not None:
+        raise Unauthorized("The token has been revoked.")
+    if actor is None or tenant is None or tenant.id != tenant_id or not actor.is_active:
+        raise Unauthorized("The account behind this token is inactive or gone.")
+    principal = tenancy.Principal(
+        tenant_id=tenant_id,
+        tenant_kind=tenant.kind.value,
+        actor_type=claims.get("typ", "user"),
+        actor_id=actor_id,
+        roles=frozenset(actor.roles),
+    )
+    tenancy.enter(session, principal)
     set_actor(session, principal.actor_type, principal.actor_id)
     # Held until the request ends: the identity map keeps rows weakly, and GET /me and own_tenant() read them again.
     g.caller_rows = (actor, tenant)

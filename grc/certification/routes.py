@@ -9,10 +9,15 @@ from flask_smorest import Blueprint
 
 from grc.api import ListArgs, page_of
 from grc.certification import export, service, transfer
-from grc.certification.models import Certificate, CertificateTransfer, CertificationDecision
+from grc.certification.models import (
+    Certificate,
+    CertificateTransfer,
+    CertificationDecision,
+)
 from grc.certification.schemas import (
     CertificateListArgs,
     CertificateSchema,
+    CertificateSummarySchema,
     DecisionCreateSchema,
     DecisionListArgs,
     DecisionSchema,
@@ -61,7 +66,7 @@ def get_decision(decision_id: uuid.UUID) -> CertificationDecision:
 
 @blp.route("/certificates", methods=["GET"])
 @blp.arguments(CertificateListArgs, location="query")
-@blp.response(200, page_of(CertificateSchema))
+@blp.response(200, page_of(CertificateSummarySchema))
 def list_certificates(args: dict[str, Any]) -> dict[str, Any]:
     """Certificates the caller's CB issued, or that the caller's organisation holds."""
     return service.list_certificates(db.session, args)

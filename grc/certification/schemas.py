@@ -116,6 +116,17 @@ class CertificateSchema(ma.Schema):
     history = ma.fields.List(ma.fields.Nested(CertificateEventSchema))
 
 
+
+class CertificateSummarySchema(CertificateSchema):
+    """A certificate in a list: its current content, without the revisions and history that grow with its age
+    (``GET /certificates/{id}`` has them), so a page costs the same for a new and a thirty-year-old certificate."""
+
+    current = ma.fields.Nested(RevisionContentSchema, attribute="current_revision.content")
+
+    class Meta:
+        exclude = ("revisions", "history")
+
+
 class CertificateListArgs(ListArgs):
     client_id = ma.fields.UUID()
     scheme_id = ma.fields.UUID()

@@ -13,7 +13,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, lazyload, selectinload
+from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
 from grc import tenancy
 from grc.api import paginate
@@ -428,7 +428,10 @@ def record_event(session: Session, certificate: Certificate, action: str, previo
 
 def list_certificates(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     caller = tenancy.current()
-    stmt = select(Certificate).where(Certificate.on_side_of(caller.tenant_id, caller.tenant_kind))
+    stmt = (select(Certificate)  # a list shows the revision in force, no older revisions and no history
+            .options(joinedload(Certificate.current_revision), lazyload(Certificate.revisions),
+                     lazyload(Certificate.history))
+            .where(Certificate.on_side_of(caller.tenant_id, caller.tenant_kind)))
     if args.get("client_id"):
         stmt = stmt.where(Certificate.client_tenant_id == args["client_id"])
     for name in ("scheme_id", "status"):

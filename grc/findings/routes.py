@@ -16,6 +16,7 @@ from grc.findings.schemas import (
     FindingCreateSchema,
     FindingListArgs,
     FindingSchema,
+    FindingSummarySchema,
     ImplementationSchema,
     OwnFindingCreateSchema,
     PlanReviewSchema,
@@ -49,7 +50,7 @@ def record_own_finding(data: dict[str, Any]) -> Finding:
 
 @blp.route("/findings", methods=["GET"])
 @blp.arguments(FindingListArgs, location="query")
-@blp.response(200, page_of(FindingSchema))
+@blp.response(200, page_of(FindingSummarySchema))
 def list_findings(args: dict[str, Any]) -> dict[str, Any]:
     """Findings the caller raised, or that concern the caller's organisation."""
     return service.list_findings(db.session, args)

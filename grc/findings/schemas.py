@@ -55,6 +55,15 @@ class FindingSchema(ma.Schema):
         return is_overdue(finding)
 
 
+
+class FindingSummarySchema(FindingSchema):
+    """A finding in a list: without its history (``GET /findings/{id}`` has it), so a page costs the same however
+    long the findings' workflows ran."""
+
+    class Meta:
+        exclude = ("history",)
+
+
 class FindingCreateSchema(StrictSchema):
     grade = ma.fields.String(required=True, validate=ma.validate.OneOf(GRADES))
     scheme_id = ma.fields.UUID(metadata={"description": "Needed when the audit covers several schemes"})

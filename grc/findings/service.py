@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from grc import tenancy
 from grc.api import paginate
@@ -206,7 +206,8 @@ def is_overdue(finding: Finding, today: date | None = None) -> bool:
 
 def list_findings(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     caller = tenancy.current()
-    stmt = select(Finding).where(Finding.on_side_of(caller.tenant_id, caller.tenant_kind))
+    stmt = (select(Finding).options(lazyload(Finding.history))  # a list shows no history
+            .where(Finding.on_side_of(caller.tenant_id, caller.tenant_kind)))
     if args.get("client_id"):
         stmt = stmt.where(Finding.client_tenant_id == args["client_id"])
     for name in ("audit_id", "grade", "status", "source"):

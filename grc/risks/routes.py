@@ -6,13 +6,20 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from grc.api import page_of
-from grc.extensions import db
-from grc.risks import criteria, importing, service
 from grc.actions import service as actions
 from grc.actions.models import Action
 from grc.actions.schemas import ActionCreateSchema, ActionSchema
-from grc.risks.models import Risk, RiskAcceptance, RiskAssessment, RiskCriteria, RiskRegister, RiskReview
+from grc.api import page_of
+from grc.extensions import db
+from grc.risks import criteria, importing, service
+from grc.risks.models import (
+    Risk,
+    RiskAcceptance,
+    RiskAssessment,
+    RiskCriteria,
+    RiskRegister,
+    RiskReview,
+)
 from grc.risks.schemas import (
     AcceptanceCreateSchema,
     AcceptanceSchema,
@@ -33,6 +40,7 @@ from grc.risks.schemas import (
     RiskCreateSchema,
     RiskListArgs,
     RiskSchema,
+    RiskSummarySchema,
     RiskUpdateSchema,
     ShareSchema,
     SharesSchema,
@@ -135,7 +143,7 @@ def create_risk(data: dict[str, Any], register_id: uuid.UUID) -> Risk:
 
 @blp.route("/risks", methods=["GET"])
 @blp.arguments(RiskListArgs, location="query")
-@blp.response(200, page_of(RiskSchema))
+@blp.response(200, page_of(RiskSummarySchema))
 def list_risks(args: dict[str, Any]) -> dict[str, Any]:
     """Risks, filtered by register, level, category, owner, status, appetite, overdue review or title text."""
     return service.list_risks(db.session, args)

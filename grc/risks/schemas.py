@@ -163,6 +163,15 @@ class RiskSchema(ma.Schema):
         return review_overdue(risk)
 
 
+
+class RiskSummarySchema(RiskSchema):
+    """A risk in a list: its current ratings and levels, without the assessments that pile up over the years of
+    reviews (``GET /risks/{id}`` has them), so a page costs the same for a new and an old register."""
+
+    class Meta:
+        exclude = ("assessments",)
+
+
 class RiskListArgs(ListArgs):
     register_id = ma.fields.UUID()
     level = ma.fields.String(validate=ma.validate.Length(min=1, max=40))

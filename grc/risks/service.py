@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from grc import tenancy
 from grc.api import paginate
@@ -185,7 +185,7 @@ def _review_interval(criteria: RiskCriteria, level: str) -> int:
 
 
 def list_risks(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    stmt = select(Risk)
+    stmt = select(Risk).options(lazyload(Risk.assessments))  # a list shows no assessments
     for name, column in (("register_id", Risk.register_id), ("level", Risk.current_level),
                          ("category", Risk.category), ("owner_id", Risk.owner_id), ("status", Risk.status)):
         if args.get(name):
