@@ -367,13 +367,15 @@ def measure(server: Gunicorn, scenario_list: Sequence[Scenario], load: Load, war
     return Served(results, [rss_mb(pid) for pid in children(server.pid)])
 
 
-def run(mode: Mode, load: Load, workdir: Path, stack: ExitStack) -> tuple[list[Result], Served, dict[str, Any]]:
-    """The servers, the data, then each of the three gunicorn servers in turn: floors first, the API last."""
-    database_url = stack.enter_context(throwaway_postgres())
+def run(mode: Mode, load: Load, workdir: Path, stack: ExitStack, seeded: tuple[str, Path] | None = None
+        ) -> tuple[list[Result], Served, dict[str, Any]]:
+    """The servers, the data, then each of the three gunicorn servers in turn: floors first, the API last.
+    ``seeded``: the URL of a database ``python -m bench.seed`` already filled and its summary, used instead."""
+    database_url = seeded[0] if seeded else stack.enter_context(throwaway_postgres())
     redis_url = stack.enter_context(throwaway_redis())
     started = time.perf_counter()
     print("loading the data set ...", flush=True)
-    data = load_dataset(mode.sizes, database_url)
+    data = dataset_of(json.loads(seeded[1].read_text())) if seeded else load_dataset(mode.sizes, database_url)
     floors.create_table(database_url)
     _vacuum(database_url)
     print(f"  loaded in {time.perf_counter() - started:.0f} s: {data.sizes}", flush=True)
@@ -469,6 +471,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, choices=(1, 2), default=1, help="wrk threads (default 1)")
     parser.add_argument("--timeout", type=int, help="give up (and clean up) after this many seconds")
     parser.add_argument("--out", type=Path, default=OUT, help=f"where results.json and results.md go ({OUT})")
+    parser.add_argument("--seeded", nargs=2, metavar=("DATABASE_URL", "SUMMARY"),
+                        help="measure on a database python -m bench.seed filled (the app's role; its superuser is "
+                             "'postgres' on the same server) instead of a throwaway one; the runs write to it")
     args = parser.parse_args(argv)
     if missing := missing_tools():
         parser.error(f"missing {', '.join(missing)} (Debian: apt-get install wrk postgresql)")
@@ -481,7 +486,8 @@ def main(argv: list[str] | None = None) -> int:
         with ExitStack() as stack:
             workdir = Path(tempfile.mkdtemp(prefix="grc-bench-run-"))
             stack.callback(shutil.rmtree, workdir, ignore_errors=True)
-            results, api, settings = run(mode, load, workdir, stack)
+            seeded = (args.seeded[0], Path(args.seeded[1])) if args.seeded else None
+            results, api, settings = run(mode, load, workdir, stack, seeded)
     finally:
         signal.alarm(0)
     verdicts = None if args.smoke else scenarios.check_targets(results, api.worker_rss_mb, load.connections)

@@ -12,8 +12,11 @@ import socket
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -141,3 +144,18 @@ def create_database(pg_url: str, name: str) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}" OWNER grc')
     return f"{pg_url}/{name}"
+
+
+@contextmanager
+def app_on_redis(app: Any, redis_url: str) -> Iterator[None]:
+    """Point the app's Redis (job queue, public cache; not the rate limiter) at another server for one test
+    ('' = the embedded in-process mode)."""
+    settings, connection = app.config["GRC_SETTINGS"], app.extensions.pop("grc.redis", None)
+    app.config["GRC_SETTINGS"] = replace(settings, redis_url=redis_url)
+    try:
+        yield
+    finally:
+        app.config["GRC_SETTINGS"] = settings
+        app.extensions.pop("grc.redis", None)
+        if connection is not None:
+            app.extensions["grc.redis"] = connection

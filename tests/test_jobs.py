@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import replace
 import subprocess
 import sys
 import time
@@ -23,7 +20,7 @@ from grc.jobs import enqueue, redis_connection
 from grc.jobs.tasks import relay_outbox
 from grc.notifications import service as outbox
 from grc.notifications.models import OutboxMessage, OutboxStatus
-from tests.servers import free_port, start_redis
+from tests.servers import app_on_redis, free_port, start_redis
 from tests.test_auth import assert_problem
 
 NEW_USER = {"email": "olga@cb-a.test", "name": "Olga", "password": "another long password", "roles": ["auditor"]}
@@ -51,20 +48,8 @@ def worker_env(app, redis_url: str) -> dict[str, str]:  # type: ignore[no-untype
             "GRC_SECRET_KEY": settings.secret_key, "GRC_LOG_LEVEL": "WARNING"}
 
 
-@contextmanager
-def jobs_on(app, redis_url: str) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """Point the app's job queue at another Redis ('' = the embedded in-process mode) for one test."""
-    settings, connection = app.config["GRC_SETTINGS"], app.extensions.pop("grc.redis", None)
-    app.config["GRC_SETTINGS"] = replace(settings, redis_url=redis_url)
-    try:
-        yield
-    finally:
-        app.config["GRC_SETTINGS"] = settings
-        app.extensions["grc.redis"] = connection
-
-
 def test_J4_in_the_embedded_default_the_relay_runs_in_process_right_after_the_commit(app, client, world):
-    with jobs_on(app, ""):
+    with app_on_redis(app, ""):
         response = client.post("/api/v1/users", headers=world.headers("cb_admin@cb-a.test"), json=NEW_USER)
     assert response.status_code == 201
     [message] = messages(app, "user.created")
@@ -92,7 +77,7 @@ def test_J3_a_second_relay_enqueued_while_one_waits_is_a_no_op(app):
 
 
 def test_J4_when_redis_is_down_the_change_still_commits_and_the_message_waits(app, client, world):
-    with jobs_on(app, "redis://127.0.0.1:1/0"):
+    with app_on_redis(app, "redis://127.0.0.1:1/0"):
         response = client.post("/api/v1/users", headers=world.headers("cb_admin@cb-a.test"), json=NEW_USER)
     assert response.status_code == 201
     assert messages(app, "user.created")[0].status == OutboxStatus.pending
@@ -163,7 +148,7 @@ def test_J4_redis_stopped_then_restarted_loses_nothing(app, client, world):
     port = free_port()
     redis_server = start_redis(port)
     url = f"redis://127.0.0.1:{port}/0"
-    with jobs_on(app, url):
+    with app_on_redis(app, url):
         redis_server.terminate()
         redis_server.wait(timeout=10)
         response = client.post("/api/v1/users", headers=world.headers("cb_admin@cb-a.test"), json=NEW_USER)

@@ -25,8 +25,9 @@ from grc.extensions import db
 from grc.jobs import redis_connection, sweeps
 from grc.jobs.tasks import daily_sweeps, relay_outbox
 from grc.notifications.models import Notification, Reminder
+from tests.servers import app_on_redis
 from tests.test_certification import Decisions
-from tests.test_jobs import jobs_on, needs_redis, worker_env
+from tests.test_jobs import needs_redis, worker_env
 
 TODAY = datetime.now(UTC).date()
 
@@ -201,7 +202,7 @@ def test_J1_an_admin_runs_a_sweep_now_for_their_own_tenant_only_in_process_in_th
     expiring_in(app, cert_a.grant(), 90)
     expiring_in(app, cert_b.grant(), 90)
     headers = world.headers("cb_admin@cb-a.test")
-    with jobs_on(app, ""):  # the embedded default: the queue runs the sweep, then the relay, in-process
+    with app_on_redis(app, ""):  # the embedded default: the queue runs the sweep, then the relay, in-process
         response = client.post("/api/v1/jobs/expiry-reminders/run", headers=headers, json={})
         assert response.status_code == 202, response.get_json()
         run = response.get_json()
