@@ -38,6 +38,8 @@ from sqlalchemy.orm import (
 from grc.errors import Forbidden, NotFound, Unauthorized
 
 TENANT_KEY = "tenant_id"
+KIND_KEY = "tenant_kind"
+CERTIFICATION_BODY, CLIENT_ORGANISATION = "certification_body", "client_organisation"  # TenantKind values
 SYSTEM_KEY = "system_scope"
 WRITABLE_KEY = "writable_tenants"
 
@@ -74,6 +76,17 @@ class TenantScoped:
             return column("tenant_id") == tenant_id
         return cls.tenant_id == tenant_id  # type: ignore[return-value]
 
+    @classmethod
+    def visible_to_cb(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
+        """``visible_to`` for a certification body: the same rows, restated by a class whose OR has a branch no CB
+        can match, so the condition is on one column and a list walks one ``(column, id)`` index."""
+        return cls.visible_to(tenant_id)
+
+    @classmethod
+    def visible_to_client(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
+        """``visible_to`` for a client organisation, restated the same way."""
+        return cls.visible_to(tenant_id)
+
 
 # --------------------------------------------------------------------------- the caller
 
@@ -94,12 +107,14 @@ def has_principal() -> bool:
 def enter(session: Session, principal: Principal) -> None:
     """Scope the request's session to the caller's tenant."""
     g.principal = principal
-    scope_to(session, principal.tenant_id)
+    scope_to(session, principal.tenant_id, principal.tenant_kind)
 
 
-def scope_to(session: Session, tenant_id: uuid.UUID) -> None:
-    """Scope ``session`` (query criteria and row-level security) to ``tenant_id``, without naming a caller."""
+def scope_to(session: Session, tenant_id: uuid.UUID, kind: str | None = None) -> None:
+    """Scope ``session`` (query criteria and row-level security) to ``tenant_id``, without naming a caller;
+    ``kind`` (the tenant's) lets the criteria take their one-column form."""
     session.info[TENANT_KEY] = tenant_id
+    session.info[KIND_KEY] = kind
     session.info.pop(SYSTEM_KEY, None)
     _apply_rls(session)
 
@@ -177,13 +192,17 @@ class _ScopeRegistry:
     """The lambda handed to with_loader_criteria must be the same code object every time (it is cached)."""
 
     @staticmethod
-    def criteria(tenant_id: uuid.UUID) -> Any:
-        return with_loader_criteria(
-            TenantScoped,
-            lambda cls: cls.visible_to(tenant_id),
-            include_aliases=True,
-            track_closure_variables=False,
-        )
+    def criteria(tenant_id: uuid.UUID, kind: str | None) -> Any:
+        """The caller's walls; one lambda per tenant kind, as the statement's shape differs by kind (the cache
+        keys on the lambda's code, not on the values it closes over)."""
+        if kind == CERTIFICATION_BODY:
+            return with_loader_criteria(TenantScoped, lambda cls: cls.visible_to_cb(tenant_id), include_aliases=True,
+                                        track_closure_variables=False)
+        if kind == CLIENT_ORGANISATION:
+            return with_loader_criteria(TenantScoped, lambda cls: cls.visible_to_client(tenant_id),
+                                        include_aliases=True, track_closure_variables=False)
+        return with_loader_criteria(TenantScoped, lambda cls: cls.visible_to(tenant_id), include_aliases=True,
+                                    track_closure_variables=False)
 
     deny: ClassVar[Any] = with_loader_criteria(TenantScoped, lambda cls: false(), include_aliases=True)
 
@@ -195,7 +214,8 @@ def _scope_queries(state: ORMExecuteState) -> None:
     if state.session.info.get(SYSTEM_KEY):
         return
     tenant_id = state.session.info.get(TENANT_KEY)
-    option = _ScopeRegistry.deny if tenant_id is None else _ScopeRegistry.criteria(tenant_id)
+    kind = state.session.info.get(KIND_KEY)
+    option = _ScopeRegistry.deny if tenant_id is None else _ScopeRegistry.criteria(tenant_id, kind)
     state.statement = state.statement.options(option)
 
 

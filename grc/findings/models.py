@@ -47,13 +47,17 @@ class Shared:
     def visible_to(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
         return or_(cls.tenant_id == tenant_id, cls.client_tenant_id == tenant_id)  # type: ignore[attr-defined]
 
+    # ``visible_to`` restated for one caller: a CB sees the rows it owns (no CB is ever the subject of another
+    # tenant's row), a client the rows about it (its own rows name it as their subject too). The same rows, but on
+    # one column, so a list walks the ``(tenant_id, id)`` or ``(client_tenant_id, id)`` index in id order.
+
     @classmethod
-    def on_side_of(cls, tenant_id: uuid.UUID, tenant_kind: str) -> ColumnElement[bool]:
-        """``visible_to`` restated for one caller: a CB sees the rows it owns, a client the rows about it (its
-        own rows are about itself too). The same rows, but a condition on one column lets a list walk the
-        ``(tenant_id, id)`` or ``(client_tenant_id, id)`` index instead of the whole table in id order."""
-        column = cls.tenant_id if tenant_kind == "certification_body" else cls.client_tenant_id  # type: ignore[attr-defined]
-        return column == tenant_id
+    def visible_to_cb(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
+        return cls.tenant_id == tenant_id  # type: ignore[attr-defined,no-any-return]
+
+    @classmethod
+    def visible_to_client(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
+        return cls.client_tenant_id == tenant_id  # type: ignore[attr-defined,no-any-return]
 
 
 class Finding(IdMixin, TimestampMixin, Shared, TenantScoped, Base):

@@ -70,6 +70,11 @@ class InRegister:
     def visible_to(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
         return or_(cls.tenant_id == tenant_id, cls.register_id.in_(_shared_registers(tenant_id)))  # type: ignore[attr-defined]
 
+    @classmethod
+    def visible_to_client(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
+        """Registers are shared with CBs only: a client sees its own rows, on one column."""
+        return cls.tenant_id == tenant_id  # type: ignore[attr-defined,no-any-return]
+
 
 class RiskRegister(IdMixin, TimestampMixin, TenantScoped, Base):
     __tablename__ = "risk_registers"
@@ -88,6 +93,11 @@ class RiskRegister(IdMixin, TimestampMixin, TenantScoped, Base):
     def visible_to(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
         return or_(cls.tenant_id == tenant_id, cls.id.in_(_shared_registers(tenant_id)))
 
+    @classmethod
+    def visible_to_client(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
+        """Registers are shared with CBs only: a client sees its own, on one column."""
+        return cls.tenant_id == tenant_id
+
 
 class Risk(IdMixin, TimestampMixin, InRegister, TenantScoped, Base):
     """A risk in a register; its latest assessment's ratings are kept on it for filters and heat maps."""
@@ -97,6 +107,11 @@ class Risk(IdMixin, TimestampMixin, InRegister, TenantScoped, Base):
         UniqueConstraint("register_id", "reference"),
         Index("ix_risks_register_level", "register_id", "current_level"),
         Index("ix_risks_review", "status", "next_review_on"),
+        Index("ix_risks_owner_page", "tenant_id", "id"),
+        # Covering the heat map and the KPIs (with the columns row-level security reads): index-only scans.
+        Index("ix_risks_heatmap", "register_id", "tenant_id", "status", "current_likelihood", "current_consequence"),
+        Index("ix_risks_kpis", "tenant_id", "current_level", "status", "above_appetite", "next_review_on",
+              "identified_on", "closed_on", "register_id"),
     )
 
     register_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("risk_registers.id"), index=True)

@@ -48,7 +48,7 @@ def heatmap(session: Session, register: RiskRegister, basis: str = "current") ->
     likelihood = getattr(Risk, f"{basis}_likelihood")
     consequence = getattr(Risk, f"{basis}_consequence")
     rows = session.execute(
-        select(likelihood, consequence, func.count(Risk.id))
+        select(likelihood, consequence, func.count())  # count(*): the covering index answers alone
         .where(Risk.register_id == register.id, Risk.status != RiskStatus.closed,
                likelihood.is_not(None), consequence.is_not(None))
         .group_by(likelihood, consequence)
@@ -80,12 +80,7 @@ def kpis(session: Session, today: date | None = None) -> dict[str, Any]:
     today = today or utcnow().date()
     criteria = criteria_service.current(session)
 
-    by_level = dict(session.execute(
-        select(Risk.current_level, func.count(Risk.id))
-        .where(Risk.tenant_id == tenant, Risk.status != RiskStatus.closed, Risk.current_level.is_not(None))
-        .group_by(Risk.current_level)
-    ).all())
-    open_total, assessed, within, overdue_reviews, closure_days = _risk_totals(session, tenant, today)
+    by_level, (open_total, assessed, within, overdue_reviews, closure_days) = _risk_totals(session, tenant, today)
     overdue_treatments = session.scalar(
         select(func.count(Action.id)).where(
             Action.tenant_id == tenant, Action.risk_id.is_not(None),
@@ -129,19 +124,25 @@ def kpis(session: Session, today: date | None = None) -> dict[str, Any]:
     return result
 
 
-def _risk_totals(session: Session, tenant: uuid.UUID, today: date) -> tuple[Any, ...]:
-    """One pass over the tenant's risks: open, assessed open, within appetite, overdue reviews (counts) and the
-    mean days to closure of closed risks (AVG skips the NULL of every other risk)."""
+def _risk_totals(session: Session, tenant: uuid.UUID, today: date) -> tuple[dict[str, int], tuple[Any, ...]]:
+    """One pass over the tenant's risks, grouped by current level: the open assessed risks per level, and the
+    totals: open, assessed open, within appetite, overdue reviews and the mean days to closure of closed risks."""
     is_open = Risk.status != RiskStatus.closed
     assessed = and_(is_open, Risk.current_level.is_not(None))
     closed = and_(Risk.status == RiskStatus.closed, Risk.closed_on.is_not(None))
-    return tuple(session.execute(
-        select(_count_where(is_open), _count_where(assessed),
+    groups = session.execute(
+        select(Risk.current_level, _count_where(is_open), _count_where(assessed),
                _count_where(and_(assessed, Risk.above_appetite.is_(False))),
                _count_where(and_(is_open, Risk.next_review_on < today)),
-               func.avg(case((closed, _days_between(session, Risk.identified_on, Risk.closed_on)))))
+               func.sum(case((closed, _days_between(session, Risk.identified_on, Risk.closed_on)))),
+               _count_where(closed))
         .where(Risk.tenant_id == tenant)
-    ).one())
+        .group_by(Risk.current_level)
+    ).all()
+    by_level = {level: int(assessed_count) for level, _, assessed_count, *_ in groups if level and assessed_count}
+    open_total, assessed_total, within, overdue, days, closed_count = (
+        sum(group[column] or 0 for group in groups) for column in range(1, 7))
+    return by_level, (open_total, assessed_total, within, overdue, days / closed_count if closed_count else None)
 
 
 def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
