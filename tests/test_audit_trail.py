@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select, text
 
 from grc import tenancy
 from grc.auditlog.models import AuditChainHead, AuditEvent
+from grc.auth.models import User
 from grc.extensions import db
+from tests.conftest import on_postgresql
 from tests.test_auth import assert_problem
+from tests.world import act_as
 
 NEW_USER = {"email": "evan@cb-a.test", "name": "Evan", "password": "another long password", "roles": ["auditor"]}
 
@@ -106,6 +110,37 @@ def test_A1_concurrent_writers_in_one_tenant_keep_one_unbroken_chain(app, client
     seqs = [event.seq for event in events(app, world.tenants["cb-a"])]
     assert seqs == list(range(1, len(seqs) + 1))
     assert client.get("/api/v1/audit-events/verify", headers=admin).get_json()["valid"] is True
+
+
+@pytest.mark.skipif(not on_postgresql(), reason="SQLite has one writer at a time (BEGIN IMMEDIATE) anyway")
+def test_A1_a_writer_holds_its_tenants_chain_only_while_it_commits(app, client, world):
+    """An open transaction that changed a user has noted its event but not locked the chain: another writer of
+    the same tenant commits meanwhile; then the first commits, and the chain holds both, unbroken."""
+    admin = world.headers("cb_admin@cb-a.test")
+    with app.app_context():
+        act_as("cb_admin@cb-a.test")
+        user = db.session.get(User, world.users["auditor@cb-a.test"])
+        user.name = "Renamed while another writer commits"
+        db.session.flush()
+        other = ThreadPoolExecutor(1).submit(
+            lambda: app.test_client().post("/api/v1/users", headers=admin, json=NEW_USER).status_code)
+        assert other.result(timeout=10) == 201  # not queued behind the open transaction
+        db.session.commit()
+    assert [e.action for e in events(app, world.tenants["cb-a"])][-2:] == ["user.created", "user.updated"]
+    assert client.get("/api/v1/audit-events/verify", headers=admin).get_json()["valid"] is True
+
+
+def test_A1_a_rolled_back_change_leaves_no_event_for_the_next_commit(app, world):
+    before = chain_head(app, world.tenants["cb-a"])
+    with app.app_context():
+        act_as("cb_admin@cb-a.test")
+        db.session.get(User, world.users["auditor@cb-a.test"]).name = "Never saved"
+        db.session.flush()
+        db.session.rollback()
+        db.session.get(User, world.users["auditor@cb-a.test"]).name = "Saved"
+        db.session.commit()
+    added = events(app, world.tenants["cb-a"])[before:]
+    assert [(e.action, e.changes["name"][1]) for e in added] == [("user.updated", "Saved")]
 
 
 def test_A1_admins_list_events_newest_first_filtered_by_entity(client, world):

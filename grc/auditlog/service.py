@@ -5,6 +5,10 @@ the action is ``<entity>.created|updated|deleted`` unless the service named the 
 ``name_action`` (``certificate.suspended``). Each tenant's events form a hash chain; the chain head row
 is locked (``SELECT ... FOR UPDATE``) while appending, and ``(tenant_id, seq)`` is unique, so concurrent
 writers queue instead of forking the chain. The tables are append-only (database triggers).
+
+The events of a transaction are noted at each flush and chained at its commit: the head stays locked for the
+commit's last flush only, not for the whole request, so writers of one tenant queue for milliseconds. Inside a
+savepoint they are chained at once, so a savepoint rolled back takes its events with it.
 """
 from __future__ import annotations
 
@@ -22,12 +26,13 @@ from sqlalchemy.orm import Session
 
 from grc.auditlog.models import AuditChainHead, AuditEvent
 from grc.db import Base, new_id, utcnow
-from grc.tenancy import TenantScoped, system_scope
+from grc.tenancy import TENANT_KEY, TenantScoped, system_scope
 from grc.tenants.models import Tenant
 
 GENESIS = "0" * 64
 ACTOR_KEY = "audit_actor"
 ACTIONS_KEY = "audit_actions"
+PENDING_KEY = "audit_pending"  # Session.info: events noted by this transaction's flushes, chained at its commit
 VERIFY_BATCH = 1000
 
 
@@ -61,9 +66,38 @@ def _record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
                 continue
             action = session.info.get(ACTIONS_KEY, {}).pop(id(obj), f"{entity_name(type(obj))}.{verb}")
             pending.append((_chain_of(session, obj), action, obj, changes))
-    if pending:
+    if not pending:
+        return
+    if session.in_nested_transaction():
         with session.no_autoflush:
             _append(session, pending)
+    else:
+        session.info.setdefault(PENDING_KEY, []).extend(pending)
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_at_commit(session: Session) -> None:
+    """Flush what is left (its events are noted too), then chain the transaction's events; commit flushes them."""
+    session.flush()
+    pending = session.info.pop(PENDING_KEY, None)
+    if not pending:
+        return
+    with session.no_autoflush:
+        if {chain for chain, *_ in pending} <= {session.info.get(TENANT_KEY)}:
+            _append(session, pending)
+            return
+        # Events of other tenants' chains were allowed when their changes were flushed (system scope, a
+        # tenant the service was let write to); that scope may be over by now.
+        with system_scope(session):
+            _append(session, pending)
+            session.flush()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_pending(session: Session) -> None:
+    """The changes are gone, and so are their events (a savepoint's rollback ends only the savepoint)."""
+    if not session.in_nested_transaction():
+        session.info.pop(PENDING_KEY, None)
 
 
 def _chain_of(session: Session, obj: Base) -> uuid.UUID:
