@@ -1,14 +1,14 @@
 """Per-tenant counters that stay gap-free and unique under concurrency (finding and certificate numbers).
 
-``next_value`` increments with one ``UPDATE ... RETURNING`` on a row created on first use, so two
-transactions asking at once queue on the row lock and get different values.
+``next_value`` is one upsert: ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` creates the row at 1 on first
+use and increments it after, so two transactions asking at once queue on the row lock and get different values.
 """
 from __future__ import annotations
 
 import re
 import uuid
 
-from sqlalchemy import ForeignKey, String, update
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -27,11 +27,10 @@ class Counter(Base):
 
 def next_value(session: Session, tenant_id: uuid.UUID, name: str) -> int:
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(Counter).values(tenant_id=tenant_id, name=name, value=0).on_conflict_do_nothing())
+    statement = insert(Counter).values(tenant_id=tenant_id, name=name, value=1)
     return session.execute(
-        update(Counter)
-        .where(Counter.tenant_id == tenant_id, Counter.name == name)
-        .values(value=Counter.value + 1)
+        statement.on_conflict_do_update(index_elements=[Counter.tenant_id, Counter.name],
+                                        set_={"value": Counter.value + 1})
         .returning(Counter.value)
     ).scalar_one()
 

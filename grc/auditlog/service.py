@@ -173,10 +173,10 @@ def _append(session: Session, pending: list[tuple[uuid.UUID, str, Base, dict[str
 
 
 def _lock_head(session: Session, tenant_id: uuid.UUID) -> AuditChainHead:
-    with system_scope(session):
-        head = session.scalars(
-            select(AuditChainHead).where(AuditChainHead.tenant_id == tenant_id).with_for_update()
-        ).one_or_none()
+    # Chain heads are neither tenant-scoped nor under row-level security: no scope to enter (two round trips).
+    head = session.scalars(
+        select(AuditChainHead).where(AuditChainHead.tenant_id == tenant_id).with_for_update()
+    ).one_or_none()
     if head is None:  # only for a tenant created in this very transaction: nobody else can race it
         head = AuditChainHead(tenant_id=tenant_id, last_seq=0, last_hash=GENESIS)
         session.add(head)

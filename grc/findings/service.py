@@ -21,7 +21,7 @@ from grc.auth.models import User
 from grc.db import utcnow
 from grc.errors import Forbidden, InvalidField, RuleViolation
 from grc.extensions import db
-from grc.findings.models import Finding, FindingEvent, FindingSource, FindingStatus, Grade
+from grc.findings.models import NONCONFORMITIES, Finding, FindingEvent, FindingSource, FindingStatus, Grade
 from grc.notifications.service import publish
 from grc.numbering import next_value
 from grc.schemes.models import Scheme
@@ -57,10 +57,9 @@ def raise_on_audit(session: Session, audit: Audit, data: dict[str, Any]) -> Find
         raise RuleViolation("Findings are raised on an audit in progress or completed in the last 30 days.", rule="F1")
     scheme = _scheme_of(audit, data.pop("scheme_id", None))
     _check_clause(scheme, data["clause"])
-    finding = _new_finding(session, data, source=FindingSource.audit, client_tenant_id=audit.client_tenant_id,
-                           audit_id=audit.id, scheme_id=scheme.id, today=today)
-    _due_dates(session, finding, today)
-    return finding
+    dues = _due_dates(session, Grade(data["grade"]), audit.client_tenant_id, today)  # before the number is taken
+    return _new_finding(session, data, source=FindingSource.audit, client_tenant_id=audit.client_tenant_id,
+                        audit_id=audit.id, scheme_id=scheme.id, today=today, **dues)
 
 
 def raise_own(session: Session, data: dict[str, Any]) -> Finding:
@@ -80,6 +79,8 @@ def raise_own(session: Session, data: dict[str, Any]) -> Finding:
 
 
 def _new_finding(session: Session, data: dict[str, Any], **fields: Any) -> Finding:
+    """The finding, numbered and inserted. Everything read first: the number's counter row stays locked from
+    here to the commit, so concurrent raisers of one CB queue for as short a time as possible."""
     principal = tenancy.current()
     today = fields.pop("today")
     number = next_value(session, principal.tenant_id, f"finding-{today.year}")
@@ -110,23 +111,23 @@ def _check_clause(scheme: Scheme, clause: str) -> None:
         raise InvalidField("clause", f"not a clause of {scheme.standard} (one of: {known})")
 
 
-def _due_dates(session: Session, finding: Finding, today: date) -> None:
+def _due_dates(session: Session, grade: Grade, client_tenant_id: uuid.UUID, today: date) -> dict[str, date | None]:
     """F3: response and closure deadlines from the CB's policy; a minor is due by the next audit by default."""
-    if not finding.is_nonconformity:
-        return
+    if grade not in NONCONFORMITIES:
+        return {}
     policy = tenants.policy(session)
-    finding.response_due = today + timedelta(days=policy.response_due_days)
-    if finding.grade == Grade.major:
-        finding.closure_due = today + timedelta(days=policy.major_closure_days)
+    if grade == Grade.major:
+        closure_due = today + timedelta(days=policy.major_closure_days)
     elif policy.minor_closure_days is not None:
-        finding.closure_due = today + timedelta(days=policy.minor_closure_days)
+        closure_due = today + timedelta(days=policy.minor_closure_days)
     else:
-        finding.closure_due = session.scalars(
+        closure_due = session.scalars(
             select(Audit.planned_start)
-            .where(Audit.client_tenant_id == finding.client_tenant_id, Audit.planned_start > today,
+            .where(Audit.client_tenant_id == client_tenant_id, Audit.planned_start > today,
                    Audit.status == AuditStatus.planned)
             .order_by(Audit.planned_start)
         ).first()
+    return {"response_due": today + timedelta(days=policy.response_due_days), "closure_due": closure_due}
 
 
 # --------------------------------------------------------------------------- the workflow (F2)
