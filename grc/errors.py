@@ -13,6 +13,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, Response, g, json
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -168,6 +169,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(error: DomainError) -> Response:
         return problem(error.status, error.detail, slug=error.slug, errors=error.errors, rule=error.rule)
+
+    @app.errorhandler(StaleDataError)
+    def _stale(_error: StaleDataError) -> Response:
+        # Two requests changed the same row at once and this one lost the version check (its unit of work is
+        # rolled back when the request ends): a conflict the client resolves by reading again, not a server fault.
+        return problem(409, "The resource was changed by another request meanwhile; fetch it again and retry.",
+                       slug=Conflict.slug)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -1,13 +1,20 @@
 """A CB plans and runs stage 1 and stage 2, raises findings, and the client works through them (C1, C6, F1-F4)."""
 from __future__ import annotations
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 from dateutil.relativedelta import relativedelta
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from grc.db import utcnow
+from grc.findings.models import Finding
 from tests.certification import ISO_9001, ISO_27001, Certification
+from tests.conftest import on_postgresql
 from tests.test_auth import assert_problem
 
 TODAY = utcnow().date()
@@ -245,3 +252,34 @@ def test_finding_numbers_stay_unique_when_auditors_raise_them_at_once(app, clien
     for thread in threads:
         thread.join()
     assert len(numbers) == 10 and len(set(numbers)) == 10
+
+
+@pytest.mark.skipif(not on_postgresql(), reason="SQLite lets one writer in at a time: the two cannot overlap")
+def test_F2_two_answers_to_the_same_finding_at_once_one_wins_the_other_gets_409(app, client, world):
+    """The client's two staff report the implementation at the same moment: the second writer's version check
+    fails, and it is told to read again (409), never a server error."""
+    cert = Certification(client, world)
+    finding = cert.raise_finding(cert.start(cert.plan("stage1", TODAY)), "minor")
+    cert.respond(finding)
+    cert.review(finding, accepted=True)
+    url = f"/api/v1/findings/{finding['id']}/implementation"
+    body = {"implementation_evidence": "Checklist in use."}
+    other: list[int] = []
+    fired = threading.Event()  # once: the other answer's own flush passes through here too
+
+    def the_other_answer_commits_first(session, _context, _instances):  # type: ignore[no-untyped-def]
+        if not fired.is_set() and any(isinstance(obj, Finding) for obj in session.dirty):
+            fired.set()
+            other.append(ThreadPoolExecutor(1).submit(
+                lambda: app.test_client().post(url, headers=cert.as_("client_admin"), json=body).status_code
+            ).result(timeout=30))
+
+    event.listen(Session, "before_flush", the_other_answer_commits_first)
+    try:
+        response = client.post(url, headers=cert.as_("client_admin"), json=body)
+    finally:
+        event.remove(Session, "before_flush", the_other_answer_commits_first)
+    assert other == [200]
+    assert assert_problem(response, 409)["type"].endswith("/conflict")
+    shown = cert.ok(client.get(f"/api/v1/findings/{finding['id']}", headers=cert.as_("client_admin")))
+    assert shown["status"] == "implemented" and [s["action"] for s in shown["history"]].count("implement") == 1

@@ -174,8 +174,10 @@ def _append(session: Session, pending: list[tuple[uuid.UUID, str, Base, dict[str
 
 def _lock_head(session: Session, tenant_id: uuid.UUID) -> AuditChainHead:
     # Chain heads are neither tenant-scoped nor under row-level security: no scope to enter (two round trips).
+    # populate_existing: the row as the lock returns it, even if an earlier transaction of this session loaded it.
     head = session.scalars(
         select(AuditChainHead).where(AuditChainHead.tenant_id == tenant_id).with_for_update()
+        .execution_options(populate_existing=True)
     ).one_or_none()
     if head is None:  # only for a tenant created in this very transaction: nobody else can race it
         head = AuditChainHead(tenant_id=tenant_id, last_seq=0, last_hash=GENESIS)

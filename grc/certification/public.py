@@ -16,7 +16,7 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
-from grc import publiccache
+from grc import viewcache
 from grc.certification.models import Certificate, CertificateStatus
 from grc.db import utcnow
 from grc.tenancy import system_scope
@@ -52,15 +52,15 @@ def public_status(certificate: Certificate, today: date | None = None) -> Certif
 
 def find_public(session: Session, cb_slug: str, number: str) -> dict[str, Any] | None:
     """The public view of certificate ``number`` of the CB ``cb_slug``, or None (unknown CB or number); from the
-    public cache when a lookup made it since the certificate last changed (grc.publiccache)."""
+    public cache when a lookup made it since the certificate last changed (grc.viewcache)."""
     if not _plausible(cb_slug, MAX_SLUG_LENGTH) or not _plausible(number, MAX_NUMBER_LENGTH):
         return None
     slug = cb_slug.lower()
-    view = publiccache.cached("certificate", f"{slug}/{number}", lambda: _load_public(session, slug, number))
+    view = viewcache.cached("certificate", f"{slug}/{number}", lambda: _load_public(session, slug, number))
     return None if view is None else {**view, "verified_at": utcnow()}
 
 
-def _load_public(session: Session, cb_slug: str, number: str) -> tuple[uuid.UUID, dict[str, Any]] | None:
+def _load_public(session: Session, cb_slug: str, number: str) -> tuple[tuple[uuid.UUID], dict[str, Any]] | None:
     with system_scope(session):
         cb = session.scalars(
             select(Tenant).where(Tenant.slug == cb_slug, Tenant.kind == TenantKind.certification_body)
@@ -73,7 +73,7 @@ def _load_public(session: Session, cb_slug: str, number: str) -> tuple[uuid.UUID
         ).one_or_none()
         if certificate is None or not certificate.revisions:
             return None
-        return cb.id, _public_view(cb, certificate)
+        return (cb.id,), _public_view(cb, certificate)
 
 
 def _plausible(value: str, max_length: int) -> bool:

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
-from grc import publiccache, tenancy
+from grc import tenancy, viewcache
 from grc.api import paginate
 from grc.auditlog.service import name_action
 from grc.certification.models import Certificate, CertificateStatus
@@ -302,7 +302,7 @@ class PublicLicence:
 
 def public_licence(session: Session, number: str) -> PublicLicence:
     """The public view of the licence with this number; NotFound if there is none. From the public cache when a
-    lookup made it since the licence or its CB's certificates last changed (grc.publiccache).
+    lookup made it since the licence or its CB's certificates last changed (grc.viewcache).
 
     Certificates show their public status (an active one past its expiry date is expired even before the daily
     sweep wrote it), and the licence's status is derived from those, so a badge never says VALID for a lapse.
@@ -310,13 +310,13 @@ def public_licence(session: Session, number: str) -> PublicLicence:
     number = number.strip().upper()
     if not number.startswith(NUMBER_PREFIX) or len(number) > MAX_NUMBER_LENGTH or "\x00" in number:
         raise NotFound("No mark licence with this number.")
-    view = publiccache.cached("licence", number, lambda: _load_public_licence(session, number))
+    view = viewcache.cached("licence", number, lambda: _load_public_licence(session, number))
     if view is None:
         raise NotFound("No mark licence with this number.")
     return view
 
 
-def _load_public_licence(session: Session, number: str) -> tuple[uuid.UUID, PublicLicence] | None:
+def _load_public_licence(session: Session, number: str) -> tuple[tuple[uuid.UUID], PublicLicence] | None:
     with tenancy.system_scope(session):
         licence = session.scalars(select(MarkLicence).where(MarkLicence.number == number).options(
             selectinload(MarkLicence.certificates).lazyload(Certificate.history))  # the public never sees history
@@ -330,7 +330,7 @@ def _load_public_licence(session: Session, number: str) -> tuple[uuid.UUID, Publ
         content = certs[0].current.content if certs and certs[0].revisions else {}
         shown = [PublicCertificate(number=c.number, standard=c.scheme.standard, status=status.value,
                                    verify_url=verify_path(cb.slug, c.number)) for c, status in zip(certs, statuses)]
-        return licence.tenant_id, PublicLicence(
+        return (licence.tenant_id,), PublicLicence(
             number=licence.number, status=_derived_status(licence, statuses).value,
             client_name=str(content.get("client_legal_name") or content.get("client_name") or client.name),
             cb_name=cb.name,

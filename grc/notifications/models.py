@@ -59,6 +59,7 @@ class Notification(IdMixin, TenantScoped, Base):
 
     __tablename__ = "notifications"
     __audit__ = False
+    __in_views__ = False  # never part of a cached view (grc.viewcache): marking all read drops nothing
     __table_args__ = (
         UniqueConstraint("event_id", "user_id"),
         Index("ix_notifications_inbox", "user_id", "read_at", "id"),

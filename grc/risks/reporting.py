@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from grc import tenancy
+from grc import tenancy, viewcache
 from grc.actions.models import Action, ActionStatus
 from grc.certification.models import Certificate, CertificateStatus
 from grc.db import utcnow
@@ -43,7 +43,14 @@ XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 
 def heatmap(session: Session, register: RiskRegister, basis: str = "current") -> dict[str, Any]:
     """Counts per (likelihood, consequence) cell of the register's open risks, as a full grid of the criteria
-    in force; risks rated outside the current scales (an older, larger version) are left out of the grid."""
+    in force; risks rated outside the current scales (an older, larger version) are left out of the grid.
+    Cached (grc.viewcache) until a row of the register's owner or of the viewer (its criteria) changes."""
+    viewer = tenancy.current().tenant_id
+    return viewcache.cached("heatmap", f"{register.id}/{basis}/{viewer}", lambda: (
+        (register.tenant_id, viewer), _heatmap(session, register, basis)))
+
+
+def _heatmap(session: Session, register: RiskRegister, basis: str) -> dict[str, Any]:
     criteria = criteria_service.current(session)
     likelihood = getattr(Risk, f"{basis}_likelihood")
     consequence = getattr(Risk, f"{basis}_consequence")
@@ -74,10 +81,16 @@ def _cells(criteria: RiskCriteria, counts: dict[tuple[int, int], int]) -> Iterat
 
 
 def kpis(session: Session, today: date | None = None) -> dict[str, Any]:
-    """The caller's tenant's risk KPIs, and the certification KPIs that apply to its kind of tenant."""
+    """The caller's tenant's risk KPIs, and the certification KPIs that apply to its kind of tenant. Cached
+    (grc.viewcache) until a row of the tenant, or about it, changes."""
+    tenant = tenancy.current().tenant_id
+    today = today or utcnow().date()
+    return viewcache.cached("kpis", f"{tenant}/{today.isoformat()}", lambda: ((tenant,), _kpis(session, today)))
+
+
+def _kpis(session: Session, today: date) -> dict[str, Any]:
     principal = tenancy.current()
     tenant = principal.tenant_id
-    today = today or utcnow().date()
     criteria = criteria_service.current(session)
 
     by_level, (open_total, assessed, within, overdue_reviews, closure_days) = _risk_totals(session, tenant, today)

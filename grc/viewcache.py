@@ -1,13 +1,14 @@
-"""The public views (certificate check, mark-licence JSON, badge and page) cached in Redis, so the lookup every shop
-visitor's badge makes is answered without PostgreSQL.
+"""Read-mostly views cached in Redis: the public lookups (certificate check, mark-licence JSON, badge and page), so
+the request every shop visitor's badge makes is answered without PostgreSQL, and the risk dashboards (heat map,
+KPIs), which aggregate a whole register.
 
-Correct first, fast second:
+Each view belongs to the tenants whose rows it shows. Correct first, fast second:
 
-- a view is cached per UTC day (an active certificate past its expiry date must read "expired" the next day, C10)
-  and for ``TTL`` seconds at most;
-- any change to a certification body's certificates, their revisions, its mark licences or the CB itself drops
-  every cached view of that CB as soon as the change commits, on every API process sharing the Redis: a suspension
-  shows on the very next lookup;
+- a view is cached per UTC day (an active certificate past its expiry date must read "expired" the next day, C10;
+  a review is overdue from a date on) and for ``TTL`` seconds at most;
+- any committed change to a row of a tenant (its own rows, and the rows about it: ``client_tenant_id``) drops
+  every cached view that tenant owns, on every process sharing the Redis: a suspension shows on the very next
+  lookup, a re-assessed risk on the next heat map;
 - a lookup that read the database before such a change cannot store its stale view after the drop: each drop
   bumps a generation counter, and a view is stored only if the counter has not moved since the lookup began;
 - Redis trouble never fails a lookup: it is logged and the view comes from the database.
@@ -27,24 +28,25 @@ from flask import current_app, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError, WatchError
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from grc.db import utcnow
+from grc.tenancy import TenantScoped
 
 TTL = 300  # seconds; also the badge's Cache-Control max-age, so no copy anywhere outlives it by much
-GENERATION = "grc:public:generation"
+GENERATION = "grc:views:generation"
 DIRTY_KEY = "public_cache_dirty"  # Session.info: CB ids whose public views the transaction changed
 log = logging.getLogger(__name__)
 View = TypeVar("View")
 
 
 def _view_key(kind: str, key: str) -> str:
-    return f"grc:public:{kind}:{utcnow().date().isoformat()}:{key}"
+    return f"grc:views:{kind}:{utcnow().date().isoformat()}:{key}"
 
 
-def _index_key(cb_id: uuid.UUID) -> str:
-    """The set of a CB's cached view keys: what a change to that CB drops."""
-    return f"grc:public:cb:{cb_id}"
+def _index_key(tenant_id: uuid.UUID | str) -> str:
+    """The set of the cached view keys a tenant owns: what a change to its rows drops."""
+    return f"grc:views:owner:{tenant_id}"
 
 
 def _redis() -> Redis:
@@ -53,8 +55,8 @@ def _redis() -> Redis:
     return redis_connection(current_app)
 
 
-def cached(kind: str, key: str, load: Callable[[], tuple[uuid.UUID, View] | None]) -> View | None:
-    """The public view ``kind``/``key``: from the cache, else ``load()`` (the owning CB's id and the view, or None
+def cached(kind: str, key: str, load: Callable[[], tuple[Iterable[uuid.UUID], View] | None]) -> View | None:
+    """The view ``kind``/``key``: from the cache, else ``load()`` (the tenants owning the view and the view, or None
     when there is no such thing: misses are not cached) stored for the next lookup."""
     view_key = _view_key(kind, key)
     try:
@@ -69,12 +71,12 @@ def cached(kind: str, key: str, load: Callable[[], tuple[uuid.UUID, View] | None
     loaded = load()
     if loaded is None:
         return None
-    cb_id, view = loaded
-    _store(redis, view_key, _index_key(cb_id), view, generation)
+    owners, view = loaded
+    _store(redis, view_key, [_index_key(owner) for owner in owners], view, generation)
     return view
 
 
-def _store(redis: Redis, view_key: str, index_key: str, view: Any, generation: bytes | None) -> None:
+def _store(redis: Redis, view_key: str, index_keys: list[str], view: Any, generation: bytes | None) -> None:
     """Store ``view`` unless a change was committed since the lookup read ``generation`` (its view may predate it)."""
     try:
         with redis.pipeline() as pipe:
@@ -83,8 +85,9 @@ def _store(redis: Redis, view_key: str, index_key: str, view: Any, generation: b
                 return
             pipe.multi()
             pipe.set(view_key, pickle.dumps(view), ex=TTL)
-            pipe.sadd(index_key, view_key)
-            pipe.expire(index_key, TTL * 2)
+            for index_key in index_keys:
+                pipe.sadd(index_key, view_key)
+                pipe.expire(index_key, TTL * 2)
             pipe.execute()
     except WatchError:
         return  # a change committed while storing: leave it to the next lookup
@@ -92,35 +95,46 @@ def _store(redis: Redis, view_key: str, index_key: str, view: Any, generation: b
         log.warning("public cache not written", extra={"error": repr(exc)})
 
 
-def invalidate(cb_ids: Iterable[uuid.UUID]) -> None:
-    """Drop every cached public view of these CBs, and stop lookups already under way from storing theirs."""
+def invalidate(tenant_ids: Iterable[uuid.UUID | str]) -> None:
+    """Drop every cached view these tenants own (``EVERYONE``: all of them), and stop lookups already under way
+    from storing theirs."""
     try:
         redis = _redis()
         redis.incr(GENERATION)
-        for cb_id in cb_ids:
-            index_key = _index_key(cb_id)
+        owners = set(tenant_ids)
+        index_keys = (redis.scan_iter(match=_index_key("*"), count=1000) if EVERYONE in owners  # type: ignore[arg-type]
+                      else (_index_key(owner) for owner in owners))  # type: ignore[arg-type]
+        for index_key in index_keys:
             keys = redis.smembers(index_key)
             redis.delete(index_key, *keys)
     except RedisError as exc:  # the views lapse after TTL seconds anyway
         log.error("public cache not invalidated", extra={"error": repr(exc)})
 
 
-def _public_owner(obj: object) -> uuid.UUID | None:
-    """The CB whose public views ``obj`` shows in, if any."""
-    from grc.certification.models import Certificate, CertificateRevision
-    from grc.marks.models import MarkLicence
+def _owners(obj: object) -> set[uuid.UUID]:
+    """The tenants whose views ``obj`` may show in: the tenant itself, a row's owner and the tenant it is about."""
     from grc.tenants.models import Tenant
 
-    if isinstance(obj, Certificate | CertificateRevision | MarkLicence):
-        return obj.tenant_id
     if isinstance(obj, Tenant):
-        return obj.id
-    return None
+        return {obj.id}
+    return {owner for owner in (getattr(obj, "tenant_id", None), getattr(obj, "client_tenant_id", None)) if owner}
+
+
+EVERYONE = "*"  # a bulk UPDATE or DELETE: which tenants' rows it changed is not known here
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_changes(state: ORMExecuteState) -> None:
+    """``session.execute(update(...))`` changes rows no flush sees: every cached view goes (they are rare)."""
+    mapper = state.bind_mapper
+    if (state.is_update or state.is_delete) and mapper is not None and issubclass(mapper.class_, TenantScoped) \
+            and getattr(mapper.class_, "__in_views__", True):
+        state.session.info.setdefault(DIRTY_KEY, set()).add(EVERYONE)
 
 
 @event.listens_for(Session, "after_flush")
 def _note_changes(session: Session, _context: Any) -> None:
-    owners = {_public_owner(obj) for obj in chain(session.new, session.dirty, session.deleted)} - {None}
+    owners = set().union(*(_owners(obj) for obj in chain(session.new, session.dirty, session.deleted)))
     if owners:
         session.info.setdefault(DIRTY_KEY, set()).update(owners)
 

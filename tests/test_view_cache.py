@@ -1,6 +1,6 @@
-"""The public lookups' cache (grc.publiccache): a repeated certificate check or badge is answered without the
-database, and yet a suspension, a licence change or a reissue shows on the very next lookup, a lookup racing a
-change cannot store the old view, and a Redis outage costs speed, never an answer."""
+"""The view cache (grc.viewcache): a repeated certificate check, badge, heat map or KPI page is answered without
+the database, and yet a suspension, a licence change or a re-assessed risk shows on the very next request, a
+lookup racing a change cannot store the old view, and a Redis outage costs speed, never an answer."""
 from __future__ import annotations
 
 import uuid
@@ -13,10 +13,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-from grc import publiccache
+from grc import viewcache
 from tests import servers
 from tests.certificates import issue_certificate
 from tests.marks_factory import change_certificate, make_certificate
+from tests.test_risk_reporting import counted, three_assessed_risks
+from tests.test_risks import Shop
 from tests.world import World
 
 CHECK = "/api/v1/public/certificates/cb-a"
@@ -111,16 +113,16 @@ def test_another_cbs_change_leaves_a_cbs_cached_views_alone(app: Flask, client: 
 def test_a_lookup_that_read_before_a_change_does_not_store_its_view(app: Flask, world: World) -> None:
     cb_id, loads = world.tenants["cb-a"], []
 
-    def load_while_a_change_commits() -> tuple[uuid.UUID, str]:
+    def load_while_a_change_commits() -> tuple[tuple[uuid.UUID], str]:
         loads.append(1)
-        publiccache.invalidate([cb_id])  # another process commits a change between our read and our store
-        return cb_id, "the view before the change"
+        viewcache.invalidate([cb_id])  # another process commits a change between our read and our store
+        return (cb_id,), "the view before the change"
 
     with app.test_request_context():
-        assert publiccache.cached("certificate", "cb-a/RACE-1", load_while_a_change_commits) == \
+        assert viewcache.cached("certificate", "cb-a/RACE-1", load_while_a_change_commits) == \
             "the view before the change"
-        assert publiccache.cached("certificate", "cb-a/RACE-1", lambda: (cb_id, "the view after")) == "the view after"
-        assert publiccache.cached("certificate", "cb-a/RACE-1", lambda: (cb_id, "not read again")) == "the view after"
+        assert viewcache.cached("certificate", "cb-a/RACE-1", lambda: ((cb_id,), "the view after")) == "the view after"
+        assert viewcache.cached("certificate", "cb-a/RACE-1", lambda: ((cb_id,), "not read again")) == "the view after"
     assert loads == [1]
 
 
@@ -136,3 +138,20 @@ def test_with_redis_down_lookups_still_answer_from_the_database(
         change_certificate(app, certificate_id, "suspended")  # the drop fails: nothing left to drop
         for _ in range(2):
             assert status_of(client, "CB-A-CACHE-6") == "suspended"
+
+
+def test_a_shops_heat_map_and_kpis_are_served_from_the_cache_until_a_risk_is_reassessed(
+        app: Flask, client: FlaskClient, world: World) -> None:
+    shop = Shop(client, world)
+    register, fraud, _, _ = three_assessed_risks(shop)
+    heatmap_url = f"/api/v1/risk-registers/{register['id']}/heatmap"
+    before = shop.ok(client.get(heatmap_url, headers=shop.as_("member")))
+    kpis = shop.ok(client.get("/api/v1/kpis", headers=shop.as_("member")))
+    with statements(app) as seen:
+        assert shop.ok(client.get(heatmap_url, headers=shop.as_("member"))) == before
+        assert shop.ok(client.get("/api/v1/kpis", headers=shop.as_("member"))) == kpis
+    assert not [s for s in seen if "risks" in s]  # the caller is authenticated; the risks are not read again
+
+    shop.assess(fraud, inherent=(4, 4), current=(1, 1), target=(1, 1))
+    assert counted(shop.ok(client.get(heatmap_url, headers=shop.as_("member")))) == {(1, 1): 1, (2, 3): 1, (2, 5): 1}
+    assert shop.ok(client.get("/api/v1/kpis", headers=shop.as_("member")))["share_within_appetite"] == round(2 / 3, 4)
