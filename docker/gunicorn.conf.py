@@ -39,10 +39,13 @@ worker_class = "gthread"
 workers = _int_env("GRC_WORKERS", 2 * _usable_cores() + 1)
 threads = _int_env("GRC_THREADS", 4)
 # Recycle workers after a bounded number of requests (jitter keeps them from restarting together), so a
-# slow leak in any library cannot grow a worker without limit. Not much lower: every recycled worker leaves
-# its metric files behind (see Prometheus below) and each scrape reads them all.
-max_requests = _int_env("GRC_MAX_REQUESTS", 10000)
-max_requests_jitter = _int_env("GRC_MAX_REQUESTS_JITTER", 1000)
+# slow leak in any library cannot grow a worker without limit. Not lower: a new worker spends ~1.5 s of CPU
+# importing and building the app (with cold pools and caches), and at the ~1,000 req/s the benchmark sees for
+# public lookups on 2 cores, 10,000 meant a restart per worker every minute; every recycled worker also leaves
+# its metric files behind (see Prometheus below) and each scrape reads them all. Worker RSS stays under 120 MiB
+# through a benchmark run (docs/BENCHMARKS.md).
+max_requests = _int_env("GRC_MAX_REQUESTS", 100000)
+max_requests_jitter = _int_env("GRC_MAX_REQUESTS_JITTER", 10000)
 # The app is created in each worker after the fork: no database connections or Redis clients shared across
 # processes, and a code reload (HUP) picks up new code.
 preload_app = False
