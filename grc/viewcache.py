@@ -35,7 +35,8 @@ from grc.tenancy import TenantScoped
 
 TTL = 300  # seconds; also the badge's Cache-Control max-age, so no copy anywhere outlives it by much
 GENERATION = "grc:views:generation"
-DIRTY_KEY = "public_cache_dirty"  # Session.info: CB ids whose public views the transaction changed
+EVERYONE = "*"  # a bulk UPDATE or DELETE: which tenants' rows it changed is not known here
+DIRTY_KEY = "views_dirty"  # Session.info: tenants whose cached views this transaction changed
 log = logging.getLogger(__name__)
 View = TypeVar("View")
 
@@ -63,7 +64,7 @@ def cached(kind: str, key: str, load: Callable[[], tuple[Iterable[uuid.UUID], Vi
         redis = _redis()
         stored, generation = redis.mget(view_key, GENERATION)
     except RedisError as exc:
-        log.warning("public cache unavailable, reading the database", extra={"error": repr(exc)})
+        log.warning("view cache unavailable, reading the database", extra={"error": repr(exc)})
         loaded = load()
         return loaded[1] if loaded else None
     if stored is not None:
@@ -92,7 +93,7 @@ def _store(redis: Redis, view_key: str, index_keys: list[str], view: Any, genera
     except WatchError:
         return  # a change committed while storing: leave it to the next lookup
     except RedisError as exc:
-        log.warning("public cache not written", extra={"error": repr(exc)})
+        log.warning("view cache not written", extra={"error": repr(exc)})
 
 
 def invalidate(tenant_ids: Iterable[uuid.UUID | str]) -> None:
@@ -102,13 +103,13 @@ def invalidate(tenant_ids: Iterable[uuid.UUID | str]) -> None:
         redis = _redis()
         redis.incr(GENERATION)
         owners = set(tenant_ids)
-        index_keys = (redis.scan_iter(match=_index_key("*"), count=1000) if EVERYONE in owners  # type: ignore[arg-type]
-                      else (_index_key(owner) for owner in owners))  # type: ignore[arg-type]
+        index_keys = (redis.scan_iter(match=_index_key(EVERYONE), count=1000) if EVERYONE in owners
+                      else (_index_key(owner) for owner in owners))
         for index_key in index_keys:
             keys = redis.smembers(index_key)
             redis.delete(index_key, *keys)
     except RedisError as exc:  # the views lapse after TTL seconds anyway
-        log.error("public cache not invalidated", extra={"error": repr(exc)})
+        log.error("view cache not invalidated", extra={"error": repr(exc)})
 
 
 def _owners(obj: object) -> set[uuid.UUID]:
@@ -118,9 +119,6 @@ def _owners(obj: object) -> set[uuid.UUID]:
     if isinstance(obj, Tenant):
         return {obj.id}
     return {owner for owner in (getattr(obj, "tenant_id", None), getattr(obj, "client_tenant_id", None)) if owner}
-
-
-EVERYONE = "*"  # a bulk UPDATE or DELETE: which tenants' rows it changed is not known here
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -4,41 +4,23 @@ lookup racing a change cannot store the old view, and a Redis outage costs speed
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
 
 from grc import viewcache
 from tests import servers
 from tests.certificates import issue_certificate
 from tests.marks_factory import change_certificate, make_certificate
+from tests.test_query_counts import recorded_statements
 from tests.test_risk_reporting import counted, three_assessed_risks
 from tests.test_risks import Shop
 from tests.world import World
 
 CHECK = "/api/v1/public/certificates/cb-a"
 MANAGER = "certification_manager@cb-a.test"
-
-
-@contextmanager
-def statements(app: Flask) -> Iterator[list[str]]:
-    """The SQL statements the app sends while the block runs."""
-    engine = app.extensions["grc.db"][0]
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def status_of(client: FlaskClient, number: str) -> str:
@@ -66,7 +48,7 @@ def test_a_repeated_certificate_check_and_badge_are_answered_without_the_databas
     certificate_id = make_certificate(app, world, number="CB-A-CACHE-1")
     licence = grant_licence(client, world, certificate_id)
     assert status_of(client, "CB-A-CACHE-1") == "active" and "VALID" in badge_text(client, licence["number"])
-    with statements(app) as seen:
+    with recorded_statements(app) as seen:
         first, second = client.get(f"{CHECK}/CB-A-CACHE-1"), client.get(f"{CHECK}/CB-A-CACHE-1")
         assert "VALID" in badge_text(client, licence["number"])
     assert seen == []
@@ -105,7 +87,7 @@ def test_another_cbs_change_leaves_a_cbs_cached_views_alone(app: Flask, client: 
     issue_certificate(app, world, number="CB-A-CACHE-5")
     assert status_of(client, "CB-A-CACHE-5") == "active"
     issue_certificate(app, world, cb="cb-b", client="client-b", number="CB-B-CACHE-1")
-    with statements(app) as seen:
+    with recorded_statements(app) as seen:
         assert status_of(client, "CB-A-CACHE-5") == "active"
     assert seen == []
 
@@ -147,10 +129,10 @@ def test_a_shops_heat_map_and_kpis_are_served_from_the_cache_until_a_risk_is_rea
     heatmap_url = f"/api/v1/risk-registers/{register['id']}/heatmap"
     before = shop.ok(client.get(heatmap_url, headers=shop.as_("member")))
     kpis = shop.ok(client.get("/api/v1/kpis", headers=shop.as_("member")))
-    with statements(app) as seen:
+    with recorded_statements(app) as seen:
         assert shop.ok(client.get(heatmap_url, headers=shop.as_("member"))) == before
         assert shop.ok(client.get("/api/v1/kpis", headers=shop.as_("member"))) == kpis
-    assert not [s for s in seen if "risks" in s]  # the caller is authenticated; the risks are not read again
+    assert not [s for s in seen if "risks" in s.sql]  # the caller is authenticated; the risks are not read again
 
     shop.assess(fraud, inherent=(4, 4), current=(1, 1), target=(1, 1))
     assert counted(shop.ok(client.get(heatmap_url, headers=shop.as_("member")))) == {(1, 1): 1, (2, 3): 1, (2, 5): 1}

@@ -116,7 +116,6 @@ class CertificateSchema(ma.Schema):
     history = ma.fields.List(ma.fields.Nested(CertificateEventSchema))
 
 
-
 class CertificateSummarySchema(CertificateSchema):
     """A certificate in a list: its current content, without the revisions and history that grow with its age
     (``GET /certificates/{id}`` has them), so a page costs the same for a new and a thirty-year-old certificate."""
