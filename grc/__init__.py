@@ -57,6 +57,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
 
 def _flask_config(settings: Settings) -> dict[str, Any]:
+    from grc import ratelimit
+
     return {
         "GRC_SETTINGS": settings,
         "SECRET_KEY": settings.secret_key,
@@ -68,6 +70,7 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
         "JWT_TOKEN_LOCATION": ["headers"],
         "RATELIMIT_STORAGE_URI": settings.redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_STRATEGY": ratelimit.NAME,
         "RATELIMIT_SWALLOW_ERRORS": True,
         "API_TITLE": "grc — ISO certification and risk API",
         "API_VERSION": "1.0.0",

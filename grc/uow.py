@@ -72,10 +72,13 @@ def _unit_of_work(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _commit() -> None:
+    session = db.session
+    if not session.in_transaction():
+        return  # nothing was read or staged (a cached public answer): no transaction to end, no hooks to run
     try:
-        db.session.commit()
+        session.commit()
     except IntegrityError as exc:
-        db.session.rollback()
+        session.rollback()
         raise Conflict("The change collides with a concurrent one (a unique value was taken); retry.") from exc
 
 

@@ -99,7 +99,7 @@ def test_deactivating_a_user_revokes_their_tokens_at_once(client, world):
 
 def test_login_is_rate_limited_per_account_with_retry_after(app, client, world):
     settings = app.config["GRC_SETTINGS"]
-    app.config["GRC_SETTINGS"] = replace(settings, login_rate_limit_account="3 per minute")
+    app.config["GRC_SETTINGS"] = replace(settings, login_rate_limit_account="3 per hour")
     try:
         statuses = [login(client, "cb_admin@cb-a.test", "wrong").status_code for _ in range(4)]
         assert statuses == [401, 401, 401, 429]
@@ -113,7 +113,7 @@ def test_login_is_rate_limited_per_account_with_retry_after(app, client, world):
 
 def test_login_is_rate_limited_per_ip(app, client, world):
     settings = app.config["GRC_SETTINGS"]
-    app.config["GRC_SETTINGS"] = replace(settings, login_rate_limit_ip="2 per minute")
+    app.config["GRC_SETTINGS"] = replace(settings, login_rate_limit_ip="2 per hour")
     try:
         assert login(client, "auditor@cb-a.test").status_code == 200
         assert login(client, "cb_viewer@cb-a.test").status_code == 200

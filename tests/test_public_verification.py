@@ -158,7 +158,7 @@ def test_C10_the_verify_form_sends_people_to_the_certificate_page(app, client, w
 def test_C10_lookups_are_rate_limited_per_ip_with_retry_after(app, client, world):
     cert = issue_certificate(app, world)
     settings = app.config["GRC_SETTINGS"]
-    app.config["GRC_SETTINGS"] = replace(settings, public_rate_limit="3 per minute")
+    app.config["GRC_SETTINGS"] = replace(settings, public_rate_limit="3 per hour")
     try:
         statuses = [lookup(client, "cb-a", cert.number).status_code for _ in range(3)]
         statuses.append(lookup(client, "cb-a", "UNKNOWN-1").status_code)  # misses count too: no free probing
@@ -173,6 +173,22 @@ def test_C10_lookups_are_rate_limited_per_ip_with_retry_after(app, client, world
         assert int(html.headers["Retry-After"]) > 0
         # Another address has its own budget.
         assert lookup(client, "cb-a", cert.number, environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code == 200
+    finally:
+        app.config["GRC_SETTINGS"] = settings
+
+
+def test_C10_every_lookup_tells_its_budget_counted_by_the_hit_itself(app, client, world):
+    """The X-RateLimit headers come from the lookup's own count, in windows aligned to the clock (limits are
+    per hour here, so no test straddles a window's end: hourly windows end on the hour)."""
+    cert = issue_certificate(app, world)
+    settings = app.config["GRC_SETTINGS"]
+    app.config["GRC_SETTINGS"] = replace(settings, public_rate_limit="5 per hour")
+    try:
+        answers = [lookup(client, "cb-a", cert.number, environ_base={"REMOTE_ADDR": "192.0.2.9"}) for _ in range(3)]
+        assert [a.headers["X-RateLimit-Limit"] for a in answers] == ["5", "5", "5"]
+        assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["4", "3", "2"]
+        resets = {int(a.headers["X-RateLimit-Reset"]) for a in answers}
+        assert len(resets) == 1 and (resets.pop() - 1) % 3600 == 0  # the next full hour (flask-limiter adds 1 s)
     finally:
         app.config["GRC_SETTINGS"] = settings
 

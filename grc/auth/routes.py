@@ -6,10 +6,13 @@ from typing import Any
 
 from flask import current_app, request
 from flask_smorest import Blueprint
+from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from grc import tenancy
-from grc.auth import service, users as user_service
+from grc.api import ListArgs, page_of
+from grc.auth import service
+from grc.auth import users as user_service
 from grc.auth.models import ADMIN_ROLES, ApiClient, User
 from grc.auth.schemas import (
     ApiClientCreatedSchema,
@@ -25,10 +28,9 @@ from grc.auth.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
-from grc.api import ListArgs, page_of
 from grc.extensions import db, limiter
 from grc.routing import public, requires, uses_refresh_token
-from grc.tenants.service import own_tenant
+from grc.tenants.models import Tenant
 
 auth = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign in and tokens")
 users = Blueprint("users", __name__, url_prefix="/api/v1/users", description="People of the caller's tenant")
@@ -108,14 +110,16 @@ def me() -> dict[str, Any]:
     """The caller: user or API client, roles, and tenant with its kind."""
     principal = tenancy.current()
     model = ApiClient if principal.actor_type == "api_client" else User
-    actor = db.session.get(model, principal.actor_id)
+    actor, tenant = db.session.execute(
+        select(model, Tenant).join(Tenant, Tenant.id == model.tenant_id).where(model.id == principal.actor_id)
+    ).one()
     return {
         "principal_type": principal.actor_type,
         "id": actor.id,
         "name": actor.name,
         "email": getattr(actor, "email", None),
         "roles": sorted(actor.roles),
-        "tenant": own_tenant(db.session),
+        "tenant": tenant,
     }
 
 

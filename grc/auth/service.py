@@ -6,11 +6,17 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app, g
-from flask_jwt_extended import create_access_token, create_refresh_token, decode_token, get_jwt, verify_jwt_in_request
+from flask import current_app
+from flask_jwt_extended import (
+    create_access_token,
+    create_refresh_token,
+    decode_token,
+    get_jwt,
+    verify_jwt_in_request,
+)
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from grc import tenancy
@@ -132,31 +138,40 @@ def authenticate(session: Session, *, refresh: bool = False) -> tenancy.Principa
         tenant_id, actor_id = uuid.UUID(claims["tid"]), uuid.UUID(claims["sub"])
     except (KeyError, ValueError) as exc:
         raise Unauthorized("The token does not name a tenant and a subject.") from exc
-    model = ApiClient if claims.get("typ") == "api_client" else User
+    actor_type = claims.get("typ", "user")
     # The caller is looked up inside the tenant the signed token names, which is the scope the request keeps:
     # the row-level security settings go out once, with the transaction's first statement.
     tenancy.scope_to(session, tenant_id)
-    # One round trip: the caller, its tenant, and whether this token was revoked (logout, deactivation).
-    found = session.execute(
-        select(model, Tenant, RevokedToken.jti)
-        .join(Tenant, Tenant.id == model.tenant_id)
-        .outerjoin(RevokedToken, RevokedToken.jti == claims.get("jti", ""))
-        .where(model.id == actor_id)
+    found = session.connection().execute(
+        _CALLER[actor_type == "api_client"], {"actor_id": actor_id, "tenant_id": tenant_id, "jti": claims.get("jti", "")}
     ).first()
-    actor, tenant, revoked = found if found is not None else (None, None, None)
-    if revoked is not None:
+    if found is not None and found.revoked is not None:
         raise Unauthorized("The token has been revoked.")
-    if actor is None or tenant is None or tenant.id != tenant_id or not actor.is_active:
+    if found is None or not found.is_active:
         raise Unauthorized("The account behind this token is inactive or gone.")
     principal = tenancy.Principal(
         tenant_id=tenant_id,
-        tenant_kind=tenant.kind.value,
-        actor_type=claims.get("typ", "user"),
+        tenant_kind=found.kind.value,
+        actor_type=actor_type,
         actor_id=actor_id,
-        roles=frozenset(actor.roles),
+        roles=frozenset(found.roles),
     )
     tenancy.enter(session, principal)
     set_actor(session, principal.actor_type, principal.actor_id)
-    # Held until the request ends: the identity map keeps rows weakly, and GET /me and own_tenant() read them again.
-    g.caller_rows = (actor, tenant)
     return principal
+
+
+def _caller_query(model: type[User | ApiClient]) -> Select[Any]:
+    """One round trip, on every authenticated request: is the caller (of the token's tenant) active, with which
+    roles, what kind of tenant, and was this token revoked (logout, deactivation)? Core rows, built once: the
+    columns are all the guard needs, and ORM objects would cost more than the query (GET /me loads its own)."""
+    actor, tenants, revoked = model.__table__, Tenant.__table__, RevokedToken.__table__
+    return (
+        select(actor.c.is_active, actor.c.roles, tenants.c.kind, revoked.c.jti.label("revoked"))
+        .select_from(actor.join(tenants, tenants.c.id == actor.c.tenant_id)
+                     .outerjoin(revoked, revoked.c.jti == bindparam("jti")))
+        .where(actor.c.id == bindparam("actor_id"), actor.c.tenant_id == bindparam("tenant_id"))
+    )
+
+
+_CALLER = (_caller_query(User), _caller_query(ApiClient))
