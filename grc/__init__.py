@@ -23,9 +23,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from grc.extensions import db, jwt, limiter
 
     if settings.env == "test":
+        from grc import dumping
         from grc.auth.passwords import use_cheap_hashing_for_tests
 
         use_cheap_hashing_for_tests()
+        dumping.check_against_marshmallow(True)
     app = Flask(__name__)
     app.config.update(_flask_config(settings))
     ops.configure_logging(settings.log_level)
@@ -107,8 +109,8 @@ def _register_domains(api: Api) -> list[Any]:
     from grc.certification.routes import blp as certification
     from grc.evidence.routes import blp as evidence
     from grc.findings.routes import blp as findings
-    from grc.marks.routes import blp as mark_licences
     from grc.jobs.routes import blp as jobs
+    from grc.marks.routes import blp as mark_licences
     from grc.notifications.routes import blp as notifications
     from grc.risks.control_routes import blp as controls
     from grc.risks.reporting_routes import blp as risk_reporting

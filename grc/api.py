@@ -17,11 +17,17 @@ from typing import Any
 import flask_smorest
 import marshmallow as ma
 from sqlalchemy import Select, tuple_
-from webargs.flaskparser import FlaskParser
 from sqlalchemy.orm import InstrumentedAttribute
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
-from grc.errors import PROBLEM_MEDIA_TYPE, InvalidField, ProblemSchema, http_exception_to_problem
+from grc.dumping import Schema
+from grc.errors import (
+    PROBLEM_MEDIA_TYPE,
+    InvalidField,
+    ProblemSchema,
+    http_exception_to_problem,
+)
 
 MAX_LIMIT = 100
 
@@ -43,7 +49,7 @@ class Api(flask_smorest.Api):
             del self.DEFAULT_RESPONSE_CONTENT_TYPE
 
 
-class StrictSchema(ma.Schema):
+class StrictSchema(Schema):
     """Base of every request schema: unknown fields are rejected (marshmallow's RAISE, kept explicit)."""
 
     class Meta:
@@ -109,7 +115,7 @@ def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
     if name not in _page_schemas:
         _page_schemas[name] = type(
             name,
-            (ma.Schema,),
+            (Schema,),
             {
                 "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
                 "next_cursor": ma.fields.String(

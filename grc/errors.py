@@ -16,12 +16,14 @@ from flask import Flask, Response, g, json
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from grc.dumping import Schema
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://grc.example/problems/"
 log = logging.getLogger("grc.errors")
 
 
-class ProblemSchema(ma.Schema):
+class ProblemSchema(Schema):
     """RFC 9457 problem details (documentation schema; the handlers build the payload)."""
 
     type = ma.fields.String(metadata={"description": "URI naming the kind of problem"})

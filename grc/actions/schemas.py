@@ -4,17 +4,18 @@ import marshmallow as ma
 
 from grc.actions.models import ActionKind, ActionStatus, Effectiveness
 from grc.api import ListArgs, StrictSchema
+from grc.dumping import Schema
 from grc.schemas import text
 
 
-class ActionNoteSchema(ma.Schema):
+class ActionNoteSchema(Schema):
     at = ma.fields.DateTime()
     author_id = ma.fields.UUID()
     text = ma.fields.String()
     progress_percent = ma.fields.Integer(allow_none=True)
 
 
-class ActionSchema(ma.Schema):
+class ActionSchema(Schema):
     id = ma.fields.UUID()
     kind = ma.fields.Enum(ActionKind, by_value=True)
     finding_id = ma.fields.UUID(allow_none=True)

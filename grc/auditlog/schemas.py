@@ -3,9 +3,10 @@ from __future__ import annotations
 import marshmallow as ma
 
 from grc.api import ListArgs
+from grc.dumping import Schema
 
 
-class AuditEventSchema(ma.Schema):
+class AuditEventSchema(Schema):
     id = ma.fields.UUID()
     seq = ma.fields.Integer(metadata={"description": "Position in the tenant's chain, from 1"})
     occurred_at = ma.fields.DateTime()
@@ -26,13 +27,13 @@ class AuditEventListArgs(ListArgs):
     action = ma.fields.String(validate=ma.validate.Length(min=1, max=80))
 
 
-class BrokenLinkSchema(ma.Schema):
+class BrokenLinkSchema(Schema):
     seq = ma.fields.Integer()
     id = ma.fields.String(allow_none=True)
     reason = ma.fields.String()
 
 
-class ChainReportSchema(ma.Schema):
+class ChainReportSchema(Schema):
     valid = ma.fields.Boolean()
     checked = ma.fields.Integer(metadata={"description": "Events checked before the first broken link"})
     first_broken = ma.fields.Nested(BrokenLinkSchema, allow_none=True)

@@ -4,21 +4,22 @@ import marshmallow as ma
 
 from grc.api import ListArgs, StrictSchema
 from grc.audits.models import AuditStatus, AuditType
+from grc.dumping import Schema
 from grc.schemas import text
 
 
-class SchemeRefSchema(ma.Schema):
+class SchemeRefSchema(Schema):
     id = ma.fields.UUID()
     standard = ma.fields.String(metadata={"example": "ISO 9001:2015"})
 
 
-class TeamMemberSchema(ma.Schema):
+class TeamMemberSchema(Schema):
     user_id = ma.fields.UUID()
     name = ma.fields.String()
     is_lead = ma.fields.Boolean()
 
 
-class AuditSchema(ma.Schema):
+class AuditSchema(Schema):
     id = ma.fields.UUID()
     client_id = ma.fields.UUID(attribute="client_tenant_id")
     type = ma.fields.Enum(AuditType, by_value=True)
@@ -66,21 +67,21 @@ class AuditListArgs(ListArgs):
     scheme_id = ma.fields.UUID()
 
 
-class AuditRefSchema(ma.Schema):
+class AuditRefSchema(Schema):
     id = ma.fields.UUID()
     status = ma.fields.Enum(AuditStatus, by_value=True)
     planned_start = ma.fields.Date()
     completed_on = ma.fields.Date(allow_none=True)
 
 
-class MilestoneSchema(ma.Schema):
+class MilestoneSchema(Schema):
     name = ma.fields.String(metadata={"example": "surveillance_1"})
     due = ma.fields.Date(allow_none=True)
     state = ma.fields.String(metadata={"description": "done, due or overdue"})
     audit_id = ma.fields.UUID(allow_none=True)
 
 
-class SchemeProgrammeSchema(ma.Schema):
+class SchemeProgrammeSchema(Schema):
     scheme = ma.fields.Nested(SchemeRefSchema)
     stage1 = ma.fields.Nested(AuditRefSchema, allow_none=True)
     stage2 = ma.fields.Nested(AuditRefSchema, allow_none=True)
@@ -93,6 +94,6 @@ class SchemeProgrammeSchema(ma.Schema):
                                                                         "six months after the audit"})
 
 
-class ProgrammeSchema(ma.Schema):
+class ProgrammeSchema(Schema):
     client_id = ma.fields.UUID()
     schemes = ma.fields.List(ma.fields.Nested(SchemeProgrammeSchema))

@@ -4,6 +4,7 @@ import marshmallow as ma
 
 from grc.api import ListArgs, StrictSchema
 from grc.auth.models import ALL_ROLES
+from grc.dumping import Schema
 from grc.schemas import password, text
 from grc.tenants.models import TenantKind
 
@@ -15,7 +16,7 @@ class LoginSchema(StrictSchema):
     password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(min=1, max=256))
 
 
-class TokenPairSchema(ma.Schema):
+class TokenPairSchema(Schema):
     access_token = ma.fields.String(required=True)
     refresh_token = ma.fields.String()
     token_type = ma.fields.String(required=True, metadata={"example": "Bearer"})
@@ -33,14 +34,14 @@ class ClientCredentialsSchema(StrictSchema):
     client_secret = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(min=1, max=256))
 
 
-class TenantRefSchema(ma.Schema):
+class TenantRefSchema(Schema):
     id = ma.fields.UUID()
     name = ma.fields.String()
     slug = ma.fields.String()
     kind = ma.fields.Enum(TenantKind, by_value=True)
 
 
-class UserSchema(ma.Schema):
+class UserSchema(Schema):
     id = ma.fields.UUID()
     email = ma.fields.String()
     name = ma.fields.String()
@@ -51,7 +52,7 @@ class UserSchema(ma.Schema):
     updated_at = ma.fields.DateTime()
 
 
-class MeSchema(ma.Schema):
+class MeSchema(Schema):
     principal_type = ma.fields.String(metadata={"description": "user or api_client"})
     id = ma.fields.UUID()
     name = ma.fields.String()
@@ -84,7 +85,7 @@ class ApiClientCreateSchema(StrictSchema):
     roles = ma.fields.List(ROLE, required=True, validate=ma.validate.Length(min=1, max=8))
 
 
-class ApiClientSchema(ma.Schema):
+class ApiClientSchema(Schema):
     id = ma.fields.UUID()
     name = ma.fields.String()
     client_id = ma.fields.String()

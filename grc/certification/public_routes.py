@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from grc.certification.models import CertificateStatus
 from grc.certification.public import LOOKUP_LIMIT_SCOPE, find_public, lookup_rate_limit
+from grc.dumping import Schema
 from grc.errors import NotFound
 from grc.extensions import db, limiter
 from grc.routing import public
@@ -19,13 +20,13 @@ blp = Blueprint(
 CACHE_CONTROL = "public, max-age=60"
 
 
-class CertificateCheckSiteSchema(ma.Schema):
+class CertificateCheckSiteSchema(Schema):
     name = ma.fields.String(metadata={"description": "Site name"})
     country = ma.fields.String(allow_none=True, metadata={"description": "ISO 3166-1 alpha-2 country code"})
     scope = ma.fields.String(allow_none=True, metadata={"description": "Scope of certification at this site"})
 
 
-class CertificateCheckSchema(ma.Schema):
+class CertificateCheckSchema(Schema):
     """Exactly what C10 lets anyone see; nothing else about the certificate, the client or the CB."""
 
     number = ma.fields.String(metadata={"description": "Certificate number"})

@@ -4,6 +4,7 @@ import marshmallow as ma
 
 from grc.api import ListArgs, StrictSchema
 from grc.certification.models import CertificateStatus, Outcome
+from grc.dumping import Schema
 from grc.schemas import text
 
 DECIDABLE = [o.value for o in Outcome if o not in (Outcome.suspend, Outcome.withdraw)]
@@ -27,12 +28,12 @@ class DecisionCreateSchema(StrictSchema):
     sites = ma.fields.List(ma.fields.Nested(SiteScopeSchema), validate=ma.validate.Length(max=500))
 
 
-class DecisionAuditSchema(ma.Schema):
+class DecisionAuditSchema(Schema):
     id = ma.fields.UUID()
     type = ma.fields.String(attribute="type.value")
 
 
-class DecisionSchema(ma.Schema):
+class DecisionSchema(Schema):
     id = ma.fields.UUID()
     outcome = ma.fields.Enum(Outcome, by_value=True)
     client_id = ma.fields.UUID(attribute="client_tenant_id")
@@ -51,14 +52,14 @@ class DecisionListArgs(ListArgs):
     outcome = ma.fields.String(validate=ma.validate.OneOf([o.value for o in Outcome]))
 
 
-class CertifiedSiteSchema(ma.Schema):
+class CertifiedSiteSchema(Schema):
     name = ma.fields.String()
     address = ma.fields.String()
     country = ma.fields.String()
     scope = ma.fields.String()
 
 
-class RevisionContentSchema(ma.Schema):
+class RevisionContentSchema(Schema):
     number = ma.fields.String()
     client_name = ma.fields.String()
     client_legal_name = ma.fields.String()
@@ -76,7 +77,7 @@ class RevisionContentSchema(ma.Schema):
     cb_slug = ma.fields.String()
 
 
-class RevisionSchema(ma.Schema):
+class RevisionSchema(Schema):
     revision = ma.fields.Integer()
     issued_on = ma.fields.Date()
     superseded_on = ma.fields.Date(allow_none=True)
@@ -85,7 +86,7 @@ class RevisionSchema(ma.Schema):
     content = ma.fields.Nested(RevisionContentSchema)
 
 
-class CertificateEventSchema(ma.Schema):
+class CertificateEventSchema(Schema):
     at = ma.fields.DateTime()
     actor_id = ma.fields.UUID(allow_none=True)
     action = ma.fields.String()
@@ -95,7 +96,7 @@ class CertificateEventSchema(ma.Schema):
     decision_id = ma.fields.UUID(allow_none=True)
 
 
-class CertificateSchema(ma.Schema):
+class CertificateSchema(Schema):
     id = ma.fields.UUID()
     number = ma.fields.String()
     status = ma.fields.Enum(CertificateStatus, by_value=True)
@@ -169,7 +170,7 @@ class TransferAcceptSchema(StrictSchema):
     rationale = text(10000, required=True)
 
 
-class TransferSchema(ma.Schema):
+class TransferSchema(Schema):
     id = ma.fields.UUID()
     client_id = ma.fields.UUID(attribute="client_tenant_id")
     source_number = ma.fields.String()

@@ -4,13 +4,14 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 
 from grc.api import StrictSchema
+from grc.dumping import Schema
 
 
 class EvidenceUploadSchema(StrictSchema):
     file = Upload(required=True, metadata={"description": "PDF, PNG, JPEG, DOCX, XLSX, CSV or TXT"})
 
 
-class EvidenceSchema(ma.Schema):
+class EvidenceSchema(Schema):
     id = ma.fields.UUID()
     parent_type = ma.fields.String()
     parent_id = ma.fields.UUID()
@@ -23,5 +24,5 @@ class EvidenceSchema(ma.Schema):
     download_url = ma.fields.Function(lambda e: f"/api/v1/evidence/{e.id}/content")
 
 
-class EvidenceListSchema(ma.Schema):
+class EvidenceListSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(EvidenceSchema), required=True)

@@ -3,13 +3,14 @@ from __future__ import annotations
 import marshmallow as ma
 
 from grc.api import ListArgs, StrictSchema
+from grc.dumping import Schema
 from grc.findings.models import FindingSource, FindingStatus, Grade
 from grc.schemas import text
 
 GRADES = [g.value for g in Grade]
 
 
-class FindingEventSchema(ma.Schema):
+class FindingEventSchema(Schema):
     at = ma.fields.DateTime()
     actor_id = ma.fields.UUID(allow_none=True)
     action = ma.fields.String()
@@ -19,7 +20,7 @@ class FindingEventSchema(ma.Schema):
     data = ma.fields.Dict()
 
 
-class FindingSchema(ma.Schema):
+class FindingSchema(Schema):
     id = ma.fields.UUID()
     number = ma.fields.String(metadata={"description": "Unique within the raising organisation"})
     source = ma.fields.Enum(FindingSource, by_value=True)

@@ -4,14 +4,15 @@ from __future__ import annotations
 import marshmallow as ma
 
 from grc.api import StrictSchema
+from grc.dumping import Schema
 
 
-class SweepSchema(ma.Schema):
+class SweepSchema(Schema):
     name = ma.fields.String(required=True)
     summary = ma.fields.String(required=True)
 
 
-class SweepListSchema(ma.Schema):
+class SweepListSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(SweepSchema), required=True)
 
 
@@ -20,7 +21,7 @@ class RunRequestSchema(StrictSchema):
                                                     "than today. Default: the tenant's local date."})
 
 
-class RunSchema(ma.Schema):
+class RunSchema(Schema):
     id = ma.fields.UUID(required=True)
     name = ma.fields.String(required=True)
     tenant_id = ma.fields.UUID(required=True)

@@ -4,6 +4,7 @@ import marshmallow as ma
 
 from grc.api import ListArgs, StrictSchema
 from grc.certification.models import CertificateStatus
+from grc.dumping import Schema
 from grc.marks.models import LicenceStatus
 from grc.marks.service import MAX_DOMAINS, PERMITTED_USES
 from grc.schemas import text
@@ -11,14 +12,14 @@ from grc.schemas import text
 USES_DOC = "One or more of: " + ", ".join(PERMITTED_USES) + ". Never products, packaging or test reports (rule M1)."
 
 
-class LicensedCertificateSchema(ma.Schema):
+class LicensedCertificateSchema(Schema):
     id = ma.fields.UUID()
     number = ma.fields.String()
     standard = ma.fields.String(attribute="scheme.standard", metadata={"example": "ISO 9001:2015"})
     status = ma.fields.Enum(CertificateStatus, by_value=True)
 
 
-class MarkLicenceSchema(ma.Schema):
+class MarkLicenceSchema(Schema):
     id = ma.fields.UUID()
     number = ma.fields.String(metadata={"description": "Public, globally unique number (badge and verification page)"})
     client_id = ma.fields.UUID(attribute="client_tenant_id")
@@ -63,14 +64,14 @@ class MarkLicenceListArgs(ListArgs):
     certificate_id = ma.fields.UUID()
 
 
-class PublicLicenceCertificateSchema(ma.Schema):
+class PublicLicenceCertificateSchema(Schema):
     number = ma.fields.String()
     standard = ma.fields.String(metadata={"example": "ISO 9001:2015"})
     status = ma.fields.String(metadata={"enum": ["active", "suspended", "withdrawn", "expired"]})
     verify_url = ma.fields.String(metadata={"description": "Public certificate check page (rule C10)"})
 
 
-class PublicMarkLicenceSchema(ma.Schema):
+class PublicMarkLicenceSchema(Schema):
     """Everything anyone may know about a licence (rule M3), and nothing else."""
 
     number = ma.fields.String()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from grc.api import ListArgs
+from grc.dumping import Schema
 from grc.notifications.models import DeliveryChannel, DeliveryStatus
 
 
@@ -12,7 +13,7 @@ class NotificationListArgs(ListArgs):
     topic = ma.fields.String(validate=ma.validate.Length(max=80), metadata={"description": "e.g. certificate.suspended"})
 
 
-class NotificationSchema(ma.Schema):
+class NotificationSchema(Schema):
     id = ma.fields.UUID(dump_only=True)
     topic = ma.fields.String(metadata={"description": "The event type (see GET /webhooks/event-types)"})
     title = ma.fields.String()
@@ -22,11 +23,11 @@ class NotificationSchema(ma.Schema):
     read_at = ma.fields.DateTime(allow_none=True)
 
 
-class UnreadCountSchema(ma.Schema):
+class UnreadCountSchema(Schema):
     unread = ma.fields.Integer(required=True)
 
 
-class MarkedSchema(ma.Schema):
+class MarkedSchema(Schema):
     marked = ma.fields.Integer(required=True, metadata={"description": "How many notifications were marked read"})
 
 
@@ -35,7 +36,7 @@ class DeliveryListArgs(ListArgs):
     status = ma.fields.Enum(DeliveryStatus, by_value=True, metadata={"description": "dead = the dead-letter queue"})
 
 
-class DeliverySchema(ma.Schema):
+class DeliverySchema(Schema):
     id = ma.fields.UUID(dump_only=True)
     channel = ma.fields.Enum(DeliveryChannel, by_value=True)
     event_id = ma.fields.UUID(metadata={"description": "The event; webhooks carry it as webhook-id msg_<event_id>"})

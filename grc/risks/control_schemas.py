@@ -4,6 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from grc.api import ListArgs, StrictSchema
+from grc.dumping import Schema
 from grc.risks.models import ControlNature, ControlType
 from grc.schemas import text
 
@@ -45,7 +46,7 @@ class ControlUpdateSchema(StrictSchema):
     mapped_clauses = ma.fields.List(ma.fields.Nested(ClauseMappingSchema), validate=ma.validate.Length(max=100))
 
 
-class ControlSchema(ma.Schema):
+class ControlSchema(Schema):
     id = ma.fields.UUID()
     reference = ma.fields.String()
     name = ma.fields.String()
@@ -81,7 +82,7 @@ class ControlTestCreateSchema(StrictSchema):
     notes = text(10000)
 
 
-class ControlTestSchema(ma.Schema):
+class ControlTestSchema(Schema):
     id = ma.fields.UUID()
     control_id = ma.fields.UUID()
     tested_on = ma.fields.Date()
@@ -95,5 +96,5 @@ class RiskControlsSchema(StrictSchema):
                                  metadata={"description": "The controls of your library that treat the risk"})
 
 
-class LinkedControlsSchema(ma.Schema):
+class LinkedControlsSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(ControlSchema), required=True)

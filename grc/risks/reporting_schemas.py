@@ -4,6 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from grc.api import StrictSchema
+from grc.dumping import Schema
 
 
 class HeatmapArgs(StrictSchema):
@@ -11,14 +12,14 @@ class HeatmapArgs(StrictSchema):
                              metadata={"description": "Which rating to map: inherent, current (residual) or target"})
 
 
-class HeatmapCellSchema(ma.Schema):
+class HeatmapCellSchema(Schema):
     likelihood = ma.fields.Integer(required=True)
     consequence = ma.fields.Integer(required=True)
     level = ma.fields.String(required=True, metadata={"description": "The cell's level in the criteria in force"})
     count = ma.fields.Integer(required=True, metadata={"description": "Open (not closed) risks rated in this cell"})
 
 
-class HeatmapSchema(ma.Schema):
+class HeatmapSchema(Schema):
     basis = ma.fields.String(required=True)
     register_id = ma.fields.UUID(required=True)
     criteria_version = ma.fields.Integer(required=True)
@@ -30,12 +31,12 @@ class HeatmapSchema(ma.Schema):
                            metadata={"description": "Every cell of the grid, zero counts included"})
 
 
-class LevelCountSchema(ma.Schema):
+class LevelCountSchema(Schema):
     level = ma.fields.String(required=True)
     count = ma.fields.Integer(required=True)
 
 
-class KpisSchema(ma.Schema):
+class KpisSchema(Schema):
     as_of = ma.fields.Date(required=True)
     criteria_version = ma.fields.Integer(required=True)
     open_risks = ma.fields.Integer(required=True)

@@ -4,6 +4,7 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 
 from grc.api import ListArgs, StrictSchema
+from grc.dumping import Schema
 from grc.risks.models import RiskStatus
 from grc.schemas import text
 
@@ -34,7 +35,7 @@ class CriteriaUpdateSchema(StrictSchema):
                                 metadata={"description": "The highest level retained without treatment"})
 
 
-class CriteriaSchema(ma.Schema):
+class CriteriaSchema(Schema):
     version = ma.fields.Integer()
     likelihood_scale = ma.fields.List(ma.fields.Nested(ScaleEntrySchema))
     consequence_scale = ma.fields.List(ma.fields.Nested(ScaleEntrySchema))
@@ -44,7 +45,7 @@ class CriteriaSchema(ma.Schema):
     created_at = ma.fields.DateTime(allow_none=True)
 
 
-class CriteriaVersionsSchema(ma.Schema):
+class CriteriaVersionsSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(CriteriaSchema), required=True)
 
 
@@ -65,7 +66,7 @@ class RegisterUpdateSchema(StrictSchema):
     archived = ma.fields.Boolean(metadata={"description": "Registers are archived, never deleted"})
 
 
-class RegisterSchema(ma.Schema):
+class RegisterSchema(Schema):
     id = ma.fields.UUID()
     name = ma.fields.String()
     scope = ma.fields.String()
@@ -85,7 +86,7 @@ class ShareSchema(StrictSchema):
     cb_id = ma.fields.UUID(required=True, metadata={"description": "A certification body certifying your organisation"})
 
 
-class SharesSchema(ma.Schema):
+class SharesSchema(Schema):
     register_id = ma.fields.UUID()
     shared_with = ma.fields.List(ma.fields.UUID())
 
@@ -121,7 +122,7 @@ class AssessmentCreateSchema(StrictSchema):
     rationale = text(10000, required=True)
 
 
-class AssessmentSchema(ma.Schema):
+class AssessmentSchema(Schema):
     id = ma.fields.UUID()
     criteria_version = ma.fields.Integer()
     ratings = ma.fields.Dict(metadata={"description": "basis -> likelihood, consequence, score, level"})
@@ -130,7 +131,7 @@ class AssessmentSchema(ma.Schema):
     assessed_at = ma.fields.DateTime()
 
 
-class RiskSchema(ma.Schema):
+class RiskSchema(Schema):
     id = ma.fields.UUID()
     register_id = ma.fields.UUID()
     reference = ma.fields.String()
@@ -196,7 +197,7 @@ class AcceptanceCreateSchema(StrictSchema):
     expires_on = ma.fields.Date(required=True)
 
 
-class AcceptanceSchema(ma.Schema):
+class AcceptanceSchema(Schema):
     id = ma.fields.UUID()
     risk_id = ma.fields.UUID()
     level = ma.fields.String()
@@ -210,7 +211,7 @@ class ReviewCreateSchema(StrictSchema):
     notes = text(10000, required=True)
 
 
-class ReviewSchema(ma.Schema):
+class ReviewSchema(Schema):
     id = ma.fields.UUID()
     risk_id = ma.fields.UUID()
     reviewed_by = ma.fields.UUID()
@@ -219,7 +220,7 @@ class ReviewSchema(ma.Schema):
     next_review_on = ma.fields.Date()
 
 
-class ReviewListSchema(ma.Schema):
+class ReviewListSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(ReviewSchema), required=True)
 
 
@@ -227,6 +228,6 @@ class ImportUploadSchema(StrictSchema):
     file = Upload(required=True, metadata={"description": "The CSV that GET /risk-registers/{id}/export produces"})
 
 
-class ImportResultSchema(ma.Schema):
+class ImportResultSchema(Schema):
     created = ma.fields.Integer()
     updated = ma.fields.Integer()

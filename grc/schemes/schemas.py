@@ -3,6 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from grc.api import ListArgs, StrictSchema
+from grc.dumping import Schema
 from grc.schemas import text
 
 
@@ -11,7 +12,7 @@ class ClauseSchema(StrictSchema):
     title = text(300, required=True)
 
 
-class SchemeSchema(ma.Schema):
+class SchemeSchema(Schema):
     id = ma.fields.UUID()
     code = ma.fields.String(metadata={"example": "ISO/IEC 27001"})
     edition = ma.fields.String(metadata={"example": "2022"})

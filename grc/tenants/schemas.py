@@ -3,6 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from grc.api import ListArgs, StrictSchema
+from grc.dumping import Schema
 from grc.numbering import check_template
 from grc.schemas import SLUG, Country, NewAdminSchema, SiteSchema, text, time_zone
 from grc.tenants.models import TenantKind
@@ -23,7 +24,7 @@ class TenantCreateSchema(StrictSchema):
     admin = ma.fields.Nested(NewAdminSchema, required=True)
 
 
-class TenantSchema(ma.Schema):
+class TenantSchema(Schema):
     id = ma.fields.UUID(dump_only=True)
     kind = ma.fields.Enum(TenantKind, by_value=True, dump_only=True)
     name = ma.fields.String()
@@ -58,7 +59,7 @@ class ClientUpdateSchema(StrictSchema):
     sites = ma.fields.List(ma.fields.Nested(SiteSchema), validate=ma.validate.Length(max=500))
 
 
-class ClientSchema(ma.Schema):
+class ClientSchema(Schema):
     """A client organisation as its certification body sees it."""
 
     id = ma.fields.UUID()
@@ -80,7 +81,7 @@ class ClientListArgs(ListArgs):
     )
 
 
-class PolicySchema(ma.Schema):
+class PolicySchema(Schema):
     response_due_days = ma.fields.Integer(metadata={"description": "F3: days to respond to a nonconformity"})
     major_closure_days = ma.fields.Integer(metadata={"description": "F3: days to close a major"})
     minor_closure_days = ma.fields.Integer(allow_none=True, metadata={"description": "F3: null = by the next audit"})

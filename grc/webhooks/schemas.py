@@ -4,6 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from grc.api import ListArgs, StrictSchema
+from grc.dumping import Schema
 from grc.notifications.models import DeliveryStatus
 from grc.schemas import text
 
@@ -36,7 +37,7 @@ class WebhookUpdateSchema(StrictSchema):
     is_active = ma.fields.Boolean(metadata={"description": "false pauses the subscription: no new deliveries"})
 
 
-class WebhookSchema(ma.Schema):
+class WebhookSchema(Schema):
     id = ma.fields.UUID()
     url = ma.fields.String()
     description = ma.fields.String(allow_none=True)
@@ -52,12 +53,12 @@ class WebhookSecretSchema(WebhookSchema):
                        "(Standard Webhooks); it is never shown again, rotate it to get a new one"})
 
 
-class EventTypeSchema(ma.Schema):
+class EventTypeSchema(Schema):
     type = ma.fields.String(metadata={"description": "e.g. certificate.suspended"})
     summary = ma.fields.String()
 
 
-class EventTypeListSchema(ma.Schema):
+class EventTypeListSchema(Schema):
     items = ma.fields.List(ma.fields.Nested(EventTypeSchema), required=True)
 
 
