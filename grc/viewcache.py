@@ -101,15 +101,32 @@ def invalidate(tenant_ids: Iterable[uuid.UUID | str]) -> None:
     from storing theirs."""
     try:
         redis = _redis()
-        redis.incr(GENERATION)
         owners = set(tenant_ids)
-        index_keys = (redis.scan_iter(match=_index_key(EVERYONE), count=1000) if EVERYONE in owners
-                      else (_index_key(owner) for owner in owners))
-        for index_key in index_keys:
-            keys = redis.smembers(index_key)
-            redis.delete(index_key, *keys)
+        if EVERYONE in owners:
+            redis.incr(GENERATION)
+            index_keys = list(redis.scan_iter(match=_index_key(EVERYONE), count=1000))
+        else:
+            index_keys = [_index_key(owner) for owner in owners]
+        _drop_views(redis, index_keys, bump=EVERYONE not in owners)
     except RedisError as exc:  # the views lapse after TTL seconds anyway
         log.error("view cache not invalidated", extra={"error": repr(exc)})
+
+
+def _drop_views(redis: Redis, index_keys: list[str], *, bump: bool) -> None:
+    """Two round trips whatever the number of owners: bump the generation and read the indexes, then delete the
+    views read. Only those leave their index: a view stored meanwhile (after the bump, so current) stays indexed."""
+    with redis.pipeline(transaction=False) as pipe:
+        if bump:
+            pipe.incr(GENERATION)
+        for index_key in index_keys:
+            pipe.smembers(index_key)
+        found = pipe.execute()[1 if bump else 0:]
+    with redis.pipeline(transaction=False) as pipe:
+        for index_key, views in zip(index_keys, found, strict=True):
+            if views:
+                pipe.delete(*views)
+                pipe.srem(index_key, *views)
+        pipe.execute()
 
 
 def _owners(obj: object) -> set[uuid.UUID]:
