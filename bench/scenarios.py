@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import statistics
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -291,6 +292,15 @@ def run_wrk(scenario: Scenario, base_url: str, load: Load, workdir: Path) -> Res
     return Result(scenario.name, scenario.title, scenario.server, scenario.method, scenario.group, raw["requests"],
                   round(seconds, 2), round(raw["requests"] / seconds, 1), raw["p50_us"] / 1000, raw["p99_us"] / 1000,
                   raw["non2xx"] + raw["socket"])
+
+
+def combine(runs: Sequence[Result]) -> Result:
+    """One scenario's rounds as one result: requests and seconds add up, p50 and p99 are the rounds' medians."""
+    first = runs[0]
+    requests, seconds = sum(r.requests for r in runs), sum(r.seconds for r in runs)
+    return Result(first.name, first.title, first.server, first.method, first.group, requests, round(seconds, 2),
+                  round(requests / seconds, 1) if seconds else 0.0, statistics.median(r.p50_ms for r in runs),
+                  statistics.median(r.p99_ms for r in runs), sum(r.errors for r in runs))
 
 
 # --------------------------------------------------------------------------- the targets

@@ -22,6 +22,7 @@ from bench.scenarios import (
     REPORT,
     Result,
     check_targets,
+    combine,
     lua,
     wrk_path,
 )
@@ -76,6 +77,14 @@ def test_targets_are_held_against_the_floors_measured_in_the_same_run() -> None:
             if v.target.startswith("p99 certificates_first_large")] == [False]  # 46 / 30 ms: the small set is slower
     assert passed("API worker RSS") == [False]  # the largest worker counts
     assert len(verdicts) == 5 + 5 + 1 + 2 + 1  # floor shares, read p99s, report p99, flatness, RSS
+
+
+def test_interleaved_rounds_add_up_and_take_the_median_latency() -> None:
+    quiet, busy, middling = (Result("me", "GET /me", API, "GET", None, requests, 5.0, requests / 5, p50, p99, errors)
+                             for requests, p50, p99, errors in ((2500, 20, 40, 0), (1000, 60, 400, 1), (2000, 25, 45, 0)))
+    combined = combine([quiet, busy, middling])
+    assert (combined.requests, combined.seconds, combined.rps, combined.errors) == (5500, 15.0, 366.7, 1)
+    assert (combined.p50_ms, combined.p99_ms) == (25, 45)  # one busy window does not decide the p99
 
 
 def test_lua_literals_survive_quotes_and_non_ascii() -> None:
