@@ -13,8 +13,8 @@ Everything runs on 127.0.0.1 and is thrown away at the end, also on failure or t
    connects as the unprivileged ``grc`` role, so row-level security applies. For the run, public lookups are
    allowed 1,000,000 per minute (``GRC_PUBLIC_RATE_LIMIT``) and access tokens live 4 hours, so neither the
    limiter's 429s nor an expired token end up in the figures.
-3. Each scenario (bench/scenarios.py) is driven by wrk for ``--duration`` seconds at ``--connections``, in three
-   interleaved rounds (``measure``); each server is warmed up first. The results go to ``bench/out/results.json`` and ``bench/out/results.md``, with the
+3. Each scenario (bench/scenarios.py) is driven by wrk for ``--duration`` seconds at ``--connections``, the reads
+   in three interleaved rounds (``measure``); each server is warmed up first. The results go to ``bench/out/results.json`` and ``bench/out/results.md``, with the
    ratios to both floors, the gunicorn workers' RSS after the run and, except with ``--smoke``, PASS or MISS for
    every target.
 
@@ -359,19 +359,26 @@ class Served:
 
 
 def measure(server: Gunicorn, scenario_list: Sequence[Scenario], load: Load, warmup: int, workdir: Path) -> Served:
-    """Warm the server up with its first scenario, then run the scenarios in ``ROUNDS`` rounds (each scenario for
-    a ``ROUNDS``-th of ``load.duration`` per round, in turn); RSS of every worker after.
+    """Warm the server up with its first scenario, run the reads in ``ROUNDS`` interleaved rounds (each for a
+    ``ROUNDS``-th of ``load.duration`` per round, in turn), then each write once; RSS of every worker after.
 
     On a shared machine the neighbours' load comes and goes over seconds: a scenario run in one window may get a
-    quiet one and the next a busy one, and a p99 decides on such a window. Interleaved rounds expose every
-    scenario to the same stretches, and its p99 is the median of its rounds' (scenarios.combine)."""
+    quiet one and the next a busy one, and a p99 decides on such a window. Interleaved rounds expose the reads to
+    the same stretches, and a read's p99 is the median of its rounds' (scenarios.combine). Writes run in one go:
+    their Lua scripts carry state (each finding's next step, each risk's ETag) that a restart would lose."""
     scenarios.run_wrk(scenario_list[0], server.url, Load(warmup, load.connections, load.threads), workdir)
+    reads = [scenario for scenario in scenario_list if scenario.method == "GET"]
     rounds = ROUNDS if load.duration >= ROUNDS * MIN_ROUND_SECONDS else 1
     part = Load(load.duration // rounds, load.connections, load.threads)
     runs: dict[str, list[Result]] = {scenario.name: [] for scenario in scenario_list}
-    for _ in range(rounds):
-        for scenario in scenario_list:
+    for number in range(1, rounds + 1):
+        for scenario in reads:
             runs[scenario.name].append(scenarios.run_wrk(scenario, server.url, part, workdir))
+        print(f"  round {number}: " + ", ".join(f"{name} {found[-1].rps:.0f}/s p99 {found[-1].p99_ms:.0f} ms"
+                                                for name, found in runs.items() if found), flush=True)
+    for scenario in scenario_list:
+        if scenario not in reads:
+            runs[scenario.name].append(scenarios.run_wrk(scenario, server.url, load, workdir))
     results = [scenarios.combine(runs[scenario.name]) for scenario in scenario_list]
     for result in results:
         print(f"  {result.title:<48} {result.rps:>8.1f} req/s  p50 {result.p50_ms:6.1f} ms  "
