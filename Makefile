@@ -2,7 +2,7 @@
 # Extra flags go in ARGS, e.g. `make bench ARGS="--duration 30 --threads 2"`.
 PYTHON := $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
 
-.PHONY: bench bench-smoke bench-sweep
+.PHONY: bench bench-smoke bench-sweep bench-cpu
 
 bench:  # the API under gunicorn and wrk next to its two floors, full data set (bench/run.py)
 	$(PYTHON) -m bench.run $(ARGS)
@@ -12,3 +12,6 @@ bench-smoke:  # the same on a tiny data set, 1 s per scenario: every scenario an
 
 bench-sweep:  # the daily sweep costs what is due, not what is stored (bench/sweep.py)
 	$(PYTHON) -m bench.sweep $(ARGS)
+
+bench-cpu:  # CPU per request in process next to the floors, and a certificate page part by part (bench/cpu.py)
+	$(PYTHON) -m bench.cpu --parts $(ARGS)

@@ -2,6 +2,7 @@
 sweep's cost still tracks what is due rather than the table size (J3) over a tenfold size ratio."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -26,3 +27,16 @@ def test_J3_a_sweep_costs_what_is_due_not_what_is_stored() -> None:
     found = re.search(r"^RATIO total first run .*: ([\d.]+)x", result.stdout, re.MULTILINE)
     assert found, result.stdout
     assert float(found.group(1)) < 5, result.stdout  # ten times the rows; a scan would show about 10
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("GRC_TEST_BACKEND") == "sqlite" or servers.pg_bin_dir() is None,
+                    reason="the benchmark starts its own PostgreSQL (initdb, pg_ctl)")
+def test_the_cpu_benchmark_times_every_scenario_and_the_parts_of_a_page() -> None:
+    result = subprocess.run([sys.executable, "-m", "bench.cpu", "--repeat", "2", "--parts"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {"floor_a", "floor_b", "me", "certificates", "risks", "heatmap", "kpis", "public_certificate", "badge",
+            "finding_create", "part: whole request"} <= set(figures)
+    assert all(ms > 0 for name, ms in figures.items() if not name.startswith("part:")), figures
