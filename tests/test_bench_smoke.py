@@ -14,11 +14,12 @@ import pytest
 from tests import servers
 
 ROOT = Path(__file__).resolve().parents[1]
+needs_own_postgres = pytest.mark.skipif(os.environ.get("GRC_TEST_BACKEND") == "sqlite" or servers.pg_bin_dir() is None,
+                                        reason="the benchmark starts its own PostgreSQL (initdb, pg_ctl)")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("GRC_TEST_BACKEND") == "sqlite" or servers.pg_bin_dir() is None,
-                    reason="the benchmark starts its own PostgreSQL (initdb, pg_ctl)")
+@needs_own_postgres
 def test_J3_a_sweep_costs_what_is_due_not_what_is_stored() -> None:
     # The benchmark's own limit fires first, so it still stops its server; the outer one catches a hang.
     result = subprocess.run([sys.executable, "-m", "bench.sweep", "--quick", "--timeout", "100"], cwd=ROOT,
@@ -30,8 +31,7 @@ def test_J3_a_sweep_costs_what_is_due_not_what_is_stored() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("GRC_TEST_BACKEND") == "sqlite" or servers.pg_bin_dir() is None,
-                    reason="the benchmark starts its own PostgreSQL (initdb, pg_ctl)")
+@needs_own_postgres
 def test_the_cpu_benchmark_times_every_scenario_and_the_parts_of_a_page() -> None:
     result = subprocess.run([sys.executable, "-m", "bench.cpu", "--repeat", "2", "--parts"], cwd=ROOT,
                             capture_output=True, text=True, timeout=300, check=False)
