@@ -8,7 +8,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from grc import tenancy
 from grc.api import paginate
@@ -117,7 +117,9 @@ def list_audits(session: Session, args: dict[str, Any]) -> dict[str, Any]:
 
 @tenancy.path_resource("audit_id")
 def visible_audit(audit_id: uuid.UUID) -> Audit | None:
-    return db.session.get(Audit, audit_id)
+    """The audit a path names. Its team loads when something uses it: raising a finding, the busiest write on an
+    audit, does not (one statement fewer), and an answer showing the audit loads it in one query all the same."""
+    return db.session.get(Audit, audit_id, options=[lazyload(Audit.team)])
 
 
 # --------------------------------------------------------------------------- running
