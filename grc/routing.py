@@ -101,6 +101,7 @@ def finish_spec(app: Flask, spec: APISpec, api_blueprints: set[str]) -> None:
             operation = spec_paths.get(path, {}).get(method.lower())
             if operation is not None:
                 _finish_operation(operation, view, spec, has_path_params="{" in path)
+                _document_rate_limit(operation, spec)
 
 
 def _finish_operation(
@@ -125,6 +126,35 @@ def _finish_operation(
     for code in wanted:
         if str(code) not in responses:
             responses[str(code)] = spec.components.get_ref("response", _status_name(code))
+
+
+RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": ("integer", "Requests this caller may make in the current window."),
+    "X-RateLimit-Remaining": ("integer", "Requests left in the current window."),
+    "X-RateLimit-Reset": ("integer", "When the current window ends, in Unix seconds (windows are aligned to the clock)."),
+}
+RETRY_AFTER = ("integer", "Seconds until the current window ends and requests are served again.")
+
+
+def _document_rate_limit(operation: dict[str, Any], spec: APISpec) -> None:
+    """A rate-limited operation (it documents 429) sends the X-RateLimit headers with its answers, and its 429
+    says when to come back (grc/ratelimit.py)."""
+    responses = operation.get("responses", {})
+    if "429" not in responses:
+        return
+    for code, response in responses.items():
+        if code.startswith("2") and "$ref" not in response:
+            response.setdefault("headers", {}).update({name: _header(spec, name, *about)
+                                                      for name, about in RATE_LIMIT_HEADERS.items()})
+    too_many = spec.components.responses[_status_name(429)]
+    too_many.setdefault("headers", {})["Retry-After"] = _header(spec, "Retry-After", *RETRY_AFTER)
+
+
+def _header(spec: APISpec, name: str, kind: str, description: str) -> dict[str, str]:
+    """A reference to the header component ``name``, registered on first use."""
+    if name not in spec.components.headers:
+        spec.components.header(name, {"description": description, "schema": {"type": kind}})
+    return spec.components.get_ref("header", name)
 
 
 def _status_name(code: int) -> str:

@@ -96,6 +96,19 @@ def test_operations_with_a_request_body_document_422(spec: dict[str, Any]) -> No
             assert "422" in operation["responses"], f"{label(method, path)} takes a body but does not document 422"
 
 
+def test_rate_limited_operations_document_their_headers(spec: dict[str, Any]) -> None:
+    """An integrator's client can read where it stands (X-RateLimit-*) and, on 429, when to come back."""
+    limited = [(method, path, operation) for method, path, operation, _ in operations(spec)
+               if "429" in operation["responses"]]
+    assert len(limited) >= 3  # login, the certificate check, the mark-licence check
+    for method, path, operation in limited:
+        for code, response in operation["responses"].items():
+            if code.startswith("2"):
+                assert set(response.get("headers", {})) >= {"X-RateLimit-Limit", "X-RateLimit-Remaining",
+                                                             "X-RateLimit-Reset"}, label(method, path)
+    assert "Retry-After" in spec["components"]["responses"]["TOO_MANY_REQUESTS"]["headers"]
+
+
 def test_documented_errors_are_problem_json(spec: dict[str, Any]) -> None:
     """A client decodes errors by their declared media type; ours are all RFC 9457 problem details."""
     for method, path, operation, _ in operations(spec):
