@@ -109,8 +109,8 @@ def _register_domains(api: Api) -> list[Any]:
     from grc.certification.routes import blp as certification
     from grc.evidence.routes import blp as evidence
     from grc.findings.routes import blp as findings
-    from grc.jobs.routes import blp as jobs
     from grc.marks.routes import blp as mark_licences
+    from grc.jobs.routes import blp as jobs
     from grc.notifications.routes import blp as notifications
     from grc.risks.control_routes import blp as controls
     from grc.risks.reporting_routes import blp as risk_reporting

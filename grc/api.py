@@ -17,17 +17,12 @@ from typing import Any
 import flask_smorest
 import marshmallow as ma
 from sqlalchemy import Select, tuple_
-from sqlalchemy.orm import InstrumentedAttribute
 from webargs.flaskparser import FlaskParser
+from sqlalchemy.orm import InstrumentedAttribute
 from werkzeug.exceptions import HTTPException
 
 from grc.dumping import Schema
-from grc.errors import (
-    PROBLEM_MEDIA_TYPE,
-    InvalidField,
-    ProblemSchema,
-    http_exception_to_problem,
-)
+from grc.errors import PROBLEM_MEDIA_TYPE, InvalidField, ProblemSchema, http_exception_to_problem
 
 MAX_LIMIT = 100
 

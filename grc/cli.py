@@ -74,8 +74,7 @@ def create_platform_admin(email: str, password: str) -> None:
 @main.command("seed-demo")
 def seed_demo() -> None:
     """Create the demo tenants and users (idempotent) and print the demo logins."""
-    from grc.demo import DEMO_LOGINS, DEMO_PASSWORD
-    from grc.demo import seed_demo as seed
+    from grc.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo as seed
     from grc.extensions import db as database
 
     with _app().app_context():

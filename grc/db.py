@@ -12,15 +12,7 @@ from typing import Any
 
 import uuid_utils
 from flask import Flask, current_app, g
-from sqlalchemy import (
-    DateTime,
-    Enum,
-    MetaData,
-    TypeDecorator,
-    Uuid,
-    create_engine,
-    event,
-)
+from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, Uuid, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import NullPool

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from flask import g
-from sqlalchemy import ColumnElement, ForeignKey, column, event, false, text
+from sqlalchemy import ColumnElement, column, ForeignKey, event, false, text
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,

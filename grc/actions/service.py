@@ -13,13 +13,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from grc import tenancy
-from grc.actions.models import (
-    Action,
-    ActionKind,
-    ActionNote,
-    ActionStatus,
-    Effectiveness,
-)
+from grc.actions.models import Action, ActionKind, ActionNote, ActionStatus, Effectiveness
 from grc.api import paginate
 from grc.auth.models import User
 from grc.db import utcnow

@@ -10,9 +10,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from grc import tenancy
-from grc.api import ListArgs, page_of
-from grc.auth import service
-from grc.auth import users as user_service
+from grc.auth import service, users as user_service
 from grc.auth.models import ADMIN_ROLES, ApiClient, User
 from grc.auth.schemas import (
     ApiClientCreatedSchema,
@@ -28,6 +26,7 @@ from grc.auth.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
+from grc.api import ListArgs, page_of
 from grc.extensions import db, limiter
 from grc.routing import public, requires, uses_refresh_token
 from grc.tenants.models import Tenant

@@ -7,13 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
-from flask_jwt_extended import (
-    create_access_token,
-    create_refresh_token,
-    decode_token,
-    get_jwt,
-    verify_jwt_in_request,
-)
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token, get_jwt, verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
 from sqlalchemy import Select, bindparam, select

@@ -17,20 +17,8 @@ from grc import tenancy
 from grc.api import paginate
 from grc.audits.models import AuditStatus, AuditType
 from grc.audits.service import visible_audit
-from grc.certification.models import (
-    Certificate,
-    CertificateStatus,
-    CertificateTransfer,
-    Outcome,
-    TransferStatus,
-)
-from grc.certification.service import (
-    check_impartiality,
-    new_certificate,
-    record_decision,
-    record_event,
-    visible_certificate,
-)
+from grc.certification.models import Certificate, CertificateStatus, CertificateTransfer, Outcome, TransferStatus
+from grc.certification.service import check_impartiality, new_certificate, record_decision, record_event, visible_certificate
 from grc.db import utcnow
 from grc.errors import Forbidden, InvalidField, RuleViolation
 from grc.extensions import db

@@ -13,11 +13,7 @@ from flask_smorest import Blueprint
 from grc.actions.service import visible_action
 from grc.evidence import service
 from grc.evidence.models import EvidenceFile
-from grc.evidence.schemas import (
-    EvidenceListSchema,
-    EvidenceSchema,
-    EvidenceUploadSchema,
-)
+from grc.evidence.schemas import EvidenceListSchema, EvidenceSchema, EvidenceUploadSchema
 from grc.extensions import db
 from grc.findings.service import visible_finding
 from grc.routing import requires

@@ -21,14 +21,7 @@ from grc.auth.models import User
 from grc.db import utcnow
 from grc.errors import Forbidden, InvalidField, RuleViolation
 from grc.extensions import db
-from grc.findings.models import (
-    NONCONFORMITIES,
-    Finding,
-    FindingEvent,
-    FindingSource,
-    FindingStatus,
-    Grade,
-)
+from grc.findings.models import NONCONFORMITIES, Finding, FindingEvent, FindingSource, FindingStatus, Grade
 from grc.notifications.service import publish
 from grc.numbering import next_value
 from grc.schemes.models import Scheme

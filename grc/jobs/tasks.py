@@ -12,8 +12,7 @@ from grc.auth.models import RevokedToken
 from grc.db import utcnow
 from grc.extensions import db
 from grc.jobs import job, sweeps
-from grc.notifications import delivery
-from grc.notifications import service as outbox
+from grc.notifications import delivery, service as outbox
 
 
 def _drain(step: Callable[[], dict[str, int]], batch: int) -> dict[str, int]:

@@ -16,12 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grc.db import utcnow
-from grc.notifications.models import (
-    Delivery,
-    DeliveryChannel,
-    DeliveryStatus,
-    OutboxMessage,
-)
+from grc.notifications.models import Delivery, DeliveryChannel, DeliveryStatus, OutboxMessage
 
 RETRY_SCHEDULE = (
     timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),

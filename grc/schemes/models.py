@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
+
 from sqlalchemy import JSON, ColumnElement, ForeignKey, String, or_
 from sqlalchemy.orm import Mapped, mapped_column
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from grc.api import page_of
 from grc.extensions import db
+from grc.api import page_of
 from grc.routing import requires
 from grc.tenants import service
 from grc.tenants.models import CbPolicy, Tenant

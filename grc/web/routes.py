@@ -6,23 +6,10 @@ here is public and reads in system scope through ``grc.certification.public``, w
 """
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    Response,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 from werkzeug.exceptions import TooManyRequests
 
-from grc.certification.public import (
-    LOOKUP_LIMIT_SCOPE,
-    STATUS_WORDS,
-    find_public,
-    lookup_rate_limit,
-)
+from grc.certification.public import LOOKUP_LIMIT_SCOPE, STATUS_WORDS, find_public, lookup_rate_limit
 from grc.extensions import db, limiter
 from grc.routing import public
 
