@@ -18,25 +18,28 @@ needs_own_postgres = pytest.mark.skipif(os.environ.get("GRC_TEST_BACKEND") == "s
                                         reason="the benchmark starts its own PostgreSQL (initdb, pg_ctl)")
 
 
+def run_benchmark(*args: str, timeout: int) -> str:
+    """``python -m <args>`` from the repository root; its stdout, once it has exited 0."""
+    result = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                            check=False)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return result.stdout
+
+
 @pytest.mark.slow
 @needs_own_postgres
 def test_J3_a_sweep_costs_what_is_due_not_what_is_stored() -> None:
     # The benchmark's own limit fires first, so it still stops its server; the outer one catches a hang.
-    result = subprocess.run([sys.executable, "-m", "bench.sweep", "--quick", "--timeout", "100"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    found = re.search(r"^RATIO total first run .*: ([\d.]+)x", result.stdout, re.MULTILINE)
-    assert found, result.stdout
-    assert float(found.group(1)) < 5, result.stdout  # ten times the rows; a scan would show about 10
+    output = run_benchmark("bench.sweep", "--quick", "--timeout", "100", timeout=120)
+    found = re.search(r"^RATIO total first run .*: ([\d.]+)x", output, re.MULTILINE)
+    assert found, output
+    assert float(found.group(1)) < 5, output  # ten times the rows; a scan would show about 10
 
 
 @pytest.mark.slow
 @needs_own_postgres
 def test_the_cpu_benchmark_times_every_scenario_and_the_parts_of_a_page() -> None:
-    result = subprocess.run([sys.executable, "-m", "bench.cpu", "--repeat", "2", "--parts"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300, check=False)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures = json.loads(run_benchmark("bench.cpu", "--repeat", "2", "--parts", timeout=300).strip().splitlines()[-1])
     assert {"floor_a", "floor_b", "me", "certificates", "risks", "heatmap", "kpis", "public_certificate", "badge",
             "finding_create", "part: whole request"} <= set(figures)
     assert all(ms > 0 for name, ms in figures.items() if not name.startswith("part:")), figures
