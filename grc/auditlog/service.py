@@ -186,17 +186,29 @@ def _lock_head(session: Session, tenant_id: uuid.UUID) -> AuditChainHead:
 
 
 def event_hash(link: AuditEvent) -> str:
+    return chain_hash(tenant_id=link.tenant_id, seq=link.seq, occurred_at=link.occurred_at,
+                      actor_type=link.actor_type, actor_id=link.actor_id, action=link.action,
+                      entity_type=link.entity_type, entity_id=link.entity_id, changes=link.changes,
+                      prev_hash=link.prev_hash)
+
+
+def chain_hash(*, tenant_id: uuid.UUID | str, seq: int, occurred_at: datetime, actor_type: str,
+               actor_id: uuid.UUID | str | None, action: str, entity_type: str, entity_id: uuid.UUID | str,
+               changes: dict[str, Any], prev_hash: str) -> str:
+    """The hash of one link: SHA-256 over its canonical JSON (sorted keys, no spaces, UTF-8). The one definition
+    of the chain's format: the app appends with it, ``verify_chain`` checks with it, the benchmark data set
+    (bench/) writes its chains with it."""
     canonical = {
-        "tenant_id": str(link.tenant_id),
-        "seq": link.seq,
-        "occurred_at": link.occurred_at.isoformat(timespec="microseconds"),
-        "actor_type": link.actor_type,
-        "actor_id": str(link.actor_id) if link.actor_id else None,
-        "action": link.action,
-        "entity_type": link.entity_type,
-        "entity_id": str(link.entity_id),
-        "changes": link.changes,
-        "prev_hash": link.prev_hash,
+        "tenant_id": str(tenant_id),
+        "seq": seq,
+        "occurred_at": occurred_at.isoformat(timespec="microseconds"),
+        "actor_type": actor_type,
+        "actor_id": str(actor_id) if actor_id else None,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id),
+        "changes": changes,
+        "prev_hash": prev_hash,
     }
     payload = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
