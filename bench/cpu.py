@@ -29,7 +29,8 @@ from flask import Flask
 from flask import json as flask_json
 from flask.testing import FlaskClient
 
-from bench import dataset, floors
+from bench import floors
+from bench.dataset.sizes import SMALL
 from bench.run import Dataset, load_dataset, throwaway_redis
 from bench.scenarios import FINDING_BODY
 from bench.sweep import throwaway_postgres
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         database_url = stack.enter_context(throwaway_postgres())
         redis_url = stack.enter_context(throwaway_redis())
-        data = load_dataset(dataset.SMALL, database_url)
+        data = load_dataset(SMALL, database_url)
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="grc-bench-cpu-")))
         app = api_app(database_url, redis_url, workdir)
         caller = Caller(app.test_client(), data)

@@ -3,7 +3,7 @@
 Everything runs on 127.0.0.1 and is thrown away at the end, also on failure or timeout:
 
 1. A throwaway PostgreSQL (tests/servers.py, via bench/sweep.py) is migrated and the data set is loaded
-   (``load_dataset``: bench/dataset.py, full size or ``--small`` with ``--smoke``). Redis runs too when ``redis-server`` is installed, because production has it: the
+   (``load_dataset``: bench/dataset/, full size or ``--small`` with ``--smoke``). Redis runs too when ``redis-server`` is installed, because production has it: the
    rate-limit counters live there (one budget across workers, a round trip per public lookup) and the
    outbox relay is enqueued there after each write (no RQ worker runs, so the relay costs the API only the
    enqueue, as it does in production). Without ``redis-server`` the API runs in embedded mode and says so.
@@ -49,8 +49,10 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
-from bench import dataset, floors, scenarios
-from bench.dataset import libpq_url
+from bench import floors, scenarios
+from bench.dataset.build import build
+from bench.dataset.database import libpq_url
+from bench.dataset.sizes import SMALL, Sizes
 from bench.scenarios import (
     FLOOR_A,
     FLOOR_B,
@@ -74,15 +76,15 @@ FLOOR_APPS = {FLOOR_A: ("bench.floors:bare()", floors.BARE_PATH), FLOOR_B: ("ben
 
 @dataclass(frozen=True)
 class Mode:
-    sizes: dataset.Sizes
+    sizes: Sizes
     pool: int  # findings and risks each writing scenario rotates over (many more than connections)
     duration: int  # seconds per scenario
     warmup: int  # seconds per server
     timeout: int  # seconds for the whole run
 
 
-FULL = Mode(dataset.Sizes(), pool=512, duration=15, warmup=3, timeout=5400)
-SMOKE = Mode(dataset.SMALL, pool=48, duration=1, warmup=1, timeout=130)
+FULL = Mode(Sizes(), pool=512, duration=15, warmup=3, timeout=5400)
+SMOKE = Mode(SMALL, pool=48, duration=1, warmup=1, timeout=130)
 
 
 # --------------------------------------------------------------------------- the data set
@@ -105,10 +107,10 @@ class Dataset:
     sizes: dict[str, int]  # certificates_large, certificates_small, risks (in register_id)
 
 
-def load_dataset(sizes: dataset.Sizes, database_url: str) -> Dataset:
-    """The generator's data set (bench/dataset.py), written into the migrated database at ``database_url`` by the
+def load_dataset(sizes: Sizes, database_url: str) -> Dataset:
+    """The generator's data set (bench/dataset/), written into the migrated database at ``database_url`` by the
     server's superuser (COPY does not run under row-level security); its per-table report goes to stdout."""
-    built = dataset.build(superuser_url(database_url), sizes, seed=1, today=utcnow().date())
+    built = build(superuser_url(database_url), sizes, seed=1, today=utcnow().date())
     print("\n".join(f"  {line}" for line in built.lines()), flush=True)
     return dataset_of(built.summary)
 

@@ -1,12 +1,12 @@
 """Bulk data for the benchmarks, written with PostgreSQL ``COPY``: through the ORM it would take longer than the
 benchmarks it serves. Two data sets:
 
-- the full-size set for the load runner (bench/dataset.py): 1,000 CBs, 200,000 clients, 1,100,000 certificates
+- the full-size set for the load runner (bench/dataset/): 1,000 CBs, 200,000 clients, 1,100,000 certificates
   (1,000,000 of them in one "big" CB, 10,000 in a "small" one), 300,000 findings, 1,000,000 risks (100,000 in one
   register), 100,000 mark licences, with their histories and hash-chained audit trails, into a freshly migrated
   database. It prints per-table timings and, last, a JSON summary of the ids, e-mails and numbers the load runner
   needs (also written to ``--summary``, default bench/out/dataset.json). Every user's password is
-  ``bench.dataset.PASSWORD``.
+  ``bench.dataset.build.PASSWORD``.
 
       python -m bench.seed --database-url postgresql://postgres@127.0.0.1:5432/grc            # full size
       python -m bench.seed --database-url ... --small        # a few hundred rows per table (tests)
@@ -48,7 +48,9 @@ import psycopg
 from dateutil.relativedelta import relativedelta
 from psycopg.types.json import Json
 
-from bench.dataset import SMALL, Sizes, build, check_role, libpq_url
+from bench.dataset.build import build
+from bench.dataset.database import check_role, libpq_url
+from bench.dataset.sizes import SMALL, Sizes
 from grc import models  # noqa: F401 - every mapper, so transient ORM objects can be built
 from grc.auditlog.service import GENESIS
 from grc.certification.models import Certificate

@@ -1,4 +1,4 @@
-"""The load runner's data set (bench/dataset.py through ``python -m bench.seed``): a small set in a fresh migrated
+"""The load runner's data set (bench/dataset/ through ``python -m bench.seed``): a small set in a fresh migrated
 database has the sizes asked for, keeps every index and constraint, looks like the app wrote it (levels from the
 criteria matrix, one audit event per change, chains that verify) and gives the load runner a summary it can use:
 the users log in with the benchmark password and every id, number and e-mail in it works over the API."""
@@ -17,7 +17,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.engine import make_url
 
-from bench.dataset import PASSWORD, SMALL, libpq_url
+from bench.dataset.build import PASSWORD
+from bench.dataset.database import libpq_url
+from bench.dataset.sizes import SMALL
 from bench.seed import main as seed_main
 from grc.risks.criteria import DEFAULT
 from grc.risks.models import RiskCriteria

@@ -1,0 +1,103 @@
+"""The audit trail of the data set (A1): every row goes through the ``Recorder``, which writes, with each row
+the app audits, the event the app would have written, on its tenant's hash chain in time order. Apart from the
+stories because every subject writes through it, and because the chain is what ``GET /audit-events/verify``
+checks: one place decides what a link holds."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from bench.dataset.clock import Ids, iso
+from bench.dataset.loader import NULL, TABLES, Loader, cell, escape, to_json
+from grc.auditlog.service import GENESIS
+
+LINKS = ("audit_schemes", "decision_audits", "licence_certificates")
+if any(len(TABLES[name].columns) != 2 for name in LINKS):
+    raise RuntimeError("an association table changed: update Recorder.link's callers")
+EVENT_COLUMNS = ("seq", "occurred_at", "actor_type", "actor_id", "action", "entity_type", "entity_id", "changes",
+                 "request_id", "prev_hash", "hash", "id", "tenant_id")
+if TABLES["audit_events"].columns != EVENT_COLUMNS:
+    raise RuntimeError("audit_events changed: update EVENT_COLUMNS and Recorder.event")
+Actor = tuple[str, str | None]
+SYSTEM: Actor = ("system", None)
+EVENT_LINE = "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\\N\t%s\t%s\t%s\t%s"  # EVENT_COLUMNS, request_id null
+CANONICAL = ('{"action":"%s","actor_id":%s,"actor_type":"%s","changes":%s,"entity_id":"%s","entity_type":"%s",'
+             '"occurred_at":"%s","prev_hash":"%s","seq":%d,"tenant_id":"%s"}')
+
+
+def user(user_id: str) -> Actor:
+    return ("user", user_id)
+
+
+@dataclass(slots=True)
+class Chain:
+    """One tenant's hash chain, continued link by link as ``grc.auditlog.service`` appends it."""
+
+    tenant_id: str
+    seq: int = 0
+    last_hash: str = GENESIS
+
+
+class Recorder:
+    """Writes rows, and the audit events the app writes with them, on the tenant chains (A1)."""
+
+    def __init__(self, loader: Loader, ids: Ids) -> None:
+        self.loader = loader
+        self.ids = ids
+
+    def row(self, table: str, row: dict[str, Any]) -> None:
+        """A row the app does not audit (counters, chain heads)."""
+        self.loader.insert(table, row)
+
+    def link(self, table: str, first: str, second: str) -> None:
+        """A row of an association table (two ids, in column order): millions of them, so formatted directly."""
+        self.loader.add(table, f"{first}\t{second}")
+
+    def created(self, chain: Chain, table: str, row: dict[str, Any], when: int, actor: Actor, *,
+                action: str | None = None, initial: dict[str, Any] | None = None) -> None:
+        """A new row and its ``<entity>.created`` event. ``row`` holds its final values (it is written once);
+        ``initial`` the values it was created with where later transitions changed them."""
+        spec = TABLES[table]
+        values = list(map(row.get, spec.columns))
+        self.loader.add(table, "\t".join(map(cell, values)))
+        changes = dict(zip(spec.columns, values, strict=True))
+        changes.update(spec.recorded_as)
+        if initial:
+            changes.update(initial)
+        self.event(chain, action or f"{spec.entity}.created", spec.entity, row["id"], changes, when, actor)
+
+    def changed(self, chain: Chain, table: str, entity_id: str, changes: dict[str, list[Any]], when: int,
+                actor: Actor, action: str | None = None) -> None:
+        """An update of a row, ``changes`` as ``{field: [old, new]}``."""
+        entity = TABLES[table].entity
+        self.event(chain, action or f"{entity}.updated", entity, entity_id, changes, when, actor)
+
+    def event(self, chain: Chain, action: str, entity: str | None, entity_id: str, changes: dict[str, Any],
+              when: int, actor: Actor) -> None:
+        """The next link of the chain, hashed over the same canonical JSON as ``event_hash`` (sorted keys, no
+        spaces); the stored ``changes`` is that JSON too, so the app reads back what was hashed."""
+        chain.seq += 1
+        body, occurred = to_json(changes), iso(when)
+        actor_type, actor_id = actor
+        canonical = CANONICAL % (action, f'"{actor_id}"' if actor_id else "null", actor_type, body, entity_id,
+                                 entity, occurred, chain.last_hash, chain.seq, chain.tenant_id)
+        digest = hashlib.sha256(canonical.encode()).hexdigest()
+        self.loader.add("audit_events", EVENT_LINE % (chain.seq, occurred, actor_type, actor_id or NULL, action, entity,
+                                                      entity_id, escape(body), chain.last_hash, digest,
+                                                      self.ids.new(when), chain.tenant_id))
+        chain.last_hash = digest
+
+    def close_chain(self, chain: Chain) -> None:
+        """The chain head the app locks and extends on the tenant's next change."""
+        self.loader.insert("audit_chain_heads",
+                           {"tenant_id": chain.tenant_id, "last_seq": chain.seq, "last_hash": chain.last_hash})
+
+
+def stamped(row: dict[str, Any], row_id: str, created: int, updated: int, version: int | None = 1) -> dict[str, Any]:
+    """A row with its id and the TimestampMixin/version columns, as the ORM fills them in."""
+    created_at = iso(created)
+    row.update(id=row_id, created_at=created_at, updated_at=created_at if updated == created else iso(updated))
+    if version is not None:
+        row["version"] = version
+    return row
