@@ -1,0 +1,34 @@
+"""Statement-count growers of users and API clients: the user list, /me and the API clients."""
+from __future__ import annotations
+
+from grc.auth import users
+from tests.query_counts.registry import grows_hot_read, grows_list
+from tests.query_counts.scene import CB_ADMIN, PASSWORD, Read, Scene
+
+
+def add_users(scene: Scene, count: int) -> None:
+    with scene.acting(CB_ADMIN) as session:
+        for _ in range(count):
+            users.create_user(session, {"email": f"auditor{scene.serial('user')}@cb-a.test", "name": "auditor",
+                                        "password": PASSWORD, "roles": ["auditor"]})
+
+
+@grows_list("GET /api/v1/users")
+def grow_users(scene: Scene, count: int) -> Read:
+    add_users(scene, count)
+    return Read(CB_ADMIN, "/api/v1/users")
+
+
+@grows_list("GET /api/v1/me")
+@grows_hot_read("GET /api/v1/me")
+def grow_me(scene: Scene, count: int) -> Read:
+    add_users(scene, count)
+    return Read(CB_ADMIN, "/api/v1/me")
+
+
+@grows_list("GET /api/v1/api-clients")
+def grow_api_clients(scene: Scene, count: int) -> Read:
+    with scene.acting(CB_ADMIN) as session:
+        for _ in range(count):
+            users.create_api_client(session, {"name": f"erp {scene.serial('api client')}", "roles": ["cb_viewer"]})
+    return Read(CB_ADMIN, "/api/v1/api-clients")
