@@ -24,6 +24,9 @@ REQUIRE_SERVERS = os.environ.get("GRC_TEST_REQUIRE_SERVERS") == "1"
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         return  # xdist worker: the controller started the servers and exported their URLs
+    if _only_unit_tests(config):
+        os.environ["GRC_TEST_MODE"] = "none: only tests/unit, which needs no database and no Redis"
+        return
     if BACKEND == "sqlite":
         os.environ["GRC_TEST_MODE"] = "sqlite: GRC_TEST_BACKEND=sqlite (in-process Redis substitute)"
         return
@@ -41,6 +44,13 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["GRC_TEST_PG_URL"] = servers.pg_url or ""
     os.environ["GRC_TEST_REDIS_URL"] = servers.redis_url or ""
     os.environ["GRC_TEST_MODE"] = f"postgresql+redis: throwaway servers ({servers.pg_url}, {servers.redis_url})"
+
+
+def _only_unit_tests(config: pytest.Config) -> bool:
+    """Every path asked for lies in tests/unit/ (rules checked without a database): start no server for it."""
+    unit = Path(__file__).resolve().parent / "unit"
+    paths = [Path(config.invocation_params.dir, arg.split("::")[0]).resolve() for arg in config.args]
+    return bool(paths) and all(path.is_relative_to(unit) for path in paths)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
