@@ -52,7 +52,7 @@ def best_ms(call: Callable[[], Any], repeat: int) -> float:
 
 
 def api_app(database_url: str, redis_url: str, workdir: Path) -> Flask:
-    from grc import create_app
+    from grc.app import create_app
 
     app = create_app(env="production", database_url=database_url, redis_url=redis_url, secret_key="c" * 64,
                      public_rate_limit="1000000 per minute", login_rate_limit_ip="10000 per minute",
@@ -120,7 +120,7 @@ def certificate_page_parts(app: Flask, caller: Caller, repeat: int) -> dict[str,
     """Each part of ``GET /certificates?limit=20`` timed alone inside a request context (its cost subtracted)."""
     from flask_jwt_extended import get_jwt, verify_jwt_in_request
 
-    from grc.api import page_of
+    from grc.schemas import page_of
     from grc.auth.service import authenticate
     from grc.certification import service
     from grc.certification.schemas import CertificateSummarySchema

@@ -56,7 +56,7 @@ from grc.auditlog.service import GENESIS
 from grc.certification.models import Certificate
 from grc.certification.service import cycle_end, cycle_start, revision_content
 from grc.db import new_id, utcnow
-from grc.jobs.sweeps import CATCH_UP_DAYS, DUE_REMINDER_DAYS, EXPIRY_REMINDER_DAYS
+from grc.jobs.daily_sweeps import CATCH_UP_DAYS, DUE_REMINDER_DAYS, EXPIRY_REMINDER_DAYS
 from grc.schemes.catalogue import catalogue_rows, scheme_id
 from grc.schemes.models import Scheme
 from grc.tenants.models import Tenant

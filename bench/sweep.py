@@ -2,7 +2,7 @@
 
 For each size, on a throwaway PostgreSQL (127.0.0.1, stopped and deleted at the end): empty the tables, seed
 the size with the SAME certificates due (bench/seed.py), ``VACUUM ANALYZE``, then time every sweep of
-``grc.jobs.tasks.daily_sweeps`` on its own, twice: the first run does the work, the second finds it done (J3's
+``grc.jobs.job_functions.daily_sweeps`` on its own, twice: the first run does the work, the second finds it done (J3's
 idempotent re-run). The outbox relay runs in-process after each batch's commit (embedded jobs, no Redis), so
 the times include fanning the events out into notifications, as production work does. The ratio of the largest
 size to the smallest is the result: near 1 when the cost tracks what is due, near the size ratio when it scans.
@@ -32,8 +32,8 @@ from sqlalchemy.engine import Engine
 
 from bench.seed import seed
 from grc.db import utcnow
-from grc.jobs.sweeps import SWEEPS
-from grc.jobs.tasks import daily_sweeps
+from grc.jobs.daily_sweeps import SWEEPS
+from grc.jobs.job_functions import daily_sweeps
 from tests import servers
 from tests.conftest import reset_database
 
@@ -82,7 +82,7 @@ def throwaway_postgres() -> Iterator[str]:
 
 
 def make_app(database_url: str) -> Flask:
-    from grc import create_app
+    from grc.app import create_app
 
     return create_app(env="test", database_url=database_url, redis_url="", secret_key="bench-" + "x" * 40,
                       log_level="WARNING")

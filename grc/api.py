@@ -10,21 +10,17 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import flask_smorest
-import marshmallow as ma
 from sqlalchemy import Select, tuple_
-from webargs.flaskparser import FlaskParser
 from sqlalchemy.orm import InstrumentedAttribute
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
-from grc.dumping import Schema
 from grc.errors import PROBLEM_MEDIA_TYPE, InvalidField, ProblemSchema, http_exception_to_problem
-
-MAX_LIMIT = 100
 
 
 class Api(flask_smorest.Api):
@@ -44,22 +40,6 @@ class Api(flask_smorest.Api):
             del self.DEFAULT_RESPONSE_CONTENT_TYPE
 
 
-class StrictSchema(Schema):
-    """Base of every request schema: unknown fields are rejected (marshmallow's RAISE, kept explicit)."""
-
-    class Meta:
-        unknown = ma.RAISE
-
-
-    @ma.pre_load
-    def _reject_nul_characters(self, data: Any, **_: Any) -> Any:
-        """PostgreSQL text cannot hold U+0000 (the query fails with a 500), so refuse it here as a 422."""
-        errors = _nul_errors(data) if isinstance(data, Mapping) else None  # other shapes: marshmallow's 422
-        if errors:
-            raise ma.ValidationError(errors)
-        return data
-
-
 class StrictParser(FlaskParser):
     """webargs drops unknown query parameters by default; we let the schema's RAISE apply to them too, so a
     misspelt filter (``?statu=dead``) is a 422 naming it instead of a list that silently ignores it."""
@@ -67,58 +47,13 @@ class StrictParser(FlaskParser):
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
 
 
-flask_smorest.Blueprint.ARGUMENTS_PARSER = StrictParser()
 
 
-NUL_MESSAGE = "Must not contain the NUL character (U+0000)."
 
+class Blueprint(flask_smorest.Blueprint):
+    """Every domain's blueprint: flask-smorest's, parsing query strings and bodies with ``StrictParser``."""
 
-def _nul_errors(value: Any) -> Any:
-    """Nested messages for every string (or mapping key) under ``value`` that contains U+0000, else None."""
-    if isinstance(value, str):
-        return [NUL_MESSAGE] if "\x00" in value else None
-    if isinstance(value, Mapping):
-        found = {str(key): [NUL_MESSAGE] if "\x00" in str(key) else _nul_errors(value[key]) for key in value}
-    elif isinstance(value, list):
-        found = {index: _nul_errors(item) for index, item in enumerate(value)}
-    else:
-        return None
-    return {key: errors for key, errors in found.items() if errors} or None
-
-
-class ListArgs(StrictSchema):
-    """Query arguments shared by every list endpoint; domain lists subclass it to add filters."""
-
-    limit = ma.fields.Integer(
-        load_default=20,
-        validate=ma.validate.Range(min=1, max=MAX_LIMIT),
-        metadata={"description": f"Page size, 1 to {MAX_LIMIT}"},
-    )
-    cursor = ma.fields.String(
-        load_default=None,
-        validate=ma.validate.Length(max=512),
-        metadata={"description": "Opaque cursor from the previous page's next_cursor"},
-    )
-
-
-_page_schemas: dict[str, type[ma.Schema]] = {}
-
-
-def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
-    """The list envelope for one item schema, built once per schema (named ``<Item>Page`` in the spec)."""
-    name = item_schema.__name__.removesuffix("Schema") + "Page"
-    if name not in _page_schemas:
-        _page_schemas[name] = type(
-            name,
-            (Schema,),
-            {
-                "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
-                "next_cursor": ma.fields.String(
-                    allow_none=True, required=True, metadata={"description": "Cursor of the next page, or null"}
-                ),
-            },
-        )
-    return _page_schemas[name]
+    ARGUMENTS_PARSER = StrictParser()
 
 
 def paginate(

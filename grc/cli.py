@@ -6,8 +6,20 @@ import sys
 from pathlib import Path
 
 import click
+from flask import Flask
+from rq import Worker
+from rq.cron import CronScheduler
 
+from grc.app import create_app
 from grc.config import PROJECT_ROOT, Settings
+from grc.dbmigrate import downgrade, upgrade
+from grc.demo import DEMO_LOGINS, DEMO_PASSWORD, ensure_platform_admin
+from grc.demo import seed_demo as seed
+from grc.extensions import db as database
+from grc.jobs.inline import start_inline_scheduler
+from grc.jobs.queue import get_queue, set_worker_app
+from grc.openapi import spec_json
+from grc.redis_connection import redis_connection
 
 
 def _settings() -> Settings:
@@ -20,9 +32,7 @@ def _settings() -> Settings:
     return settings
 
 
-def _app():  # type: ignore[no-untyped-def]
-    from grc import create_app
-
+def _app() -> Flask:
     return create_app(_settings())
 
 
@@ -40,8 +50,6 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Migrate the database in GRC_DATABASE_URL up to REVISION."""
-    from grc.dbmigrate import upgrade
-
     upgrade(_settings().database_url, revision)
     click.echo(f"database at {revision}")
 
@@ -49,7 +57,6 @@ def db_upgrade(revision: str) -> None:
 @db.command("downgrade")
 @click.option("--revision", default="base", show_default=True)
 def db_downgrade(revision: str) -> None:
-    from grc.dbmigrate import downgrade
 
     downgrade(_settings().database_url, revision)
     click.echo(f"database at {revision}")
@@ -60,9 +67,6 @@ def db_downgrade(revision: str) -> None:
 @click.option("--password", required=True)
 def create_platform_admin(email: str, password: str) -> None:
     """Create the platform operator's admin (idempotent: an existing account is left unchanged)."""
-    from grc.demo import ensure_platform_admin
-    from grc.extensions import db as database
-
     if len(password) < 12:
         raise click.BadParameter("at least 12 characters", param_hint="--password")
     with _app().app_context():
@@ -74,9 +78,6 @@ def create_platform_admin(email: str, password: str) -> None:
 @main.command("seed-demo")
 def seed_demo() -> None:
     """Create the demo tenants and users (idempotent) and print the demo logins."""
-    from grc.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo as seed
-    from grc.extensions import db as database
-
     with _app().app_context():
         created = seed(database.session)
     click.echo("demo data " + ("created" if created else "already present"))
@@ -90,8 +91,6 @@ def seed_demo() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
     """Serve the API with the development server (production: gunicorn -c docker/gunicorn.conf.py)."""
-    from grc.jobs.inline import start_inline_scheduler
-
     app = _app()
     if not app.config["GRC_SETTINGS"].uses_redis:
         start_inline_scheduler(app)
@@ -104,9 +103,7 @@ def serve(host: str, port: int) -> None:
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker(burst: bool) -> None:
     """Run an RQ worker on GRC_REDIS_URL (start as many as the queues need)."""
-    from rq import Worker
 
-    from grc.jobs import get_queue, redis_connection, set_worker_app
 
     app = _app()
     if not app.config["GRC_SETTINGS"].uses_redis:
@@ -119,9 +116,7 @@ def worker(burst: bool) -> None:
 @main.command("scheduler")
 def scheduler() -> None:
     """Run RQ's cron scheduler with the grc schedule (run exactly one)."""
-    from rq.cron import CronScheduler
 
-    from grc.jobs import redis_connection
 
     app = _app()
     if not app.config["GRC_SETTINGS"].uses_redis:
@@ -140,8 +135,6 @@ def openapi() -> None:
 @click.argument("path", default=str(PROJECT_ROOT / "openapi" / "openapi.json"))
 def openapi_write(path: str) -> None:
     """Write the generated spec (committed as openapi/openapi.json; a test compares them)."""
-    from grc.openapi import spec_json
-
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(spec_json(_app()))
     click.echo(f"wrote {path}")
@@ -155,8 +148,6 @@ def jobs() -> None:
 @jobs.command("failed")
 def jobs_failed() -> None:
     """List failed jobs with their error."""
-    from grc.jobs import get_queue
-
     queue = get_queue(_app())
     for job_id in queue.failed_job_registry.get_job_ids():
         job = queue.fetch_job(job_id)
@@ -168,8 +159,6 @@ def jobs_failed() -> None:
 @click.argument("job_id", required=False)
 def jobs_retry(job_id: str | None) -> None:
     """Requeue one failed job, or all of them."""
-    from grc.jobs import get_queue
-
     registry = get_queue(_app()).failed_job_registry
     ids = [job_id] if job_id else registry.get_job_ids()
     for each in ids:

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grc import tenancy
-from grc.auditlog.service import set_actor
 from grc.auth.models import User
+from grc.auth.onboarding import create_certification_body, create_client
+from grc.auth.passwords import hash_secret
 from grc.auth.users import create_user
 from grc.tenants.models import Tenant, TenantKind
-from grc.tenants.service import create_certification_body, create_client
 
 DEMO_PASSWORD = "demo-password-2026"
 PLATFORM_ADMIN = "admin@platform.example"
@@ -40,8 +40,6 @@ DEMO_LOGINS = (
 
 def ensure_platform_admin(session: Session, email: str, password: str) -> tuple[User, bool]:
     """The platform tenant and one platform admin; returns (user, created). Existing users are left as they are."""
-    from grc.auth.passwords import hash_secret
-
     with tenancy.system_scope(session):
         existing = session.scalars(select(User).where(User.email == email.lower())).one_or_none()
         if existing is not None:
@@ -51,7 +49,7 @@ def ensure_platform_admin(session: Session, email: str, password: str) -> tuple[
             platform = Tenant(kind=TenantKind.platform, name="grc platform", slug="platform", country="DE")
             session.add(platform)
             session.flush()
-        set_actor(session, "cli", None)
+        tenancy.set_actor(session, "cli", None)
         user = User(
             tenant_id=platform.id, email=email.lower(), name="Platform administrator",
             password_hash=hash_secret(password), roles=["platform_admin"],
@@ -115,4 +113,3 @@ def _act_as(session: Session, user: User, tenant: Tenant | None = None) -> None:
         tenant = tenant or session.get(Tenant, user.tenant_id)
     principal = tenancy.Principal(tenant.id, tenant.kind.value, "user", user.id, frozenset(user.roles))
     tenancy.enter(session, principal)
-    set_actor(session, "user", user.id)

@@ -16,7 +16,7 @@ from flask import Flask, Response, g, json
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from grc.dumping import Schema
+from grc.schemas import Schema
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://grc.example/problems/"

@@ -11,10 +11,11 @@ from grc.certification.models import (
     CertificationDecision,
 )
 from grc.db import Base
+from grc.events import OutboxMessage
 from grc.evidence.models import EvidenceFile
 from grc.findings.models import Finding, FindingEvent
 from grc.marks.models import MarkLicence
-from grc.notifications.models import Delivery, Notification, OutboxMessage, Reminder
+from grc.notifications.models import Delivery, Notification, Reminder, WebhookSubscription
 from grc.numbering import Counter
 from grc.risks.models import (
     Control,
@@ -30,7 +31,6 @@ from grc.risks.models import (
 from grc.schemes.models import Scheme
 from grc.tenants.models import CbPolicy, ClientRelationship, Tenant
 from grc.uow import IdempotencyRecord
-from grc.webhooks.models import WebhookSubscription
 
 __all__ = [
     "Action",

@@ -1,15 +1,99 @@
-"""Field types shared by every domain's schemas (written once here)."""
+"""The bases of every schema and the field types the domains share (written once here).
+
+``Schema`` is the base of every response: marshmallow's, dumping through a function compiled from its fields
+(grc/dumping.py). ``StrictSchema`` is the base of every request: unknown fields and NUL characters are refused
+(422). ``ListArgs`` and ``page_of`` are the query arguments and the envelope of every list.
+"""
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Mapping
 from typing import Any
 
 import marshmallow as ma
 import pycountry
 
-from grc.api import StrictSchema
+from grc import dumping
+
+MAX_LIMIT = 100
+
+
+class Schema(ma.Schema):
+    """Base of every schema: marshmallow's, with ``dump`` compiled (grc/dumping.py)."""
+
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        many = self.many if many is None else bool(many)
+        return dumping.dump(self, obj, many, lambda value: super(Schema, self).dump(value, many=many))
+
 
 SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+
+
+class StrictSchema(Schema):
+    """Base of every request schema: unknown fields are rejected (marshmallow's RAISE, kept explicit)."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+    @ma.pre_load
+    def _reject_nul_characters(self, data: Any, **_: Any) -> Any:
+        """PostgreSQL text cannot hold U+0000 (the query fails with a 500), so refuse it here as a 422."""
+        errors = _nul_errors(data) if isinstance(data, Mapping) else None  # other shapes: marshmallow's 422
+        if errors:
+            raise ma.ValidationError(errors)
+        return data
+
+
+NUL_MESSAGE = "Must not contain the NUL character (U+0000)."
+
+
+def _nul_errors(value: Any) -> Any:
+    """Nested messages for every string (or mapping key) under ``value`` that contains U+0000, else None."""
+    if isinstance(value, str):
+        return [NUL_MESSAGE] if "\x00" in value else None
+    if isinstance(value, Mapping):
+        found = {str(key): [NUL_MESSAGE] if "\x00" in str(key) else _nul_errors(value[key]) for key in value}
+    elif isinstance(value, list):
+        found = {index: _nul_errors(item) for index, item in enumerate(value)}
+    else:
+        return None
+    return {key: errors for key, errors in found.items() if errors} or None
+
+
+class ListArgs(StrictSchema):
+    """Query arguments shared by every list endpoint; domain lists subclass it to add filters."""
+
+    limit = ma.fields.Integer(
+        load_default=20,
+        validate=ma.validate.Range(min=1, max=MAX_LIMIT),
+        metadata={"description": f"Page size, 1 to {MAX_LIMIT}"},
+    )
+    cursor = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(max=512),
+        metadata={"description": "Opaque cursor from the previous page's next_cursor"},
+    )
+
+
+_page_schemas: dict[str, type[ma.Schema]] = {}
+
+
+def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
+    """The list envelope for one item schema, built once per schema (named ``<Item>Page`` in the spec)."""
+    name = item_schema.__name__.removesuffix("Schema") + "Page"
+    if name not in _page_schemas:
+        _page_schemas[name] = type(
+            name,
+            (Schema,),
+            {
+                "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
+                "next_cursor": ma.fields.String(
+                    allow_none=True, required=True, metadata={"description": "Cursor of the next page, or null"}
+                ),
+            },
+        )
+    return _page_schemas[name]
 
 
 class Country(ma.fields.String):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from flask import g
-from sqlalchemy import ColumnElement, column, ForeignKey, event, false, text
+from sqlalchemy import ColumnElement, ForeignKey, column, false, or_, text
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -42,6 +42,7 @@ KIND_KEY = "tenant_kind"
 CERTIFICATION_BODY, CLIENT_ORGANISATION = "certification_body", "client_organisation"  # TenantKind values
 SYSTEM_KEY = "system_scope"
 WRITABLE_KEY = "writable_tenants"
+ACTOR_KEY = "audit_actor"
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,27 @@ class TenantScoped:
         return cls.visible_to(tenant_id)
 
 
+class SharedWithClient:
+    """Mixin for rows owned by one tenant (``tenant_id``) and also visible to the organisation they concern
+    (``client_tenant_id``): a CB's audits, findings, certificates and licences about a client."""
+
+    @classmethod
+    def visible_to(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
+        return or_(cls.tenant_id == tenant_id, cls.client_tenant_id == tenant_id)  # type: ignore[attr-defined]
+
+    # ``visible_to`` restated for one caller: a CB sees the rows it owns (no CB is ever the subject of another
+    # tenant's row), a client the rows about it (its own rows name it as their subject too). The same rows, but on
+    # one column, so a list walks the ``(tenant_id, id)`` or ``(client_tenant_id, id)`` index in id order.
+
+    @classmethod
+    def visible_to_cb(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
+        return cls.tenant_id == tenant_id  # type: ignore[attr-defined,no-any-return]
+
+    @classmethod
+    def visible_to_client(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
+        return cls.client_tenant_id == tenant_id  # type: ignore[attr-defined,no-any-return]
+
+
 # --------------------------------------------------------------------------- the caller
 
 
@@ -99,6 +121,16 @@ def current() -> Principal:
     return principal
 
 
+def set_actor(session: Session, actor_type: str, actor_id: uuid.UUID | None) -> None:
+    """Name who acts in this unit of work (the audit trail records it): the caller, or a login, the CLI, a job."""
+    session.info[ACTOR_KEY] = (actor_type, actor_id)
+
+
+def actor(session: Session) -> tuple[str, uuid.UUID | None]:
+    """Who acts in this unit of work; ``("system", None)`` when nobody was named (jobs, sweeps)."""
+    return session.info.get(ACTOR_KEY) or ("system", None)
+
+
 def has_principal() -> bool:
     """Whether a caller is set (jobs and sweeps run without one)."""
     return g.get("principal") is not None
@@ -108,6 +140,7 @@ def enter(session: Session, principal: Principal) -> None:
     """Scope the request's session to the caller's tenant."""
     g.principal = principal
     scope_to(session, principal.tenant_id, principal.tenant_kind)
+    set_actor(session, principal.actor_type, principal.actor_id)
 
 
 def scope_to(session: Session, tenant_id: uuid.UUID, kind: str | None = None) -> None:
@@ -207,8 +240,8 @@ class _ScopeRegistry:
     deny: ClassVar[Any] = with_loader_criteria(TenantScoped, lambda cls: false(), include_aliases=True)
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _scope_queries(state: ORMExecuteState) -> None:
+def scope_queries(state: ORMExecuteState) -> None:
+    """Wall 1: the caller's visibility criteria on every ORM select, update and delete."""
     if not (state.is_select or state.is_update or state.is_delete):
         return
     if state.session.info.get(SYSTEM_KEY):
@@ -219,8 +252,8 @@ def _scope_queries(state: ORMExecuteState) -> None:
     state.statement = state.statement.options(option)
 
 
-@event.listens_for(Session, "before_flush")
-def _stamp_new_rows(session: Session, _ctx: Any, _instances: Any) -> None:
+def stamp_new_rows(session: Session, _ctx: Any, _instances: Any) -> None:
+    """Wall 2: new rows get the caller's tenant; a row of another tenant needs ``allow_write_to``."""
     tenant_id = session.info.get(TENANT_KEY)
     writable = session.info.get(WRITABLE_KEY, set())
     system = session.info.get(SYSTEM_KEY)
@@ -238,8 +271,8 @@ def _stamp_new_rows(session: Session, _ctx: Any, _instances: Any) -> None:
 RLS_APPLIED_KEY = "rls_applied"
 
 
-@event.listens_for(Session, "after_begin")
-def _rls_on_begin(session: Session, _transaction: Any, connection: Any) -> None:
+def rls_on_begin(session: Session, _transaction: Any, connection: Any) -> None:
+    """Wall 3: a new transaction starts with the row-level security settings of the session's scope."""
     session.info.pop(RLS_APPLIED_KEY, None)  # a new transaction starts with nothing set
     _set_rls(session, connection)
 

@@ -13,7 +13,8 @@ Each view belongs to the tenants whose rows it shows. Correct first, fast second
   bumps a generation counter, and a view is stored only if the counter has not moved since the lookup began;
 - Redis trouble never fails a lookup: it is logged and the view comes from the database.
 
-In embedded mode the app's in-memory Redis (grc.jobs.redis_connection) plays the part.
+In embedded mode the app's in-memory Redis (grc.redis_connection) plays the part. The three session hooks at the
+end note what a transaction changed and drop it after the commit; ``grc.commit_pipeline`` installs them.
 """
 from __future__ import annotations
 
@@ -27,10 +28,10 @@ from typing import Any, TypeVar
 from flask import current_app, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError, WatchError
-from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from grc.db import utcnow
+from grc.redis_connection import redis_connection
 from grc.tenancy import TenantScoped
 
 TTL = 300  # seconds; also the badge's Cache-Control max-age, so no copy anywhere outlives it by much
@@ -51,8 +52,6 @@ def _index_key(tenant_id: uuid.UUID | str) -> str:
 
 
 def _redis() -> Redis:
-    from grc.jobs import redis_connection
-
     return redis_connection(current_app)
 
 
@@ -130,16 +129,14 @@ def _drop_views(redis: Redis, index_keys: list[str], *, bump: bool) -> None:
 
 
 def _owners(obj: object) -> set[uuid.UUID]:
-    """The tenants whose views ``obj`` may show in: the tenant itself, a row's owner and the tenant it is about."""
-    from grc.tenants.models import Tenant
-
-    if isinstance(obj, Tenant):
-        return {obj.id}
+    """The tenants whose views ``obj`` may show in: the tenant itself (a class marked ``__owns_views__``), a row's
+    owner and the tenant it is about."""
+    if getattr(type(obj), "__owns_views__", False):
+        return {obj.id}  # type: ignore[attr-defined]
     return {owner for owner in (getattr(obj, "tenant_id", None), getattr(obj, "client_tenant_id", None)) if owner}
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _note_bulk_changes(state: ORMExecuteState) -> None:
+def note_bulk_changes(state: ORMExecuteState) -> None:
     """``session.execute(update(...))`` changes rows no flush sees: every cached view goes (they are rare)."""
     mapper = state.bind_mapper
     if (state.is_update or state.is_delete) and mapper is not None and issubclass(mapper.class_, TenantScoped) \
@@ -147,15 +144,14 @@ def _note_bulk_changes(state: ORMExecuteState) -> None:
         state.session.info.setdefault(DIRTY_KEY, set()).add(EVERYONE)
 
 
-@event.listens_for(Session, "after_flush")
-def _note_changes(session: Session, _context: Any) -> None:
+def note_changes(session: Session, _context: Any) -> None:
+    """The tenants whose rows this flush wrote."""
     owners = set().union(*(_owners(obj) for obj in chain(session.new, session.dirty, session.deleted)))
     if owners:
         session.info.setdefault(DIRTY_KEY, set()).update(owners)
 
 
-@event.listens_for(Session, "after_commit")
-def _drop_changed(session: Session) -> None:
+def drop_changed(session: Session) -> None:
     """After the commit, never before: a lookup in between would store the old view again. A rolled-back change
     stays noted and costs one needless drop at the next commit, nothing worse."""
     owners = session.info.pop(DIRTY_KEY, None)

@@ -1,4 +1,4 @@
 """WSGI entry point for gunicorn: ``gunicorn -c docker/gunicorn.conf.py grc.wsgi:app``."""
-from grc import create_app
+from grc.app import create_app
 
 app = create_app()

@@ -104,7 +104,7 @@ def redis_url() -> str:
 
 @pytest.fixture(scope="session")
 def app(database_url: str, redis_url: str, workdir: Path) -> Flask:
-    from grc import create_app
+    from grc.app import create_app
 
     return create_app(
         env="test",
@@ -127,7 +127,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     app: Flask = request.getfixturevalue("app")
     reset_database(app)
     from grc.extensions import limiter
-    from grc.jobs import redis_connection
+    from grc.redis_connection import redis_connection
 
     redis_connection(app).flushdb()
     limiter.reset()

@@ -178,7 +178,7 @@ def test_F3_overdue_findings_are_listed(app, client, world):
 
 
 def test_F4_an_unverified_stage2_major_after_six_months_forces_a_repeat_stage2(app, client, world):
-    from grc.audits import service as audits
+    from grc.certification import programme
     from grc.extensions import db
     from tests.world import act_as
 
@@ -191,14 +191,14 @@ def test_F4_an_unverified_stage2_major_after_six_months_forces_a_repeat_stage2(a
     with app.app_context():
         act_as("auditor@cb-a.test")
         client_id = world.tenants["client-a"]
-        within = audits.programme(db.session, client_id, today=TODAY + relativedelta(months=6))
-        after = audits.programme(db.session, client_id, today=TODAY + relativedelta(months=6, days=1))
+        within = programme.programme(db.session, client_id, today=TODAY + relativedelta(months=6))
+        after = programme.programme(db.session, client_id, today=TODAY + relativedelta(months=6, days=1))
     assert within[0]["repeat_stage2_required"] is False
     assert after[0]["repeat_stage2_required"] is True
 
 
 def test_C6_surveillance_becomes_overdue_after_its_due_date_plus_tolerance(app, client, world):
-    from grc.audits import service as audits
+    from grc.certification import programme
     from grc.extensions import db
     from tests.world import act_as
 
@@ -208,8 +208,8 @@ def test_C6_surveillance_becomes_overdue_after_its_due_date_plus_tolerance(app, 
     s1_due = TODAY + relativedelta(months=12)
     with app.app_context():
         act_as("auditor@cb-a.test")
-        [on_day] = audits.programme(db.session, world.tenants["client-a"], today=s1_due)
-        [late] = audits.programme(db.session, world.tenants["client-a"], today=s1_due + timedelta(days=1))
+        [on_day] = programme.programme(db.session, world.tenants["client-a"], today=s1_due)
+        [late] = programme.programme(db.session, world.tenants["client-a"], today=s1_due + timedelta(days=1))
     assert on_day["milestones"][0].state == "due" and late["milestones"][0].state == "overdue"
 
 
@@ -219,7 +219,7 @@ def test_every_transition_is_in_the_audit_trail_and_the_outbox(app, client, worl
     from grc import tenancy
     from grc.auditlog.models import AuditEvent
     from grc.extensions import db
-    from grc.notifications.models import OutboxMessage
+    from grc.events import OutboxMessage
 
     cert = Certification(client, world)
     audit = cert.start(cert.plan("stage1", TODAY))

@@ -15,14 +15,18 @@ import psycopg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from bench.dataset.build import PASSWORD
 from bench.dataset.database import libpq_url
 from bench.dataset.sizes import SMALL
 from bench.seed import main as seed_main
+from grc.auditlog.service import verify_chain
 from grc.risks.criteria import DEFAULT
 from grc.risks.models import RiskCriteria
+from grc.tenancy import system_scope
 from tests import servers
 
 pytestmark = pytest.mark.skipif(os.environ.get("GRC_TEST_BACKEND") == "sqlite" or servers.pg_bin_dir() is None,
@@ -86,7 +90,7 @@ def scalar(seeded: dict[str, Any], sql: str, *params: Any) -> Any:
 @pytest.fixture(scope="module")
 def bench_app(seeded: dict[str, Any]) -> Iterator[Flask]:
     """The app on the seeded database, as its unprivileged role: row-level security applies."""
-    from grc import create_app
+    from grc.app import create_app
 
     app = create_app(env="test", database_url=seeded["url"], redis_url="", secret_key="bench-" + "x" * 40,
                      login_rate_limit_ip="1000 per minute", login_rate_limit_account="1000 per minute",
@@ -163,6 +167,20 @@ def test_each_versioned_row_has_one_audit_event_per_change(seeded: dict[str, Any
     for table in VERSIONED:
         assert scalar(seeded, f"""SELECT count(*) FROM {table} t WHERE t.version <> (
                                   SELECT count(*) FROM audit_events e WHERE e.entity_id = t.id)""") == 0, table
+
+
+def test_every_chain_verifies_with_the_apps_own_check(seeded: dict[str, Any]) -> None:
+    """Each tenant's chain as ``grc.auditlog.service.verify_chain`` walks it: every link's hash recomputed by the
+    app from the stored columns, and the chain head on the last link."""
+    engine = create_engine(superuser(seeded["url"]))
+    try:
+        with Session(engine) as session, system_scope(session):
+            chains = session.execute(text("SELECT tenant_id, count(*) FROM audit_events GROUP BY tenant_id")).all()
+            assert len(chains) == scalar(seeded, "SELECT count(*) FROM tenants")
+            for tenant_id, events in chains:
+                assert verify_chain(session, tenant_id) == {"valid": True, "checked": events, "first_broken": None}
+    finally:
+        engine.dispose()
 
 
 # --------------------------------------------------------------------------- the summary, over the API

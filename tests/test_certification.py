@@ -190,7 +190,7 @@ def fifty_audited_clients(app, world) -> list[tuple[str, list[str]]]:  # type: i
     """50 clients of cb-a, each with a completed stage 1 and stage 2 for ISO 9001 (built through the services)."""
     from grc.audits import service as audits
     from grc.extensions import db
-    from grc.tenants.service import create_client
+    from grc.auth.onboarding import create_client
     from tests.world import act_as
 
     ready = []

@@ -10,7 +10,7 @@ from grc import tenancy
 from grc.auditlog.models import AuditEvent
 from grc.db import utcnow
 from grc.extensions import db
-from grc.notifications.models import OutboxMessage
+from grc.events import OutboxMessage
 from tests.certification import ISO_27001
 from tests.test_auth import assert_problem
 from tests.test_risks import Shop

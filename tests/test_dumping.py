@@ -15,8 +15,8 @@ import marshmallow as ma
 import pytest
 
 from grc import dumping
-from grc.api import page_of
-from grc.dumping import Schema
+from grc.schemas import page_of
+from grc.schemas import Schema
 
 
 class Colour(enum.Enum):

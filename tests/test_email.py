@@ -21,8 +21,9 @@ from sqlalchemy import select
 from grc import tenancy
 from grc.db import utcnow
 from grc.extensions import db
-from grc.jobs.tasks import deliver_notifications, relay_outbox
+from grc.jobs.job_functions import deliver_notifications, relay_outbox
 from grc.notifications import catalogue, email
+from grc import events
 from grc.notifications import service as outbox
 from grc.notifications.delivery import (
     MAX_DELIVERY_ATTEMPTS,
@@ -199,7 +200,7 @@ def test_J4_payload_text_is_escaped_in_the_html_part_and_verbatim_in_the_text_pa
     hostile = '<script>alert("x")</script> & Co'
     with mail_via(app, mail_server.port):
         with app.app_context(), tenancy.system_scope(db.session):
-            outbox.publish(db.session, SUSPENDED, {"certificate_id": str(uuid.uuid4()), "number": hostile,
+            events.publish(db.session, SUSPENDED, {"certificate_id": str(uuid.uuid4()), "number": hostile,
                                                    "client_id": str(world.tenants["client-a"])},
                            tenant_id=world.tenants["cb-a"])
             db.session.commit()

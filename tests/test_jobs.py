@@ -16,10 +16,12 @@ from sqlalchemy import select
 from grc import tenancy
 from grc.db import utcnow
 from grc.extensions import db
-from grc.jobs import enqueue, redis_connection
-from grc.jobs.tasks import relay_outbox
+from grc.jobs.queue import enqueue
+from grc.redis_connection import redis_connection
+from grc.jobs.job_functions import relay_outbox
+from grc import events
 from grc.notifications import service as outbox
-from grc.notifications.models import OutboxMessage, OutboxStatus
+from grc.events import OutboxMessage, OutboxStatus
 from tests.servers import app_on_redis, free_port, start_redis
 from tests.test_auth import assert_problem
 
@@ -100,7 +102,7 @@ def test_J4_a_failing_delivery_is_retried_with_backoff_then_parked_as_dead_never
     monkeypatch.setattr(outbox, "fan_out", flaky)
     with app.app_context(), tenancy.system_scope(db.session):  # as the relay job runs
         outbox.relay(db.session)  # deliver what building the world queued, so only the probe is left
-        outbox.publish(db.session, "probe.ping", {}, tenant_id=world.tenants["cb-a"])
+        events.publish(db.session, "probe.ping", {}, tenant_id=world.tenants["cb-a"])
         db.session.commit()  # (in the embedded mode this commit already triggers a first relay)
         outbox.relay(db.session)
         [first] = messages(app, "probe.ping", email=None)
@@ -168,7 +170,7 @@ def test_J4_redis_stopped_then_restarted_loses_nothing(app, client, world):
 
 @needs_redis
 def test_J1_a_failed_job_is_listed_and_retried_from_the_cli(app, redis_url):
-    from grc.jobs.tasks import daily_sweeps
+    from grc.jobs.job_functions import daily_sweeps
 
     with app.app_context():
         assert enqueue(daily_sweeps, "not-a-date", job_id="sweep-broken")
@@ -199,7 +201,7 @@ def test_J4_a_message_the_database_refuses_is_retried_alone_and_the_rest_of_the_
     with app.app_context(), tenancy.system_scope(db.session):
         outbox.relay(db.session)  # what building the world queued
         for topic in ("probe.good", "probe.bad", "probe.good"):
-            outbox.publish(db.session, topic, {}, tenant_id=world.tenants["cb-a"])
+            events.publish(db.session, topic, {}, tenant_id=world.tenants["cb-a"])
         db.session.commit()  # (in the embedded mode this commit already runs the relay)
         outbox.relay(db.session)
     [bad] = messages(app, "probe.bad", email=None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from grc.db import utcnow
-from grc.jobs.tasks import relay_outbox
+from grc.jobs.job_functions import relay_outbox
 from tests.test_auth import assert_problem
 from tests.test_certification import Decisions
 

@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from grc.errors import PROBLEM_MEDIA_TYPE
-from grc.ops import JsonFormatter
+from grc.request_log import JsonFormatter
 
 UNREACHABLE_DATABASE = "postgresql+psycopg://x:y@127.0.0.1:1/nope"
 GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -31,7 +31,7 @@ def make_app(database_url: str, redis_url: str) -> AppFactory:
 
     Same Redis URL on purpose: flask-limiter's storage is process-global and follows the last app built.
     """
-    from grc import create_app
+    from grc.app import create_app
 
     def build(**overrides: Any) -> Flask:
         settings: dict[str, Any] = {

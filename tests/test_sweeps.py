@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from grc.db import utcnow
-from grc.jobs.tasks import daily_sweeps
+from grc.jobs.job_functions import daily_sweeps
 from tests.test_certification import Decisions
 
 TODAY = utcnow().date()

@@ -20,7 +20,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from grc import tenancy
 from grc.db import utcnow
 from grc.extensions import db
-from grc.jobs.tasks import deliver_notifications, relay_outbox
+from grc.jobs.job_functions import deliver_notifications, relay_outbox
 from grc.notifications.catalogue import EVENTS
 from grc.notifications.delivery import MAX_DELIVERY_ATTEMPTS, deliver_due
 from grc.webhooks.service import DestinationRefused, check_destination

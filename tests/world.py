@@ -13,13 +13,12 @@ from flask_jwt_extended import create_access_token
 from sqlalchemy import select
 
 from grc import tenancy
-from grc.auditlog.service import set_actor
 from grc.auth.models import ROLES_BY_KIND, User
 from grc.auth.users import create_user
 from grc.demo import ensure_platform_admin
 from grc.extensions import db
 from grc.tenants.models import Tenant, TenantKind
-from grc.tenants.service import create_certification_body, create_client
+from grc.auth.onboarding import create_certification_body, create_client
 
 PASSWORD = "correct horse battery staple"
 
@@ -50,7 +49,6 @@ def act_as(email: str) -> None:
         user = db.session.scalars(select(User).where(User.email == email)).one()
         tenant = db.session.get(Tenant, user.tenant_id)
     tenancy.enter(db.session, tenancy.Principal(tenant.id, tenant.kind.value, "user", user.id, frozenset(user.roles)))
-    set_actor(db.session, "user", user.id)
 
 
 def build_world(app: Flask) -> World:

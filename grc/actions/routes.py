@@ -4,8 +4,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from grc.actions import service
 from grc.actions.models import Action
 from grc.actions.schemas import (
@@ -16,10 +14,11 @@ from grc.actions.schemas import (
     ActionUpdateSchema,
     EffectivenessReviewSchema,
 )
-from grc.api import page_of
+from grc.api import Blueprint
 from grc.extensions import db
 from grc.findings.service import visible_finding
-from grc.routing import requires
+from grc.guard import requires
+from grc.schemas import page_of
 
 blp = Blueprint("actions", __name__, url_prefix="/api/v1", description="Corrective and treatment actions")
 WORKERS = (*service.MANAGERS, "member")

@@ -3,9 +3,8 @@ from __future__ import annotations
 import marshmallow as ma
 
 from grc.actions.models import ActionKind, ActionStatus, Effectiveness
-from grc.api import ListArgs, StrictSchema
-from grc.dumping import Schema
-from grc.schemas import text
+from grc.actions.service import is_overdue
+from grc.schemas import ListArgs, Schema, StrictSchema, text
 
 
 class ActionNoteSchema(Schema):
@@ -36,8 +35,6 @@ class ActionSchema(Schema):
     updated_at = ma.fields.DateTime()
 
     def _overdue(self, action) -> bool:  # type: ignore[no-untyped-def]
-        from grc.actions.service import is_overdue
-
         return is_overdue(action)
 
 

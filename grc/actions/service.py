@@ -18,10 +18,9 @@ from grc.api import paginate
 from grc.auth.models import User
 from grc.db import utcnow
 from grc.errors import Forbidden, InvalidField, RuleViolation
+from grc.events import publish
 from grc.extensions import db
 from grc.findings.models import Finding, FindingStatus
-from grc.notifications.service import publish
-from grc.risks.models import RiskStatus
 
 MANAGERS = ("client_admin", "risk_manager", "cb_admin", "certification_manager")
 OPEN = (ActionStatus.planned, ActionStatus.in_progress)
@@ -46,7 +45,8 @@ def create_for_finding(session: Session, finding: Finding, data: dict[str, Any])
 
 
 def create_for_risk(session: Session, risk: Any, data: dict[str, Any]) -> Action:
-    """R4: a treatment action of a risk, owned by the risk's tenant; the risk moves to in_treatment."""
+    """R4: a treatment action of a risk, owned by the risk's tenant (the risk moves to in_treatment: risks subscribe
+    to ``action.created``)."""
     principal = tenancy.require_roles(*MANAGERS)
     if principal.tenant_id != risk.tenant_id:
         raise Forbidden("A shared register is read-only for the certification body.")
@@ -54,9 +54,8 @@ def create_for_risk(session: Session, risk: Any, data: dict[str, Any]) -> Action
         raise RuleViolation("Decide the risk's treatment before planning treatment actions.", rule="R4")
     action = Action(kind=ActionKind.treatment, risk_id=risk.id, status=ActionStatus.planned, **_checked(session, data))
     session.add(action)
-    risk.status = RiskStatus.in_treatment
     session.flush()
-    publish(session, "action.created", event_payload(action))
+    publish(session, "action.created", event_payload(action), subject=action)
     return action
 
 

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from grc import tenancy
-from grc.api import page_of, paginate
+from grc.api import Blueprint, paginate
 from grc.auditlog.models import AuditEvent
 from grc.auditlog.schemas import AuditEventListArgs, AuditEventSchema, ChainReportSchema
 from grc.auditlog.service import verify_chain
 from grc.auth.models import ADMIN_ROLES
 from grc.extensions import db
-from grc.routing import requires
+from grc.guard import requires
+from grc.schemas import page_of
 
 blp = Blueprint(
     "audit_events", __name__, url_prefix="/api/v1/audit-events", description="Append-only, hash-chained audit trail"

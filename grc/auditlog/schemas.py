@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from grc.api import ListArgs
-from grc.dumping import Schema
+from grc.schemas import ListArgs, Schema
 
 
 class AuditEventSchema(Schema):

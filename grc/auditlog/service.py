@@ -1,6 +1,6 @@
 """Writing and checking the audit trail (A1).
 
-Events are written by a ``before_flush`` hook for every row that changes, so no service can forget one:
+Events are written by a ``before_flush`` hook (``record_changes``) for every row that changes, so no service can forget one:
 the action is ``<entity>.created|updated|deleted`` unless the service named the transition with
 ``name_action`` (``certificate.suspended``). Each tenant's events form a hash chain; the chain head row
 is locked (``SELECT ... FOR UPDATE``) while appending, and ``(tenant_id, seq)`` is unique, so concurrent
@@ -21,16 +21,16 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import g, has_app_context
-from sqlalchemy import event, inspect, select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from grc import tenancy
 from grc.auditlog.models import AuditChainHead, AuditEvent
 from grc.db import Base, new_id, utcnow
 from grc.tenancy import TENANT_KEY, TenantScoped, system_scope
 from grc.tenants.models import Tenant
 
 GENESIS = "0" * 64
-ACTOR_KEY = "audit_actor"
 ACTIONS_KEY = "audit_actions"
 PENDING_KEY = "audit_pending"  # Session.info: events noted by this transaction's flushes, chained at its commit
 VERIFY_BATCH = 1000
@@ -41,10 +41,6 @@ def name_action(session: Session, entity: Base, action: str) -> None:
     session.info.setdefault(ACTIONS_KEY, {})[id(entity)] = action
 
 
-def set_actor(session: Session, actor_type: str, actor_id: uuid.UUID | None) -> None:
-    session.info[ACTOR_KEY] = (actor_type, actor_id)
-
-
 def entity_name(cls: type) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
@@ -52,8 +48,8 @@ def entity_name(cls: type) -> str:
 # --------------------------------------------------------------------------- writing
 
 
-@event.listens_for(Session, "before_flush")
-def _record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
+def record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
+    """Note an event for every audited row this flush writes (inside a savepoint: chain it at once)."""
     pending: list[tuple[uuid.UUID, str, Base, dict[str, Any]]] = []
     for verb, objects in (("created", session.new), ("updated", session.dirty), ("deleted", session.deleted)):
         for obj in list(objects):
@@ -75,8 +71,7 @@ def _record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
         session.info.setdefault(PENDING_KEY, []).extend(pending)
 
 
-@event.listens_for(Session, "before_commit")
-def _chain_at_commit(session: Session) -> None:
+def chain_at_commit(session: Session) -> None:
     """Flush what is left (its events are noted too), then chain the transaction's events; commit flushes them."""
     session.flush()
     pending = session.info.pop(PENDING_KEY, None)
@@ -93,8 +88,7 @@ def _chain_at_commit(session: Session) -> None:
             session.flush()
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_pending(session: Session) -> None:
+def forget_pending(session: Session) -> None:
     """The changes are gone, and so are their events (a savepoint's rollback ends only the savepoint)."""
     if not session.in_nested_transaction():
         session.info.pop(PENDING_KEY, None)
@@ -145,7 +139,7 @@ def _plain(value: Any) -> Any:
 
 
 def _append(session: Session, pending: list[tuple[uuid.UUID, str, Base, dict[str, Any]]]) -> None:
-    actor_type, actor_id = session.info.get(ACTOR_KEY) or ("system", None)
+    actor_type, actor_id = tenancy.actor(session)
     request_id = g.get("request_id") if has_app_context() else None
     heads: dict[uuid.UUID, AuditChainHead] = {}
     for tenant_id in sorted({p[0] for p in pending}):  # a fixed lock order: no deadlock between chains

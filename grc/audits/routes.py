@@ -4,9 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask_smorest import Blueprint
-
-from grc.api import page_of
+from grc.api import Blueprint
 from grc.audits import service
 from grc.audits.models import Audit
 from grc.audits.schemas import (
@@ -17,8 +15,10 @@ from grc.audits.schemas import (
     AuditSchema,
     ProgrammeSchema,
 )
+from grc.certification import programme
 from grc.extensions import db
-from grc.routing import requires
+from grc.guard import requires
+from grc.schemas import page_of
 from grc.tenants.service import CB_ROLES
 
 blp = Blueprint("audits", __name__, url_prefix="/api/v1", description="Audit programme: stage 1, stage 2, "
@@ -80,4 +80,4 @@ def cancel_audit(data: dict[str, Any], audit_id: uuid.UUID) -> Audit:
 @blp.response(200, ProgrammeSchema)
 def get_programme(client_id: uuid.UUID) -> dict[str, Any]:
     """Rule C6: the client's certification cycle per scheme; every date is derived, none typed in."""
-    return {"client_id": client_id, "schemes": service.programme(db.session, client_id)}
+    return {"client_id": client_id, "schemes": programme.programme(db.session, client_id)}

@@ -5,12 +5,13 @@ import uuid
 from typing import Any
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from grc import tenancy
-from grc.auth import service, users as user_service
+from grc.api import Blueprint
+from grc.auth import service
+from grc.auth import users as user_service
 from grc.auth.models import ADMIN_ROLES, ApiClient, User
 from grc.auth.schemas import (
     ApiClientCreatedSchema,
@@ -26,9 +27,9 @@ from grc.auth.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
-from grc.api import ListArgs, page_of
 from grc.extensions import db, limiter
-from grc.routing import public, requires, uses_refresh_token
+from grc.guard import public, requires, uses_refresh_token
+from grc.schemas import ListArgs, page_of
 from grc.tenants.models import Tenant
 
 auth = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign in and tokens")

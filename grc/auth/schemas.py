@@ -2,10 +2,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from grc.api import ListArgs, StrictSchema
 from grc.auth.models import ALL_ROLES
-from grc.dumping import Schema
-from grc.schemas import password, text
+from grc.schemas import ListArgs, Schema, StrictSchema, password, text
 from grc.tenants.models import TenantKind
 
 ROLE = ma.fields.String(validate=ma.validate.OneOf(ALL_ROLES))

@@ -14,7 +14,6 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from grc import tenancy
-from grc.auditlog.service import set_actor
 from grc.auth.models import ApiClient, RevokedToken, User
 from grc.auth.passwords import hash_secret, needs_rehash, verify_secret
 from grc.db import utcnow
@@ -60,7 +59,7 @@ def login(session: Session, email: str, password: str) -> dict[str, Any]:
         if needs_rehash(user.password_hash):
             user.password_hash = hash_secret(password)
         user.last_login_at = utcnow()
-        set_actor(session, "user", user.id)
+        tenancy.set_actor(session, "user", user.id)
         tokens = issue_tokens(user, tenant, with_refresh=True)
         session.flush()
     return tokens
@@ -115,7 +114,7 @@ def exchange_client_credentials(session: Session, client_id: str, client_secret:
         if client is None or not ok or not client.is_active:
             raise Unauthorized("The client id or secret is wrong, or the client was revoked.")
         client.last_used_at = utcnow()
-        set_actor(session, "api_client", client.id)
+        tenancy.set_actor(session, "api_client", client.id)
         tokens = issue_tokens(client, session.get(Tenant, client.tenant_id), with_refresh=False)
         session.flush()
     return tokens
@@ -151,7 +150,6 @@ def authenticate(session: Session, *, refresh: bool = False) -> tenancy.Principa
         roles=frozenset(found.roles),
     )
     tenancy.enter(session, principal)
-    set_actor(session, principal.actor_type, principal.actor_id)
     return principal
 
 

@@ -13,8 +13,8 @@ from grc.auth.models import ADMIN_ROLES, ROLES_BY_KIND, ApiClient, User
 from grc.auth.passwords import hash_secret
 from grc.auth.service import new_client_credentials
 from grc.errors import InvalidField, RuleViolation
+from grc.events import publish
 from grc.extensions import db
-from grc.notifications.service import publish
 from grc.tenants.models import Tenant, TenantKind
 
 

@@ -5,8 +5,8 @@ import re
 import uuid
 
 from flask import Response, request
-from flask_smorest import Blueprint
 
+from grc.api import Blueprint
 from grc.certification.document import render_pdf
 from grc.certification.public import verify_path
 from grc.certification.service import visible_certificate

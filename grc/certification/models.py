@@ -10,9 +10,8 @@ from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, Uni
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grc.db import Base, IdMixin, TimestampMixin, enum_column, utcnow
-from grc.findings.models import Shared
 from grc.schemes.models import Scheme
-from grc.tenancy import TenantScoped
+from grc.tenancy import SharedWithClient, TenantScoped
 
 
 class Outcome(enum.StrEnum):
@@ -42,7 +41,7 @@ decision_audits = Table(
 )
 
 
-class CertificationDecision(IdMixin, TimestampMixin, Shared, TenantScoped, Base):
+class CertificationDecision(IdMixin, TimestampMixin, SharedWithClient, TenantScoped, Base):
     """Who decided what, when, on which audits and why (C2); the client reads the decisions about it."""
 
     __tablename__ = "certification_decisions"
@@ -61,7 +60,7 @@ class CertificationDecision(IdMixin, TimestampMixin, Shared, TenantScoped, Base)
     scheme: Mapped[Scheme] = relationship(lazy="joined")
 
 
-class Certificate(IdMixin, TimestampMixin, Shared, TenantScoped, Base):
+class Certificate(IdMixin, TimestampMixin, SharedWithClient, TenantScoped, Base):
     """A certificate a CB issued to a client for one scheme; its content lives in revisions (C5)."""
 
     __tablename__ = "certificates"
@@ -111,7 +110,7 @@ class Certificate(IdMixin, TimestampMixin, Shared, TenantScoped, Base):
         return self.revisions[-1]
 
 
-class CertificateRevision(IdMixin, Shared, TenantScoped, Base):
+class CertificateRevision(IdMixin, SharedWithClient, TenantScoped, Base):
     """One issue of the certificate's content (C5); older revisions stay, marked superseded."""
 
     __tablename__ = "certificate_revisions"
@@ -126,7 +125,7 @@ class CertificateRevision(IdMixin, Shared, TenantScoped, Base):
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class CertificateEvent(IdMixin, Shared, TenantScoped, Base):
+class CertificateEvent(IdMixin, SharedWithClient, TenantScoped, Base):
     """A status change or reissue of a certificate, with its reason (C7)."""
 
     __tablename__ = "certificate_events"
@@ -147,7 +146,7 @@ class TransferStatus(enum.StrEnum):
     accepted = "accepted"
 
 
-class CertificateTransfer(IdMixin, TimestampMixin, Shared, TenantScoped, Base):
+class CertificateTransfer(IdMixin, TimestampMixin, SharedWithClient, TenantScoped, Base):
     """C11: a client asks a receiving CB (owner) to take over a certificate another CB issued."""
 
     __tablename__ = "certificate_transfers"

@@ -4,14 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
+from grc.api import Blueprint
 from grc.certification.models import CertificateStatus
 from grc.certification.public import LOOKUP_LIMIT_SCOPE, find_public, lookup_rate_limit
-from grc.dumping import Schema
 from grc.errors import NotFound
 from grc.extensions import db, limiter
-from grc.routing import public
+from grc.guard import public
+from grc.schemas import Schema
 
 blp = Blueprint(
     "public-certificates", __name__, url_prefix="/api/v1/public",

@@ -5,9 +5,9 @@ import uuid
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 
-from grc.api import ListArgs, page_of
+from grc import tenancy
+from grc.api import Blueprint
 from grc.certification import export, service, transfer
 from grc.certification.models import (
     Certificate,
@@ -31,7 +31,8 @@ from grc.certification.schemas import (
     WithdrawSchema,
 )
 from grc.extensions import db
-from grc.routing import requires
+from grc.guard import requires
+from grc.schemas import ListArgs, page_of
 
 blp = Blueprint("certification", __name__, url_prefix="/api/v1", description="Certification decisions and certificates")
 DECIDER = "certification_manager"
@@ -46,7 +47,7 @@ def create_decision(data: dict[str, Any]) -> CertificationDecision:
 
     Rule C2: the decider is a certification manager who was on none of the relied-on audit teams.
     """
-    return service.decide(db.session, data)
+    return service.decide(db.session, data, caller=tenancy.current())
 
 
 @blp.route("/certification-decisions", methods=["GET"])
@@ -100,7 +101,8 @@ def get_certificate(certificate_id: uuid.UUID) -> Certificate:
 @blp.response(200, CertificateSchema)
 def suspend_certificate(data: dict[str, Any], certificate_id: uuid.UUID) -> Certificate:
     """Rule C8: active -> suspended until a date no later than the CB's maximum (default 6 months)."""
-    return service.suspend(db.session, service.visible_certificate(certificate_id), data["reason"], data["until"])
+    return service.suspend(db.session, service.visible_certificate(certificate_id), data["reason"], data["until"],
+                           caller=tenancy.current())
 
 
 @blp.route("/certificates/<uuid:certificate_id>/restore", methods=["POST"])
@@ -109,7 +111,8 @@ def suspend_certificate(data: dict[str, Any], certificate_id: uuid.UUID) -> Cert
 @blp.response(200, CertificateSchema)
 def restore_certificate(data: dict[str, Any], certificate_id: uuid.UUID) -> Certificate:
     """Rule C7: suspended -> active; expired -> active within 6 months of expiry after recertification."""
-    return service.restore(db.session, service.visible_certificate(certificate_id), data["reason"], data["audit_ids"])
+    return service.restore(db.session, service.visible_certificate(certificate_id), data["reason"], data["audit_ids"],
+                           caller=tenancy.current())
 
 
 @blp.route("/certificates/<uuid:certificate_id>/withdraw", methods=["POST"])
@@ -118,7 +121,8 @@ def restore_certificate(data: dict[str, Any], certificate_id: uuid.UUID) -> Cert
 @blp.response(200, CertificateSchema)
 def withdraw_certificate(data: dict[str, Any], certificate_id: uuid.UUID) -> Certificate:
     """Rule C7: active or suspended -> withdrawn (terminal)."""
-    return service.withdraw(db.session, service.visible_certificate(certificate_id), data["reason"])
+    return service.withdraw(db.session, service.visible_certificate(certificate_id), data["reason"],
+                            caller=tenancy.current())
 
 
 @blp.route("/certificates/<uuid:certificate_id>/reduce-scope", methods=["POST"])
@@ -127,7 +131,8 @@ def withdraw_certificate(data: dict[str, Any], certificate_id: uuid.UUID) -> Cer
 @blp.response(200, CertificateSchema)
 def reduce_certificate_scope(data: dict[str, Any], certificate_id: uuid.UUID) -> Certificate:
     """Rule C9: a new revision with the reduced scope; the reason is kept."""
-    return service.reduce_scope(db.session, service.visible_certificate(certificate_id), data)
+    return service.reduce_scope(db.session, service.visible_certificate(certificate_id), data,
+                                caller=tenancy.current())
 
 
 @blp.route("/certificate-transfers", methods=["POST"])
@@ -160,4 +165,5 @@ def get_certificate_transfer(transfer_id: uuid.UUID) -> CertificateTransfer:
 @blp.response(200, TransferSchema)
 def accept_certificate_transfer(data: dict[str, Any], transfer_id: uuid.UUID) -> CertificateTransfer:
     """Rule C11: after a completed transfer_review audit, issue the CB's own certificate, same scope and expiry."""
-    return transfer.accept_transfer(db.session, transfer.visible_transfer(transfer_id), data["audit_id"], data["rationale"])
+    return transfer.accept_transfer(db.session, transfer.visible_transfer(transfer_id), data["audit_id"],
+                                    data["rationale"], caller=tenancy.current())

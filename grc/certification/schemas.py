@@ -2,10 +2,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from grc.api import ListArgs, StrictSchema
 from grc.certification.models import CertificateStatus, Outcome
-from grc.dumping import Schema
-from grc.schemas import text
+from grc.schemas import ListArgs, Schema, StrictSchema, text
 
 DECIDABLE = [o.value for o in Outcome if o not in (Outcome.suspend, Outcome.withdraw)]
 

@@ -1,9 +1,11 @@
 """Certification decisions and the certificate status machine (ISO/IEC 17021-1; rules C1-C9, C11).
 
 Every decision, including each suspension, restoration, withdrawal and scope change, is recorded with who,
-when, the audits relied on and the rationale (C2). One function per transition checks its rule, writes the
-change, a certificate event, the audit-trail name and an outbox message, and lets the mark licences
-follow (M2), all in the caller's transaction.
+when, the audits relied on and the rationale (C2). The status machine (C7) is one table, ``TRANSITIONS``, and one
+function, ``transition``. Each change writes the certificate event and the audit-trail name, and announces
+``certificate.<change>`` (``grc.events``): mark licences follow it (M2) by subscription, in the same transaction.
+
+The caller is passed in (``caller=``): the routes pass the authenticated principal, the sweeps ``None``.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
-from grc import tenancy
+from grc import events, tenancy
 from grc.api import paginate
 from grc.auditlog.service import name_action
 from grc.audits.models import Audit, AuditStatus, AuditType, audit_schemes
@@ -29,15 +31,25 @@ from grc.certification.models import (
 )
 from grc.db import utcnow
 from grc.errors import InvalidField, RuleViolation
+from grc.events import publish
 from grc.extensions import db
 from grc.findings.models import Finding, FindingStatus, Grade
-from grc.notifications.service import publish
 from grc.numbering import next_value, render_number
 from grc.schemes.models import Scheme
+from grc.tenancy import Principal
 from grc.tenants import service as tenants
 from grc.tenants.models import Tenant
 
-ST = CertificateStatus
+ACTIVE, SUSPENDED = CertificateStatus.active, CertificateStatus.suspended
+EXPIRED, WITHDRAWN = CertificateStatus.expired, CertificateStatus.withdrawn
+# C7 as a table: TRANSITIONS[change] = (the statuses it may start from, the status it leads to; None: unchanged).
+TRANSITIONS: dict[str, tuple[tuple[CertificateStatus, ...], CertificateStatus | None]] = {
+    "suspended": ((ACTIVE,), SUSPENDED),
+    "restored": ((SUSPENDED, EXPIRED), ACTIVE),
+    "withdrawn": ((ACTIVE, SUSPENDED), WITHDRAWN),
+    "expired": ((ACTIVE,), EXPIRED),
+    "renewed": ((ACTIVE, SUSPENDED), None),
+}
 RESTORE_AFTER_EXPIRY = relativedelta(months=6)
 UNANSWERED_MINOR = (FindingStatus.open, FindingStatus.response_submitted, FindingStatus.plan_rejected)
 SETTLED_MAJOR = (FindingStatus.verified, FindingStatus.closed)
@@ -51,7 +63,7 @@ NEEDS_AUDIT = {
 # --------------------------------------------------------------------------- decisions
 
 
-def decide(session: Session, data: dict[str, Any]) -> CertificationDecision:
+def decide(session: Session, data: dict[str, Any], *, caller: Principal) -> CertificationDecision:
     """Record a certification decision and apply it (grant, refuse, renew, restore, extend or reduce scope)."""
     outcome = Outcome(data["outcome"])
     certificate = _certificate_for(data) if outcome not in (Outcome.grant, Outcome.refuse) else None
@@ -63,12 +75,12 @@ def decide(session: Session, data: dict[str, Any]) -> CertificationDecision:
     if scheme is None:
         raise InvalidField("scheme_id", "unknown scheme")
     audits = _relied_audits(session, data.get("audit_ids", []), client.tenant.id, scheme)
-    check_impartiality(audits)
+    check_impartiality(audits, caller=caller)
     _check_audits(outcome, audits, certificate)
     if outcome in (Outcome.grant, Outcome.renew, Outcome.extend_scope):
         _check_findings(session, audits)
-    decision = record_decision(session, outcome, client.tenant.id, scheme, certificate, audits, data)
-    APPLY[outcome](session, decision, client.tenant, scheme, certificate, data)
+    decision = record_decision(session, outcome, client.tenant.id, scheme, certificate, audits, data, caller=caller)
+    APPLY[outcome](session, decision, client.tenant, scheme, certificate, data, caller)
     return decision
 
 
@@ -86,10 +98,9 @@ def _relied_audits(session: Session, ids: list[uuid.UUID], client_id: uuid.UUID,
     return audits
 
 
-def check_impartiality(audits: list[Audit]) -> None:
+def check_impartiality(audits: list[Audit], *, caller: Principal) -> None:
     """C2: the decider was on the team of none of the audits the decision relies on."""
-    principal = tenancy.current()
-    involved = [audit for audit in audits if principal.actor_id in audit.team_user_ids]
+    involved = [audit for audit in audits if caller.actor_id in audit.team_user_ids]
     if involved:
         raise RuleViolation(
             "Impartiality: the decision must be taken by someone who was not on the audit team of "
@@ -126,10 +137,11 @@ def _check_findings(session: Session, audits: list[Audit]) -> None:
 
 
 def record_decision(session: Session, outcome: Outcome, client_id: uuid.UUID, scheme: Scheme,
-            certificate: Certificate | None, audits: list[Audit], data: dict[str, Any]) -> CertificationDecision:
+                    certificate: Certificate | None, audits: list[Audit], data: dict[str, Any], *,
+                    caller: Principal) -> CertificationDecision:
     decision = CertificationDecision(
         client_tenant_id=client_id, scheme_id=scheme.id, certificate_id=certificate.id if certificate else None,
-        outcome=outcome, decided_by=tenancy.current().actor_id, decided_on=utcnow().date(),
+        outcome=outcome, decided_by=caller.actor_id, decided_on=utcnow().date(),
         rationale=data["rationale"], scope=data.get("scope"), sites=data.get("sites") or [], audits=audits,
     )
     session.add(decision)
@@ -140,11 +152,11 @@ def record_decision(session: Session, outcome: Outcome, client_id: uuid.UUID, sc
 
 
 def _grant(session: Session, decision: CertificationDecision, client: Tenant, scheme: Scheme,
-           _certificate: Certificate | None, data: dict[str, Any]) -> None:
+           _certificate: Certificate | None, data: dict[str, Any], caller: Principal) -> None:
     """C4: a unique number from the CB's template; issued on the decision date, expiring a cycle later."""
     existing = session.scalars(select(Certificate.number).where(
         Certificate.client_tenant_id == client.id, Certificate.scheme_id == scheme.id,
-        Certificate.status.in_([ST.active, ST.suspended]))).first()
+        Certificate.status.in_([ACTIVE, SUSPENDED]))).first()
     if existing:
         raise RuleViolation(f"The client already holds certificate {existing} for {scheme.standard}; "
                             "renew or extend it instead.", rule="C4")
@@ -154,7 +166,7 @@ def _grant(session: Session, decision: CertificationDecision, client: Tenant, sc
                                   expiry_date=cycle_end(day, scheme), scope=data["scope"],
                                   sites=_sites(client, data["scope"], data.get("sites")), reason="initial certification")
     decision.certificate_id = certificate.id
-    record_event(session, certificate, "granted", None, decision)
+    record_event(session, certificate, "granted", None, decision, caller=caller)
 
 
 def new_certificate(session: Session, client: Tenant, scheme: Scheme, *, original_issue_date: date, issue_date: date,
@@ -166,7 +178,7 @@ def new_certificate(session: Session, client: Tenant, scheme: Scheme, *, origina
     number = render_number(tenants.policy(session).numbering_template, cb=cb.slug, scheme=scheme.code,
                            year=issue_date.year, seq=seq)
     certificate = Certificate(
-        client_tenant_id=client.id, scheme_id=scheme.id, scheme=scheme, status=ST.active, number=number,
+        client_tenant_id=client.id, scheme_id=scheme.id, scheme=scheme, status=ACTIVE, number=number,
         original_issue_date=original_issue_date, issue_date=issue_date, expiry_date=expiry_date, revision=0,
         transferred_from=transferred_from,
     )
@@ -181,29 +193,28 @@ def _refuse(session: Session, decision: CertificationDecision, *_: Any) -> None:
 
 
 def _renew(session: Session, decision: CertificationDecision, client: Tenant, scheme: Scheme,
-           certificate: Certificate | None, data: dict[str, Any]) -> None:
+           certificate: Certificate | None, data: dict[str, Any], caller: Principal) -> None:
     """C6: recertification keeps the number and extends the expiry from the previous one."""
     assert certificate is not None
-    if certificate.status not in (ST.active, ST.suspended):
-        raise RuleViolation(f"A {certificate.status.value} certificate cannot be renewed.", rule="C7")
-    previous = certificate.status
+    previous = transition(certificate, "renewed")
     certificate.issue_date = decision.decided_on
     certificate.expiry_date = cycle_end(certificate.expiry_date + timedelta(days=1), scheme)
     scope = data.get("scope") or certificate.current.content["scope"]
     _reissue(certificate, client, tenants.own_tenant(session), scope, _chosen_or_current(certificate, client, scope, data),
              "recertification", decision.decided_on)
-    record_event(session, certificate, "renewed", previous, decision)
+    record_event(session, certificate, "renewed", previous, decision, caller=caller)
 
 
 def _restore(session: Session, decision: CertificationDecision, client: Tenant, scheme: Scheme,
-             certificate: Certificate | None, data: dict[str, Any]) -> None:
+             certificate: Certificate | None, data: dict[str, Any], caller: Principal) -> None:
     """C7: suspended -> active; expired -> active within 6 months of expiry, after recertification work."""
     assert certificate is not None
     today, previous = decision.decided_on, certificate.status
-    if previous == ST.suspended:
+    check_transition(certificate, "restored")
+    if previous == SUSPENDED:
         certificate.suspended_on = certificate.suspended_until = None
         certificate.flagged_for_withdrawal = False
-    elif previous == ST.expired:
+    elif previous == EXPIRED:
         if today > certificate.expiry_date + RESTORE_AFTER_EXPIRY:
             raise RuleViolation("An expired certificate can be restored only within 6 months of its expiry.", rule="C7")
         if not any(a.type == AuditType.recertification and a.status == AuditStatus.completed for a in decision.audits):
@@ -213,23 +224,21 @@ def _restore(session: Session, decision: CertificationDecision, client: Tenant, 
         certificate.expired_on = None
         _reissue(certificate, client, tenants.own_tenant(session), certificate.current.content["scope"],
                  _current_sites(certificate), "restored after recertification", today)
-    else:
-        raise RuleViolation(f"A {previous.value} certificate cannot be restored.", rule="C7")
-    certificate.status = ST.active
-    record_event(session, certificate, "restored", previous, decision)
+    transition(certificate, "restored")
+    record_event(session, certificate, "restored", previous, decision, caller=caller)
 
 
 def _change_scope(session: Session, decision: CertificationDecision, client: Tenant, _scheme: Scheme,
-                  certificate: Certificate | None, data: dict[str, Any]) -> None:
+                  certificate: Certificate | None, data: dict[str, Any], caller: Principal) -> None:
     """C9: a new revision with the new scope; the reason is kept on the revision and the decision."""
     assert certificate is not None
-    if certificate.status != ST.active:
+    if certificate.status != ACTIVE:
         raise RuleViolation(f"The scope of a {certificate.status.value} certificate cannot change.", rule="C9")
     _require(data, "scope")
     _reissue(certificate, client, tenants.own_tenant(session), data["scope"],
              _chosen_or_current(certificate, client, data["scope"], data),
              f"{decision.outcome.value.replace('_', ' ')}: {decision.rationale}", decision.decided_on)
-    record_event(session, certificate, decision.outcome.value, certificate.status, decision)
+    record_event(session, certificate, decision.outcome.value, certificate.status, decision, caller=caller)
 
 
 APPLY = {
@@ -302,80 +311,101 @@ def _sites(client: Tenant, scope: str, chosen: list[dict[str, Any]] | None) -> l
 # --------------------------------------------------------------------------- status changes (C7, C8)
 
 
-def suspend(session: Session, certificate: Certificate, reason: str, until: date) -> Certificate:
+def check_transition(certificate: Certificate, change: str) -> None:
+    """C7: 409 unless ``TRANSITIONS`` allows ``change`` from the certificate's status."""
+    allowed, _ = TRANSITIONS[change]
+    if certificate.status not in allowed:
+        raise RuleViolation(f"A {certificate.status.value} certificate cannot be {change}.", rule="C7")
+
+
+def transition(certificate: Certificate, change: str) -> CertificateStatus:
+    """C7: apply ``change`` to the certificate's status (``check_transition`` first); returns the status it left."""
+    check_transition(certificate, change)
+    previous, target = certificate.status, TRANSITIONS[change][1]
+    if target is not None:
+        certificate.status = target
+    return previous
+
+
+def suspend(session: Session, certificate: Certificate, reason: str, until: date, *, caller: Principal) -> Certificate:
     """C8: active -> suspended, for at most the CB's maximum (default 6 months)."""
     today = utcnow().date()
     latest = today + timedelta(days=tenants.policy(session).max_suspension_days)
     if not today < until <= latest:
         raise InvalidField("until", f"must be after today and no later than {latest.isoformat()} (C8)")
-    _require_status(certificate, (ST.active,), "suspended")
-    decision = _status_decision(session, certificate, Outcome.suspend, reason)
-    certificate.status, certificate.suspended_on, certificate.suspended_until = ST.suspended, today, until
-    record_event(session, certificate, "suspended", ST.active, decision, reason)
+    previous = transition(certificate, "suspended")
+    decision = _status_decision(session, certificate, Outcome.suspend, reason, caller)
+    certificate.suspended_on, certificate.suspended_until = today, until
+    record_event(session, certificate, "suspended", previous, decision, reason, caller=caller)
     return certificate
 
 
-def restore(session: Session, certificate: Certificate, reason: str, audit_ids: list[uuid.UUID]) -> Certificate:
+def restore(session: Session, certificate: Certificate, reason: str, audit_ids: list[uuid.UUID], *,
+            caller: Principal) -> Certificate:
     decide(session, {"outcome": "restore", "certificate_id": certificate.id, "rationale": reason,
-                     "audit_ids": audit_ids})
+                     "audit_ids": audit_ids}, caller=caller)
     return certificate
 
 
-def withdraw(session: Session, certificate: Certificate, reason: str) -> Certificate:
+def withdraw(session: Session, certificate: Certificate, reason: str, *, caller: Principal) -> Certificate:
     """C7: active or suspended -> withdrawn (terminal)."""
-    previous = certificate.status
-    _require_status(certificate, (ST.active, ST.suspended), "withdrawn")
-    decision = _status_decision(session, certificate, Outcome.withdraw, reason)
-    certificate.status, certificate.flagged_for_withdrawal = ST.withdrawn, False
-    record_event(session, certificate, "withdrawn", previous, decision, reason)
+    previous = transition(certificate, "withdrawn")
+    decision = _status_decision(session, certificate, Outcome.withdraw, reason, caller)
+    certificate.flagged_for_withdrawal = False
+    record_event(session, certificate, "withdrawn", previous, decision, reason, caller=caller)
     return certificate
 
 
-def reduce_scope(session: Session, certificate: Certificate, data: dict[str, Any]) -> Certificate:
+def reduce_scope(session: Session, certificate: Certificate, data: dict[str, Any], *, caller: Principal) -> Certificate:
     decide(session, {"outcome": "reduce_scope", "certificate_id": certificate.id, "rationale": data["reason"],
-                     "scope": data["scope"], "sites": data.get("sites")})
+                     "scope": data["scope"], "sites": data.get("sites")}, caller=caller)
     return certificate
 
 
 def expire(session: Session, certificate: Certificate, today: date) -> bool:
     """C7: an active certificate past its expiry date becomes expired (run by the daily sweep)."""
-    if certificate.status != ST.active or certificate.expiry_date >= today:
+    if certificate.status != ACTIVE or certificate.expiry_date >= today:
         return False
-    certificate.status, certificate.expired_on = ST.expired, today
-    record_event(session, certificate, "expired", ST.active, None, "expiry date passed")
+    previous = transition(certificate, "expired")
+    certificate.expired_on = today
+    record_event(session, certificate, "expired", previous, None, "expiry date passed", caller=None)
     return True
 
 
 def lapse_suspension(session: Session, certificate: Certificate, today: date) -> bool:
     """C8: a suspension past its end date is flagged for withdrawal, or withdrawn when the CB policy says so."""
-    if certificate.status != ST.suspended or certificate.suspended_until is None or certificate.suspended_until >= today:
+    if certificate.status != SUSPENDED or certificate.suspended_until is None or certificate.suspended_until >= today:
         return False
     if tenants.policy(session, certificate.tenant_id).withdraw_on_lapse:
-        certificate.status, certificate.flagged_for_withdrawal = ST.withdrawn, False
-        record_event(session, certificate, "withdrawn", ST.suspended, None, "suspension lapsed (CB policy: withdraw)")
+        previous = transition(certificate, "withdrawn")
+        certificate.flagged_for_withdrawal = False
+        record_event(session, certificate, "withdrawn", previous, None, "suspension lapsed (CB policy: withdraw)",
+                     caller=None)
     elif not certificate.flagged_for_withdrawal:
         certificate.flagged_for_withdrawal = True
-        record_event(session, certificate, "flagged_for_withdrawal", ST.suspended, None, "suspension lapsed unresolved")
+        record_event(session, certificate, "flagged_for_withdrawal", SUSPENDED, None, "suspension lapsed unresolved",
+                     caller=None)
     else:
         return False
     return True
 
 
-def _require_status(certificate: Certificate, allowed: tuple[CertificateStatus, ...], target: str) -> None:
-    if certificate.status not in allowed:
-        raise RuleViolation(f"A {certificate.status.value} certificate cannot be {target}.", rule="C7")
-
-
-def _status_decision(session: Session, certificate: Certificate, outcome: Outcome, reason: str) -> CertificationDecision:
+def _status_decision(session: Session, certificate: Certificate, outcome: Outcome, reason: str,
+                     caller: Principal) -> CertificationDecision:
     return record_decision(session, outcome, certificate.client_tenant_id, certificate.scheme, certificate, [],
-                   {"rationale": reason})
+                           {"rationale": reason}, caller=caller)
 
 
-def refresh_surveillance_due(session: Session, client_id: uuid.UUID, scheme_ids: list[uuid.UUID]) -> None:
-    """C6: after a surveillance audit, the client's certificates for those schemes show the next due date."""
-    for certificate in session.scalars(select(Certificate).where(
-            Certificate.client_tenant_id == client_id, Certificate.scheme_id.in_(scheme_ids))):
-        derive_surveillance_due(session, certificate)
+@events.on("audit.completed")
+def refresh_surveillance_due(event: events.Event) -> None:
+    """C6: after a surveillance audit, the client's certificates for its schemes show the next due date."""
+    audit = event.subject
+    if not isinstance(audit, Audit) or audit.type != AuditType.surveillance:
+        return
+    for certificate in event.session.scalars(select(Certificate).where(
+            Certificate.client_tenant_id == audit.client_tenant_id,
+            Certificate.scheme_id.in_([scheme.id for scheme in audit.schemes]))):
+        derive_surveillance_due(event.session, certificate)
 
 
 def cycle_start(certificate: Certificate) -> date:
@@ -406,21 +436,20 @@ def event_payload(certificate: Certificate) -> dict[str, Any]:
 
 
 def record_event(session: Session, certificate: Certificate, action: str, previous: CertificateStatus | None,
-           decision: CertificationDecision | None, reason: str | None = None) -> None:
-    principal = tenancy.current() if tenancy.has_principal() else None
+                 decision: CertificationDecision | None, reason: str | None = None, *,
+                 caller: Principal | None) -> None:
+    """Keep the change in the certificate's history (C7), name its audit event and announce it."""
     certificate.history.append(CertificateEvent(
         tenant_id=certificate.tenant_id, client_tenant_id=certificate.client_tenant_id,
-        actor_id=principal.actor_id if principal else None, action=action,
+        actor_id=caller.actor_id if caller else None, action=action,
         from_status=previous.value if previous else None, to_status=certificate.status.value,
         reason=reason or (decision.rationale if decision else None), decision_id=decision.id if decision else None,
     ))
     name_action(session, certificate, f"certificate.{action}")
-    if certificate.status == ST.active:  # a (new) cycle may have begun; otherwise no surveillance is due
+    if certificate.status == ACTIVE:  # a (new) cycle may have begun; otherwise no surveillance is due
         derive_surveillance_due(session, certificate)
-    publish(session, f"certificate.{action}", event_payload(certificate), tenant_id=certificate.tenant_id)
-    from grc.marks.service import follow_certificate
-
-    follow_certificate(session, certificate)
+    publish(session, f"certificate.{action}", event_payload(certificate), tenant_id=certificate.tenant_id,
+            subject=certificate)
 
 
 # --------------------------------------------------------------------------- reading

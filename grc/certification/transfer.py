@@ -18,11 +18,18 @@ from grc.api import paginate
 from grc.audits.models import AuditStatus, AuditType
 from grc.audits.service import visible_audit
 from grc.certification.models import Certificate, CertificateStatus, CertificateTransfer, Outcome, TransferStatus
-from grc.certification.service import check_impartiality, new_certificate, record_decision, record_event, visible_certificate
+from grc.certification.service import (
+    check_impartiality,
+    new_certificate,
+    record_decision,
+    record_event,
+    visible_certificate,
+)
 from grc.db import utcnow
 from grc.errors import Forbidden, InvalidField, RuleViolation
+from grc.events import publish
 from grc.extensions import db
-from grc.notifications.service import publish
+from grc.tenancy import Principal
 from grc.tenants.models import ClientRelationship, Tenant, TenantKind
 
 
@@ -55,9 +62,10 @@ def request_transfer(session: Session, certificate_id: uuid.UUID, to_cb_slug: st
     return transfer
 
 
-def accept_transfer(session: Session, transfer: CertificateTransfer, audit_id: uuid.UUID, rationale: str) -> CertificateTransfer:
+def accept_transfer(session: Session, transfer: CertificateTransfer, audit_id: uuid.UUID, rationale: str, *,
+                    caller: Principal) -> CertificateTransfer:
     """The receiving CB issues its own certificate after a completed transfer-review audit (C11, C2)."""
-    if transfer.tenant_id != tenancy.current().tenant_id:
+    if transfer.tenant_id != caller.tenant_id:
         raise Forbidden("Only the receiving certification body accepts a transfer.")
     if transfer.status != TransferStatus.requested:
         raise RuleViolation("This transfer was already accepted.", rule="C11")
@@ -70,9 +78,9 @@ def accept_transfer(session: Session, transfer: CertificateTransfer, audit_id: u
         raise InvalidField("audit_id", "name a transfer-review audit of this client for the certificate's scheme")
     if audit.type != AuditType.transfer_review or audit.status != AuditStatus.completed:
         raise RuleViolation("A transfer is accepted after a completed transfer_review audit.", rule="C11")
-    check_impartiality([audit])
+    check_impartiality([audit], caller=caller)
     decision = record_decision(session, Outcome.accept_transfer, client.id, source.scheme, None, [audit],
-                               {"rationale": rationale})
+                               {"rationale": rationale}, caller=caller)
     content, today = source.current.content, utcnow().date()
     certificate = new_certificate(
         session, client, source.scheme, original_issue_date=source.original_issue_date, issue_date=today,
@@ -81,7 +89,7 @@ def accept_transfer(session: Session, transfer: CertificateTransfer, audit_id: u
         transferred_from=f"{transfer.source_cb_name} {source.number}",
     )
     decision.certificate_id = certificate.id
-    record_event(session, certificate, "transferred_in", None, decision)
+    record_event(session, certificate, "transferred_in", None, decision, caller=caller)
     transfer.status, transfer.certificate_id, transfer.accepted_on = TransferStatus.accepted, certificate.id, today
     return transfer
 

@@ -8,15 +8,15 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app, request, send_file
-from flask_smorest import Blueprint
 
 from grc.actions.service import visible_action
+from grc.api import Blueprint
 from grc.evidence import service
 from grc.evidence.models import EvidenceFile
 from grc.evidence.schemas import EvidenceListSchema, EvidenceSchema, EvidenceUploadSchema
 from grc.extensions import db
 from grc.findings.service import visible_finding
-from grc.routing import requires
+from grc.guard import requires
 
 blp = Blueprint("evidence", __name__, url_prefix="/api/v1", description="Evidence files on findings and actions")
 MULTIPART_OVERHEAD = 64 * 1024

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from grc import tenancy
 from grc.actions.models import Action
 from grc.errors import Forbidden, InvalidField
+from grc.events import publish
 from grc.evidence.models import EvidenceFile
 from grc.evidence.storage import content_key, storage
 from grc.extensions import db
 from grc.findings.models import Finding
-from grc.notifications.service import publish
 
 ZIP = b"PK\x03\x04"
 

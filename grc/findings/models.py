@@ -6,11 +6,11 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint, or_
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grc.db import Base, IdMixin, TimestampMixin, enum_column, utcnow
-from grc.tenancy import TenantScoped
+from grc.tenancy import SharedWithClient, TenantScoped
 
 
 class Grade(enum.StrEnum):
@@ -40,27 +40,7 @@ class FindingStatus(enum.StrEnum):
 NONCONFORMITIES = (Grade.major, Grade.minor)
 
 
-class Shared:
-    """Rows owned by one tenant (``tenant_id``) and also visible to the organisation they concern."""
-
-    @classmethod
-    def visible_to(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
-        return or_(cls.tenant_id == tenant_id, cls.client_tenant_id == tenant_id)  # type: ignore[attr-defined]
-
-    # ``visible_to`` restated for one caller: a CB sees the rows it owns (no CB is ever the subject of another
-    # tenant's row), a client the rows about it (its own rows name it as their subject too). The same rows, but on
-    # one column, so a list walks the ``(tenant_id, id)`` or ``(client_tenant_id, id)`` index in id order.
-
-    @classmethod
-    def visible_to_cb(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
-        return cls.tenant_id == tenant_id  # type: ignore[attr-defined,no-any-return]
-
-    @classmethod
-    def visible_to_client(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
-        return cls.client_tenant_id == tenant_id  # type: ignore[attr-defined,no-any-return]
-
-
-class Finding(IdMixin, TimestampMixin, Shared, TenantScoped, Base):
+class Finding(IdMixin, TimestampMixin, SharedWithClient, TenantScoped, Base):
     """Owner: the CB that raised it (or the client, for its own NCs); subject: the audited client."""
 
     __tablename__ = "findings"
@@ -114,7 +94,7 @@ class Finding(IdMixin, TimestampMixin, Shared, TenantScoped, Base):
         return self.source != FindingSource.audit
 
 
-class FindingEvent(IdMixin, Shared, TenantScoped, Base):
+class FindingEvent(IdMixin, SharedWithClient, TenantScoped, Base):
     """One step of a finding's workflow: who moved it from which state to which, with what they said."""
 
     __tablename__ = "finding_events"

@@ -4,9 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask_smorest import Blueprint
-
-from grc.api import page_of
+from grc.api import Blueprint
 from grc.audits.service import visible_audit
 from grc.extensions import db
 from grc.findings import service
@@ -23,7 +21,8 @@ from grc.findings.schemas import (
     ResponseSchema,
     VerificationSchema,
 )
-from grc.routing import requires
+from grc.guard import requires
+from grc.schemas import page_of
 
 blp = Blueprint("findings", __name__, url_prefix="/api/v1", description="Findings and corrective-action workflow")
 RESPONDENTS = service.RESPONDENT_ROLES

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from grc.api import ListArgs, StrictSchema
-from grc.dumping import Schema
 from grc.findings.models import FindingSource, FindingStatus, Grade
-from grc.schemas import text
+from grc.findings.service import is_overdue
+from grc.schemas import ListArgs, Schema, StrictSchema, text
 
 GRADES = [g.value for g in Grade]
 
@@ -51,8 +50,6 @@ class FindingSchema(Schema):
     updated_at = ma.fields.DateTime()
 
     def _overdue(self, finding) -> bool:  # type: ignore[no-untyped-def]
-        from grc.findings.service import is_overdue
-
         return is_overdue(finding)
 
 

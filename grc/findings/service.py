@@ -10,36 +10,35 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
 from sqlalchemy.orm import Session, lazyload
 
-from grc import tenancy
+from grc import events, tenancy
 from grc.api import paginate
 from grc.auditlog.service import name_action
 from grc.audits.models import Audit, AuditStatus
 from grc.auth.models import User
 from grc.db import utcnow
 from grc.errors import Forbidden, InvalidField, RuleViolation
+from grc.events import publish
 from grc.extensions import db
 from grc.findings.models import NONCONFORMITIES, Finding, FindingEvent, FindingSource, FindingStatus, Grade
-from grc.notifications.service import publish
 from grc.numbering import next_value
 from grc.schemes.models import Scheme
 from grc.tenants import service as tenants
 
-S = FindingStatus
 RESPONDENT_ROLES = ("client_admin", "risk_manager")
 JUST_COMPLETED = timedelta(days=30)
 RESPONDENT, VERIFIER = "respondent", "verifier"
 TRANSITIONS: dict[str, tuple[str, tuple[FindingStatus, ...], FindingStatus]] = {
-    "respond": (RESPONDENT, (S.open, S.plan_rejected), S.response_submitted),
-    "accept_plan": (VERIFIER, (S.response_submitted,), S.plan_accepted),
-    "reject_plan": (VERIFIER, (S.response_submitted,), S.plan_rejected),
-    "implement": (RESPONDENT, (S.plan_accepted,), S.implemented),
-    "verify_effective": (VERIFIER, (S.implemented,), S.verified),
-    "verify_not_effective": (VERIFIER, (S.implemented,), S.plan_accepted),
-    "close": (VERIFIER, (S.verified,), S.closed),
-    "close_observation": (VERIFIER, (S.open,), S.closed),
+    "respond": (RESPONDENT, (FindingStatus.open, FindingStatus.plan_rejected), FindingStatus.response_submitted),
+    "accept_plan": (VERIFIER, (FindingStatus.response_submitted,), FindingStatus.plan_accepted),
+    "reject_plan": (VERIFIER, (FindingStatus.response_submitted,), FindingStatus.plan_rejected),
+    "implement": (RESPONDENT, (FindingStatus.plan_accepted,), FindingStatus.implemented),
+    "verify_effective": (VERIFIER, (FindingStatus.implemented,), FindingStatus.verified),
+    "verify_not_effective": (VERIFIER, (FindingStatus.implemented,), FindingStatus.plan_accepted),
+    "close": (VERIFIER, (FindingStatus.verified,), FindingStatus.closed),
+    "close_observation": (VERIFIER, (FindingStatus.open,), FindingStatus.closed),
 }
 
 
@@ -86,7 +85,7 @@ def _new_finding(session: Session, data: dict[str, Any], **fields: Any) -> Findi
     number = next_value(session, principal.tenant_id, f"finding-{today.year}")
     grade = Grade(data.pop("grade"))
     finding = Finding(
-        **data, **fields, grade=grade, number=f"F-{today.year}-{number:05d}", status=S.open,
+        **data, **fields, grade=grade, number=f"F-{today.year}-{number:05d}", status=FindingStatus.open,
         raised_by=principal.actor_id, raised_on=today,
     )
     session.add(finding)
@@ -130,6 +129,30 @@ def _due_dates(session: Session, grade: Grade, client_tenant_id: uuid.UUID, toda
     return {"response_due": today + timedelta(days=policy.response_due_days), "closure_due": closure_due}
 
 
+# --------------------------------------------------------------------------- deadlines set by the audit programme (F3)
+
+
+@events.on("audit.planned")
+def minors_due_by_next_audit(event: events.Event) -> None:
+    """F3: a minor with no closure date is due by the next audit of the same client (the one just planned)."""
+    audit = event.subject
+    if not isinstance(audit, Audit):
+        return
+    event.session.execute(
+        update(Finding)
+        .where(
+            Finding.tenant_id == audit.tenant_id,
+            Finding.client_tenant_id == audit.client_tenant_id,
+            Finding.grade == Grade.minor,
+            Finding.closure_due.is_(None),
+            Finding.raised_on <= audit.planned_start,
+            Finding.status != FindingStatus.closed,
+        )
+        .values(closure_due=audit.planned_start)
+        .execution_options(synchronize_session=False)
+    )
+
+
 # --------------------------------------------------------------------------- the workflow (F2)
 
 
@@ -145,9 +168,9 @@ def transition(session: Session, finding: Finding, action: str, *, comment: str 
     for key, value in (changes or {}).items():
         setattr(finding, key, value)
     finding.status = target
-    if target == S.verified:
+    if target == FindingStatus.verified:
         finding.verified_on = utcnow().date()
-    if target == S.closed:
+    if target == FindingStatus.closed:
         finding.closed_on = utcnow().date()
     _record(finding, action, previous, comment=comment, data=_plain(changes or {}))
     name_action(session, finding, f"finding.{action}")
@@ -193,16 +216,16 @@ def event_payload(finding: Finding) -> dict[str, Any]:
 
 def overdue_clause(today: date) -> ColumnElement[bool]:
     """Overdue: the response or the closure is past its date (F3)."""
-    awaiting_response = and_(Finding.status.in_([S.open, S.plan_rejected]), Finding.response_due < today)
-    awaiting_closure = and_(Finding.status.notin_([S.verified, S.closed]), Finding.closure_due < today)
+    awaiting_response = and_(Finding.status.in_([FindingStatus.open, FindingStatus.plan_rejected]), Finding.response_due < today)
+    awaiting_closure = and_(Finding.status.notin_([FindingStatus.verified, FindingStatus.closed]), Finding.closure_due < today)
     return or_(awaiting_response, awaiting_closure)
 
 
 def is_overdue(finding: Finding, today: date | None = None) -> bool:
     today = today or utcnow().date()
-    if finding.status in (S.open, S.plan_rejected) and finding.response_due and finding.response_due < today:
+    if finding.status in (FindingStatus.open, FindingStatus.plan_rejected) and finding.response_due and finding.response_due < today:
         return True
-    return finding.status not in (S.verified, S.closed) and bool(finding.closure_due and finding.closure_due < today)
+    return finding.status not in (FindingStatus.verified, FindingStatus.closed) and bool(finding.closure_due and finding.closure_due < today)
 
 
 def list_findings(session: Session, args: dict[str, Any]) -> dict[str, Any]:

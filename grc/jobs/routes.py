@@ -4,12 +4,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask_smorest import Blueprint
-
+from grc.api import Blueprint
 from grc.auth.models import ADMIN_ROLES
-from grc.jobs import service
+from grc.guard import requires
+from grc.jobs import sweep_runs
 from grc.jobs.schemas import RunRequestSchema, RunSchema, SweepListSchema
-from grc.routing import requires
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1", description="Daily sweeps: reminders, expiry, deadlines")
 
@@ -19,7 +18,7 @@ blp = Blueprint("jobs", __name__, url_prefix="/api/v1", description="Daily sweep
 @blp.response(200, SweepListSchema)
 def list_sweeps() -> dict[str, Any]:
     """Rule J2: the sweeps the scheduler runs every day on each tenant's local date."""
-    return {"items": service.catalogue()}
+    return {"items": sweep_runs.catalogue()}
 
 
 @blp.route("/jobs/<name>/run", methods=["POST"])
@@ -28,7 +27,7 @@ def list_sweeps() -> dict[str, Any]:
 @blp.response(202, RunSchema)
 def run_sweep(data: dict[str, Any], name: str) -> dict[str, Any]:
     """Rule J1: run one sweep now for the caller's tenant only; safe to repeat (J3). Follow it at the returned id."""
-    return service.describe(service.run_now(name, data.get("today")))
+    return sweep_runs.describe(sweep_runs.run_now(name, data.get("today")))
 
 
 @blp.route("/jobs/runs/<uuid:run_id>", methods=["GET"])
@@ -36,4 +35,4 @@ def run_sweep(data: dict[str, Any], name: str) -> dict[str, Any]:
 @blp.response(200, RunSchema)
 def get_run(run_id: uuid.UUID) -> dict[str, Any]:
     """Rule J1: the state of a run and, once finished, what it changed or sent."""
-    return service.describe(service.visible_run(run_id))  # type: ignore[arg-type]
+    return sweep_runs.describe(sweep_runs.visible_run(run_id))  # type: ignore[arg-type]

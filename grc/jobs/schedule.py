@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from grc.jobs import tasks
+from grc.jobs import job_functions
 
 
 @dataclass(frozen=True)
@@ -17,9 +17,9 @@ class Entry:
 
 
 SCHEDULE: tuple[Entry, ...] = (
-    Entry(tasks.relay_outbox, interval_seconds=60, timeout_seconds=300),
-    Entry(tasks.deliver_notifications, interval_seconds=60, timeout_seconds=900),
-    Entry(tasks.purge_expired_tokens, cron="17 3 * * *", timeout_seconds=300),
+    Entry(job_functions.relay_outbox, interval_seconds=60, timeout_seconds=300),
+    Entry(job_functions.deliver_notifications, interval_seconds=60, timeout_seconds=900),
+    Entry(job_functions.purge_expired_tokens, cron="17 3 * * *", timeout_seconds=300),
     # Hourly, so that each tenant's sweep runs soon after midnight in its own time zone (J1); idempotent (J3).
-    Entry(tasks.daily_sweeps, cron="5 * * * *", timeout_seconds=3600),
+    Entry(job_functions.daily_sweeps, cron="5 * * * *", timeout_seconds=3600),
 )

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from grc.api import StrictSchema
-from grc.dumping import Schema
+from grc.schemas import Schema, StrictSchema
 
 
 class SweepSchema(Schema):

@@ -18,8 +18,8 @@ from werkzeug.exceptions import TooManyRequests
 from grc.certification.public import lookup_rate_limit
 from grc.errors import NotFound
 from grc.extensions import db, limiter
+from grc.guard import public
 from grc.marks import service
-from grc.routing import public
 
 badges = Blueprint("badges", __name__)
 CACHE = "public, max-age=300"

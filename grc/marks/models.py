@@ -10,8 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grc.certification.models import Certificate
 from grc.db import Base, IdMixin, TimestampMixin, enum_column
-from grc.findings.models import Shared
-from grc.tenancy import TenantScoped
+from grc.tenancy import SharedWithClient, TenantScoped
 
 
 class LicenceStatus(enum.StrEnum):
@@ -28,7 +27,7 @@ licence_certificates = Table(
 )
 
 
-class MarkLicence(IdMixin, TimestampMixin, Shared, TenantScoped, Base):
+class MarkLicence(IdMixin, TimestampMixin, SharedWithClient, TenantScoped, Base):
     """A client's licence to use the CB's certification mark; ``number`` is public and globally unique."""
 
     __tablename__ = "mark_licences"

@@ -4,11 +4,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask_smorest import Blueprint
-
-from grc.api import page_of
+from grc.api import Blueprint
 from grc.certification.public import lookup_rate_limit
 from grc.extensions import db, limiter
+from grc.guard import public, requires
 from grc.marks import service
 from grc.marks.models import MarkLicence
 from grc.marks.schemas import (
@@ -18,7 +17,7 @@ from grc.marks.schemas import (
     PublicMarkLicenceSchema,
     ReasonSchema,
 )
-from grc.routing import public, requires
+from grc.schemas import page_of
 
 blp = Blueprint("mark_licences", __name__, url_prefix="/api/v1", description="Certification-mark licences and badges")
 MANAGER = service.MANAGER

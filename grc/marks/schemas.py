@@ -2,12 +2,10 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from grc.api import ListArgs, StrictSchema
 from grc.certification.models import CertificateStatus
-from grc.dumping import Schema
 from grc.marks.models import LicenceStatus
 from grc.marks.service import MAX_DOMAINS, PERMITTED_USES
-from grc.schemas import text
+from grc.schemas import ListArgs, Schema, StrictSchema, text
 
 USES_DOC = "One or more of: " + ", ".join(PERMITTED_USES) + ". Never products, packaging or test reports (rule M1)."
 

@@ -3,7 +3,7 @@ the public view the badge, the verification page and the public JSON are built f
 
 M2, as one function: a licence's status is *derived* by ``_derived_status`` from its own state (withdrawn is
 terminal; ``suspended_by_cb``) and its certificates' statuses, and ``follow_certificate`` re-derives it in the
-transaction of every certificate status change (the certification service calls it). Strict on purpose:
+transaction of every certificate status change (it subscribes to ``certificate.*``). Strict on purpose:
 
 - withdrawn  if the CB withdrew it, or once every certificate it rests on is withdrawn or expired (terminal:
              a restored certificate needs a new licence);
@@ -21,20 +21,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
-from grc import tenancy, viewcache
+from grc import events, tenancy, viewcache
 from grc.api import paginate
 from grc.auditlog.service import name_action
 from grc.certification.models import Certificate, CertificateStatus
 from grc.certification.public import public_status, verify_path
 from grc.db import utcnow
 from grc.errors import Forbidden, InvalidField, NotFound, RuleViolation
+from grc.events import publish
 from grc.extensions import db
 from grc.marks.models import LicenceStatus, MarkLicence, licence_certificates
-from grc.notifications.service import publish
 from grc.tenants import service as tenants
 from grc.tenants.models import Tenant
 
-L = LicenceStatus
 MANAGER = "certification_manager"
 PERMITTED_USES = ("website", "stationery", "advertising", "vehicles", "signage", "digital_documents", "social_media",
                   "trade_fair")
@@ -69,7 +68,7 @@ def grant(session: Session, data: dict[str, Any]) -> MarkLicence:
     if needing and not domains:
         raise InvalidField("domains", f"name the domains where the badge appears (needed for {', '.join(needing)})")
     licence = MarkLicence(
-        client_tenant_id=client.tenant.id, number=_new_number(session), status=L.active, suspended_by_cb=False,
+        client_tenant_id=client.tenant.id, number=_new_number(session), status=LicenceStatus.active, suspended_by_cb=False,
         permitted_uses=uses, domains=domains, granted_on=utcnow().date(), granted_by=principal.actor_id,
         certificates=certificates,
     )
@@ -147,7 +146,7 @@ def _new_number(session: Session) -> str:
 def suspend(session: Session, licence: MarkLicence, reason: str) -> MarkLicence:
     """M2: the CB suspends the licence itself (whatever its certificates say)."""
     _check_owner(licence)
-    if licence.status == L.withdrawn or licence.suspended_by_cb:
+    if licence.status == LicenceStatus.withdrawn or licence.suspended_by_cb:
         raise RuleViolation(f"The licence is already {_own_state(licence)}.", rule="M2")
     licence.suspended_by_cb = True
     return _change(session, licence, _derived_status(licence), reason, "suspended")
@@ -156,7 +155,7 @@ def suspend(session: Session, licence: MarkLicence, reason: str) -> MarkLicence:
 def restore(session: Session, licence: MarkLicence, reason: str) -> MarkLicence:
     """M2: lift the CB's own suspension; possible only while every certificate of the licence is active."""
     _check_owner(licence)
-    if licence.status == L.withdrawn or not licence.suspended_by_cb:
+    if licence.status == LicenceStatus.withdrawn or not licence.suspended_by_cb:
         raise RuleViolation(
             "Only a licence the certification body suspended itself is restored; one suspended because of its "
             "certificates follows them.", rule="M2")
@@ -172,9 +171,9 @@ def restore(session: Session, licence: MarkLicence, reason: str) -> MarkLicence:
 def withdraw(session: Session, licence: MarkLicence, reason: str) -> MarkLicence:
     """M2: the CB withdraws the licence; withdrawn is terminal."""
     _check_owner(licence)
-    if licence.status == L.withdrawn:
+    if licence.status == LicenceStatus.withdrawn:
         raise RuleViolation("The licence is already withdrawn (terminal).", rule="M2")
-    return _change(session, licence, L.withdrawn, reason, "withdrawn")
+    return _change(session, licence, LicenceStatus.withdrawn, reason, "withdrawn")
 
 
 def _check_owner(licence: MarkLicence) -> None:
@@ -184,7 +183,7 @@ def _check_owner(licence: MarkLicence) -> None:
 
 
 def _own_state(licence: MarkLicence) -> str:
-    return "withdrawn" if licence.status == L.withdrawn else "suspended by the certification body"
+    return "withdrawn" if licence.status == LicenceStatus.withdrawn else "suspended by the certification body"
 
 
 def _change(session: Session, licence: MarkLicence, status: LicenceStatus, reason: str, verb: str) -> MarkLicence:
@@ -199,10 +198,18 @@ def _change(session: Session, licence: MarkLicence, status: LicenceStatus, reaso
 # --------------------------------------------------------------------------- following the certificates (M2)
 
 
+@events.on("certificate.*")
+def certificate_changed(event: events.Event) -> None:
+    """M2: a certificate's status change (its event carries the certificate; reminders carry none) moves the
+    licences resting on it, in the transaction of the change."""
+    if isinstance(event.subject, Certificate):
+        follow_certificate(event.session, event.subject)
+
+
 def follow_certificate(session: Session, certificate: Certificate) -> None:
     """M2: every licence resting on ``certificate`` re-derives its status, in the caller's transaction.
 
-    Called by every certificate status change (CB users: the licences are the CB's own rows; jobs: system scope).
+    Run for every certificate status change (CB users: the licences are the CB's own rows; jobs: system scope).
     A licence whose status does not change is not written.
     """
     stmt = (select(MarkLicence)
@@ -225,14 +232,14 @@ def follow_certificate(session: Session, certificate: Certificate) -> None:
 
 def _derived_status(licence: MarkLicence, statuses: list[CertificateStatus] | None = None) -> LicenceStatus:
     """M2 (see the module docstring); ``statuses`` replaces the certificates' stored statuses (public view)."""
-    if licence.status == L.withdrawn:
-        return L.withdrawn
+    if licence.status == LicenceStatus.withdrawn:
+        return LicenceStatus.withdrawn
     statuses = [c.status for c in licence.certificates] if statuses is None else statuses
     if statuses and all(s in GONE for s in statuses):
-        return L.withdrawn
+        return LicenceStatus.withdrawn
     if licence.suspended_by_cb or any(s != CertificateStatus.active for s in statuses):
-        return L.suspended
-    return L.active
+        return LicenceStatus.suspended
+    return LicenceStatus.active
 
 
 # --------------------------------------------------------------------------- reading
@@ -267,7 +274,7 @@ def _event(licence: MarkLicence) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- the public view (M3)
 
-STATE_WORDS = {L.active: "VALID", L.suspended: "SUSPENDED", L.withdrawn: "WITHDRAWN"}
+STATE_WORDS = {LicenceStatus.active: "VALID", LicenceStatus.suspended: "SUSPENDED", LicenceStatus.withdrawn: "WITHDRAWN"}
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@ A runner claims due rows by pushing their ``available_at`` a lease into the futu
 runners never send the same row at once and a runner that dies mid-way leaves the row to be retried after
 the lease. The retry schedule is the one Standard Webhooks recommends; the eighth failure is final, and a
 dead delivery stays visible (and re-deliverable) through the API.
+
+The channels register their sender here (``@sender(DeliveryChannel.webhook)``): this module sends through them
+without knowing them, and a channel raises ``DeliveryFailed`` when its destination refuses.
 """
 from __future__ import annotations
 
@@ -16,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grc.db import utcnow
-from grc.notifications.models import Delivery, DeliveryChannel, DeliveryStatus, OutboxMessage
+from grc.events import OutboxMessage
+from grc.notifications.models import Delivery, DeliveryChannel, DeliveryStatus
 
 RETRY_SCHEDULE = (
     timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
@@ -37,23 +41,26 @@ class DeliveryFailed(Exception):
         self.status = status
 
 
-Sender = Callable[[Session, Delivery, OutboxMessage], int | None]
+Sender = Callable[[Session, Delivery, OutboxMessage], int | None]  # the HTTP or SMTP status, when there is one
+_senders: dict[DeliveryChannel, Sender] = {}
 
 
-def _senders() -> dict[DeliveryChannel, Sender]:
-    from grc.notifications import email
-    from grc.webhooks import service as webhooks
+def sender(channel: DeliveryChannel) -> Callable[[Sender], Sender]:
+    """Register the decorated function as the one that sends deliveries of ``channel``."""
 
-    return {DeliveryChannel.email: email.send, DeliveryChannel.webhook: webhooks.send}
+    def register(send: Sender) -> Sender:
+        _senders[channel] = send
+        return send
+
+    return register
 
 
 def deliver_due(session: Session, *, now: datetime | None = None, batch: int = BATCH) -> dict[str, int]:
     """Attempt one batch of due deliveries; returns how many were delivered, will be retried, went dead."""
     now = now or utcnow()
     counts = {"delivered": 0, "retrying": 0, "dead": 0}
-    senders = _senders()
     for delivery_id in _claim(session, now, batch):
-        counts[_attempt(session, delivery_id, now, senders)] += 1
+        counts[_attempt(session, delivery_id, now, _senders)] += 1
     return counts
 
 

@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session
 
 from grc.auth.models import User
 from grc.config import Settings
+from grc.events import OutboxMessage
 from grc.notifications import catalogue
+from grc.notifications import delivery as delivery_channels
 from grc.notifications.delivery import DeliveryFailed
-from grc.notifications.models import Delivery, OutboxMessage
+from grc.notifications.models import Delivery, DeliveryChannel
 
 SMTP_TIMEOUT_SECONDS = 10
 ACCEPTED = 250  # smtplib's sendmail raises unless the server answered DATA with 250
@@ -46,6 +48,7 @@ _templates = Environment(
 )
 
 
+@delivery_channels.sender(DeliveryChannel.email)
 def send(session: Session, delivery: Delivery, message: OutboxMessage) -> int | None:
     """Send one e-mail delivery; returns the SMTP reply code, raises ``DeliveryFailed`` when it did not go out."""
     settings: Settings = current_app.config["GRC_SETTINGS"]

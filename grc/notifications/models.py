@@ -1,4 +1,6 @@
-"""The transactional outbox (J4), reminders (J3), in-app notifications and per-destination deliveries."""
+"""Reminders (J3), in-app notifications, per-destination deliveries (J4) and webhook subscriptions (J5).
+
+The outbox messages they are made from are ``grc.events.OutboxMessage``."""
 from __future__ import annotations
 
 import enum
@@ -9,31 +11,9 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from grc.db import Base, IdMixin, enum_column, utcnow
+from grc.auth.models import SECRET
+from grc.db import Base, IdMixin, TimestampMixin, enum_column, utcnow
 from grc.tenancy import TenantScoped
-
-
-class OutboxStatus(enum.StrEnum):
-    pending = "pending"
-    dispatched = "dispatched"
-    dead = "dead"
-
-
-class OutboxMessage(IdMixin, TenantScoped, Base):
-    """A domain event waiting to be delivered; the relay job dispatches it at least once, in order."""
-
-    __tablename__ = "outbox_messages"
-    __audit__ = False
-    __table_args__ = (Index("ix_outbox_messages_due", "status", "available_at"),)
-
-    topic: Mapped[str] = mapped_column(String(80))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[OutboxStatus] = mapped_column(enum_column(OutboxStatus, "outbox_status"), default=OutboxStatus.pending)
-    attempts: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    available_at: Mapped[datetime] = mapped_column(default=utcnow)
-    dispatched_at: Mapped[datetime | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class Reminder(IdMixin, TenantScoped, Base):
@@ -114,3 +94,19 @@ class Delivery(IdMixin, TenantScoped, Base):
     response_status: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     redelivery_of: Mapped[uuid.UUID | None]
+
+
+class WebhookSubscription(IdMixin, TimestampMixin, TenantScoped, Base):
+    """An endpoint that receives the tenant's events of the listed types. The signing secret is kept (HMAC
+    needs it) but shown only once, when the subscription is created or the secret rotated."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    url: Mapped[str] = mapped_column(String(2048))
+    description: Mapped[str | None] = mapped_column(String(500))
+    event_types: Mapped[list[str]] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(100), info=SECRET)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}

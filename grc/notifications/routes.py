@@ -4,11 +4,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask_smorest import Blueprint
-
-from grc.api import page_of
+from grc.api import Blueprint
 from grc.auth.models import ADMIN_ROLES
 from grc.extensions import db
+from grc.guard import requires
 from grc.notifications import service
 from grc.notifications.models import Notification
 from grc.notifications.schemas import (
@@ -19,7 +18,7 @@ from grc.notifications.schemas import (
     NotificationSchema,
     UnreadCountSchema,
 )
-from grc.routing import requires
+from grc.schemas import page_of
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1",
                 description="In-app notifications and the delivery log of e-mails and webhooks")

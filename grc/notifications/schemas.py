@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from grc.api import ListArgs
-from grc.dumping import Schema
 from grc.notifications.models import DeliveryChannel, DeliveryStatus
+from grc.schemas import ListArgs, Schema
 
 
 class NotificationListArgs(ListArgs):

@@ -1,7 +1,6 @@
-"""Publishing to the outbox, relaying it into notifications and deliveries (J4), and idempotent reminders (J3).
+"""Relaying the outbox into notifications and deliveries (J4), and idempotent reminders (J3).
 
-``publish`` adds a message to the caller's unit of work, so the message exists exactly when the change
-does. ``relay`` fans each due message out, in one transaction per batch, into in-app notifications for the
+Messages reach the outbox through ``grc.events.publish``, in the transaction of the change. ``relay`` fans each due message out, in one transaction per batch, into in-app notifications for the
 users who should hear it and one ``Delivery`` per e-mail address and webhook subscription (see
 ``catalogue``); a failing fan-out leaves the message pending with exponential backoff, and after
 ``MAX_ATTEMPTS`` it is parked as ``dead`` (never lost). ``remind`` is the one door to a reminder: its unique
@@ -27,30 +26,16 @@ from grc import tenancy
 from grc.api import paginate
 from grc.auth.models import ROLES_BY_KIND, User
 from grc.db import new_id, utcnow
+from grc.events import OutboxMessage, OutboxStatus, publish
 from grc.extensions import db
 from grc.notifications import catalogue
 from grc.notifications.delivery import DELIVERIES_WRITTEN_KEY
-from grc.notifications.models import (
-    Delivery,
-    DeliveryChannel,
-    Notification,
-    OutboxMessage,
-    OutboxStatus,
-    Reminder,
-)
+from grc.notifications.models import Delivery, DeliveryChannel, Notification, Reminder, WebhookSubscription
 from grc.tenants.models import Tenant, TenantKind
-from grc.webhooks.models import WebhookSubscription
 
 MAX_ATTEMPTS = 8
 RELAY_BATCH = 200
-OUTBOX_WRITTEN_KEY = "outbox_written"
 log = logging.getLogger("grc.outbox")
-
-
-def publish(session: Session, topic: str, payload: dict[str, Any], *, tenant_id: uuid.UUID | None = None) -> None:
-    """Queue ``topic`` for delivery when (and only if) the caller's transaction commits."""
-    session.add(OutboxMessage(topic=topic, payload=payload, tenant_id=tenant_id))
-    session.info[OUTBOX_WRITTEN_KEY] = True
 
 
 @dataclass(frozen=True)

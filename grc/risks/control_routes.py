@@ -4,10 +4,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask_smorest import Blueprint
-
-from grc.api import ListArgs, page_of
+from grc.api import Blueprint
 from grc.extensions import db
+from grc.guard import requires
 from grc.risks import controls as service
 from grc.risks.control_schemas import (
     ControlCreateSchema,
@@ -21,7 +20,7 @@ from grc.risks.control_schemas import (
 )
 from grc.risks.models import Control, ControlTest
 from grc.risks.service import RISK_MANAGERS, visible_risk
-from grc.routing import requires
+from grc.schemas import ListArgs, page_of
 
 blp = Blueprint("controls", __name__, url_prefix="/api/v1", description="ISO 31000 controls and control tests")
 MANAGERS = RISK_MANAGERS

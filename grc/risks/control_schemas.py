@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from grc.api import ListArgs, StrictSchema
-from grc.dumping import Schema
+from grc.risks.controls import test_overdue
 from grc.risks.models import ControlNature, ControlType
-from grc.schemas import text
+from grc.schemas import ListArgs, Schema, StrictSchema, text
 
 RESULTS = ("effective", "partially_effective", "ineffective")
 
@@ -64,8 +63,6 @@ class ControlSchema(Schema):
     updated_at = ma.fields.DateTime()
 
     def _overdue(self, control) -> bool:  # type: ignore[no-untyped-def]
-        from grc.risks.controls import test_overdue
-
         return test_overdue(control)
 
 

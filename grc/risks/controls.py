@@ -21,8 +21,8 @@ from grc.api import paginate
 from grc.auditlog.service import name_action
 from grc.db import utcnow
 from grc.errors import Forbidden, InvalidField
+from grc.events import publish
 from grc.extensions import db
-from grc.notifications.service import publish
 from grc.numbering import next_value
 from grc.risks.models import Control, ControlTest, Risk
 from grc.risks.service import RISK_MANAGERS, check_owner

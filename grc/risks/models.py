@@ -7,7 +7,19 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ColumnElement, ForeignKey, Index, String, Table, Text, UniqueConstraint, or_, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grc.db import Base, IdMixin, TimestampMixin, enum_column, utcnow

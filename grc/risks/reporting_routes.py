@@ -6,8 +6,8 @@ import uuid
 from typing import Any
 
 from flask import Response
-from flask_smorest import Blueprint
 
+from grc.api import Blueprint
 from grc.errors import NotFound
 from grc.extensions import db
 from grc.risks import reporting, service

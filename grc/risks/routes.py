@@ -4,13 +4,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from grc.actions import service as actions
 from grc.actions.models import Action
 from grc.actions.schemas import ActionCreateSchema, ActionSchema
-from grc.api import page_of
+from grc.api import Blueprint
 from grc.extensions import db
+from grc.guard import requires
 from grc.risks import criteria, importing, service
 from grc.risks.models import (
     Risk,
@@ -46,7 +45,7 @@ from grc.risks.schemas import (
     SharesSchema,
     TreatmentSchema,
 )
-from grc.routing import requires
+from grc.schemas import page_of
 
 blp = Blueprint("risks", __name__, url_prefix="/api/v1", description="ISO 31000 risk management")
 MANAGERS = service.RISK_MANAGERS

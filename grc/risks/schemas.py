@@ -3,10 +3,9 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest.fields import Upload
 
-from grc.api import ListArgs, StrictSchema
-from grc.dumping import Schema
 from grc.risks.models import RiskStatus
-from grc.schemas import text
+from grc.risks.service import review_overdue
+from grc.schemas import ListArgs, Schema, StrictSchema, text
 
 
 class ScaleEntrySchema(StrictSchema):
@@ -159,8 +158,6 @@ class RiskSchema(Schema):
     updated_at = ma.fields.DateTime()
 
     def _overdue(self, risk) -> bool:  # type: ignore[no-untyped-def]
-        from grc.risks.service import review_overdue
-
         return review_overdue(risk)
 
 

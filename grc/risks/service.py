@@ -13,13 +13,14 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, lazyload
 
-from grc import tenancy
+from grc import events, tenancy
+from grc.actions.models import Action, ActionKind
 from grc.api import paginate
 from grc.auth.models import User
 from grc.db import utcnow
 from grc.errors import Forbidden, InvalidField, RuleViolation
+from grc.events import publish
 from grc.extensions import db
-from grc.notifications.service import publish
 from grc.numbering import next_value
 from grc.risks import criteria as criteria_service
 from grc.risks.models import (
@@ -224,6 +225,16 @@ def decide_treatment(session: Session, risk: Risk, options: list[str]) -> Risk:
     session.flush()
     publish(session, "risk.treatment_decided", {"risk_id": str(risk.id), "options": risk.treatment_options})
     return risk
+
+
+@events.on("action.created")
+def treatment_started(event: events.Event) -> None:
+    """R4: a risk with a treatment action planned is in treatment."""
+    action = event.subject
+    if isinstance(action, Action) and action.kind == ActionKind.treatment and action.risk_id is not None:
+        risk = event.session.get(Risk, action.risk_id)
+        if risk is not None:
+            risk.status = RiskStatus.in_treatment
 
 
 def accept(session: Session, risk: Risk, data: dict[str, Any]) -> RiskAcceptance:

@@ -6,7 +6,6 @@ from datetime import date
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-
 from sqlalchemy import JSON, ColumnElement, ForeignKey, String, or_
 from sqlalchemy.orm import Mapped, mapped_column
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask_smorest import Blueprint
-
-from grc.api import page_of
+from grc.api import Blueprint
 from grc.extensions import db
-from grc.routing import requires
+from grc.guard import requires
+from grc.schemas import page_of
 from grc.schemes import service
 from grc.schemes.models import Scheme
 from grc.schemes.schemas import SchemeCreateSchema, SchemeListArgs, SchemeSchema

@@ -2,9 +2,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from grc.api import ListArgs, StrictSchema
-from grc.dumping import Schema
-from grc.schemas import text
+from grc.schemas import ListArgs, Schema, StrictSchema, text
 
 
 class ClauseSchema(StrictSchema):

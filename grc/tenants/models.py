@@ -28,6 +28,7 @@ class Tenant(IdMixin, TimestampMixin, Base):
     """An organisation using the platform. Not tenant-scoped itself: services decide who sees which."""
 
     __tablename__ = "tenants"
+    __owns_views__ = True  # a change to the tenant itself drops the cached views it owns (grc.viewcache)
 
     kind: Mapped[TenantKind] = mapped_column(enum_column(TenantKind, "tenant_kind"))
     name: Mapped[str] = mapped_column(String(200))

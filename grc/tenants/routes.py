@@ -4,11 +4,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask_smorest import Blueprint
-
+from grc.api import Blueprint
+from grc.auth import onboarding
 from grc.extensions import db
-from grc.api import page_of
-from grc.routing import requires
+from grc.guard import requires
+from grc.schemas import page_of
 from grc.tenants import service
 from grc.tenants.models import CbPolicy, Tenant
 from grc.tenants.schemas import (
@@ -36,7 +36,7 @@ CLIENT_MANAGERS = ("cb_admin", "certification_manager")
 @tenants.response(201, TenantSchema)
 def create_tenant(data: dict[str, Any]) -> Tenant:
     """Create a certification body with its first administrator (`cb_admin`)."""
-    return service.create_certification_body(db.session, data)
+    return onboarding.create_certification_body(db.session, data)
 
 
 @tenants.route("", methods=["GET"])
@@ -61,7 +61,7 @@ def get_tenant(tenant_id: uuid.UUID) -> Tenant:
 @clients.response(201, ClientSchema)
 def create_client(data: dict[str, Any]) -> service.ClientView:
     """Onboard a client organisation: its tenant, the client relationship and its first `client_admin`."""
-    return service.create_client(db.session, data)
+    return onboarding.create_client(db.session, data)
 
 
 @clients.route("", methods=["GET"])

@@ -2,10 +2,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from grc.api import ListArgs, StrictSchema
-from grc.dumping import Schema
 from grc.numbering import check_template
-from grc.schemas import SLUG, Country, NewAdminSchema, SiteSchema, text, time_zone
+from grc.schemas import SLUG, Country, ListArgs, NewAdminSchema, Schema, SiteSchema, StrictSchema, text, time_zone
 from grc.tenants.models import TenantKind
 
 

@@ -11,11 +11,9 @@ from sqlalchemy.orm import Session
 
 from grc import tenancy
 from grc.api import paginate
-from grc.auth.users import add_first_admin
 from grc.db import new_id, utcnow
 from grc.errors import InvalidField, NotFound
 from grc.extensions import db
-from grc.notifications.service import publish
 from grc.tenants.models import CbPolicy, ClientRelationship, Tenant, TenantKind
 
 CB_ROLES = ("cb_admin", "certification_manager", "auditor", "cb_viewer")
@@ -58,15 +56,12 @@ class ClientView:
 # --------------------------------------------------------------------------- tenants
 
 
-def create_certification_body(session: Session, data: dict[str, Any]) -> Tenant:
-    """A platform admin creates a CB tenant together with its first ``cb_admin``."""
+def new_certification_body(session: Session, data: dict[str, Any]) -> Tenant:
+    """A CB tenant (a platform admin's act; ``grc.auth.onboarding`` adds its first ``cb_admin``)."""
     _check_slug_free(session, data["slug"])
-    admin = data.pop("admin")
     data.pop("kind")
     tenant = Tenant(id=_new_tenant_id(session), kind=TenantKind.certification_body, **data)
     session.add(tenant)
-    add_first_admin(session, tenant, admin, role="cb_admin")
-    publish(session, "tenant.created", {"tenant_id": str(tenant.id), "slug": tenant.slug}, tenant_id=tenant.id)
     return tenant
 
 
@@ -109,10 +104,10 @@ def own_tenant(session: Session) -> Tenant:
 # --------------------------------------------------------------------------- clients
 
 
-def create_client(session: Session, data: dict[str, Any]) -> ClientView:
-    """A CB onboards a client organisation: its tenant, the relationship and its first ``client_admin``."""
+def new_client(session: Session, data: dict[str, Any]) -> ClientView:
+    """A client organisation the calling CB onboards: its tenant and the relationship (``grc.auth.onboarding`` adds
+    its first ``client_admin``)."""
     principal = tenancy.current()
-    admin = data.pop("admin")
     client = Tenant(
         id=_new_tenant_id(session),
         kind=TenantKind.client_organisation,
@@ -124,8 +119,6 @@ def create_client(session: Session, data: dict[str, Any]) -> ClientView:
         tenant_id=principal.tenant_id, client_tenant_id=client.id, started_on=utcnow().date(), client=client
     )
     session.add(relationship)
-    add_first_admin(session, client, admin, role="client_admin")
-    publish(session, "client.created", {"client_id": str(client.id), "name": client.name})
     return ClientView(client, relationship)
 
 

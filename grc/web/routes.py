@@ -11,7 +11,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from grc.certification.public import LOOKUP_LIMIT_SCOPE, STATUS_WORDS, find_public, lookup_rate_limit
 from grc.extensions import db, limiter
-from grc.routing import public
+from grc.guard import public
 
 web = Blueprint("web", __name__, template_folder="templates")
 CACHE_CONTROL = "public, max-age=60"

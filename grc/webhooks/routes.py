@@ -4,15 +4,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask_smorest import Blueprint
-
-from grc.api import ListArgs, page_of
+from grc.api import Blueprint
 from grc.extensions import db
-from grc.notifications.models import Delivery
+from grc.guard import requires
+from grc.notifications.models import Delivery, WebhookSubscription
 from grc.notifications.schemas import DeliverySchema
-from grc.routing import requires
+from grc.schemas import ListArgs, page_of
 from grc.webhooks import service
-from grc.webhooks.models import WebhookSubscription
 from grc.webhooks.schemas import (
     EventTypeListSchema,
     WebhookCreateSchema,

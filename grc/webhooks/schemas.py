@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from grc.api import ListArgs, StrictSchema
-from grc.dumping import Schema
 from grc.notifications.models import DeliveryStatus
-from grc.schemas import text
+from grc.schemas import ListArgs, Schema, StrictSchema, text
 
 URL_DESCRIPTION = ("http or https; the host must resolve to public addresses only (loopback, private, link-local "
                    "and other internal addresses are refused unless the operator allowed them)")

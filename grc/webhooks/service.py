@@ -33,12 +33,12 @@ from grc.api import paginate
 from grc.auditlog.service import name_action
 from grc.db import utcnow
 from grc.errors import InvalidField, NotFound
+from grc.events import OutboxMessage
 from grc.extensions import db
 from grc.notifications import catalogue
 from grc.notifications import delivery as runner
 from grc.notifications.delivery import DeliveryFailed
-from grc.notifications.models import Delivery, OutboxMessage
-from grc.webhooks.models import WebhookSubscription
+from grc.notifications.models import Delivery, DeliveryChannel, WebhookSubscription
 
 WEBHOOK_ADMINS = ("cb_admin", "client_admin")
 ALL_EVENTS = "*"
@@ -241,6 +241,7 @@ def redeliver(session: Session, subscription: WebhookSubscription, delivery: Del
 # --------------------------------------------------------------------------- sending (the runner's webhook channel)
 
 
+@runner.sender(DeliveryChannel.webhook)
 def send(session: Session, delivery: Delivery, message: OutboxMessage) -> int | None:
     """POST one signed event; returns the 2xx status, raises ``DeliveryFailed`` for anything else."""
     subscription = session.get(WebhookSubscription, delivery.subscription_id) if delivery.subscription_id else None

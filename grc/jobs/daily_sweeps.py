@@ -27,6 +27,7 @@ from grc.actions import service as actions
 from grc.actions.models import Action, ActionStatus
 from grc.audits import service as audits
 from grc.audits.models import Audit, AuditStatus, AuditType, audit_schemes
+from grc.certification import programme
 from grc.certification import service as certification
 from grc.certification.models import Certificate, CertificateStatus
 from grc.findings import service as findings
@@ -212,7 +213,7 @@ def remind_finding_deadlines(session: Session, today: date, only: Tenants = None
 
 def _remind_repeat_stage2(session: Session, today: date, only: Tenants) -> int:
     # completed_on + 6 months in the overdue window <=> completed_on in the window moved back 6 months
-    window_end = today - timedelta(days=1) - audits.REPEAT_STAGE2_AFTER
+    window_end = today - timedelta(days=1) - programme.REPEAT_STAGE2_AFTER
     stage2 = select(Audit).where(
         Audit.type == AuditType.stage2, Audit.status == AuditStatus.completed,
         Audit.completed_on.between(window_end - timedelta(days=CATCH_UP_DAYS - 1), window_end),
@@ -222,7 +223,7 @@ def _remind_repeat_stage2(session: Session, today: date, only: Tenants) -> int:
 
     def make(audit: Audit) -> Due:
         return Due(audit.tenant_id, "audit", audit.id, "audit.repeat_stage2_required", OVERDUE,
-                   audit.completed_on + audits.REPEAT_STAGE2_AFTER, audits.event_payload(audit))
+                   audit.completed_on + programme.REPEAT_STAGE2_AFTER, audits.event_payload(audit))
     return _reminders(session, stage2, Audit, only, make, today)
 
 
@@ -296,7 +297,7 @@ def tenant_days(session: Session, now: datetime, only: uuid.UUID | None = None) 
     return sorted(groups.items())
 
 
-def run(session: Session, names: Collection[str], now: datetime, today: date | None = None,
+def run_sweeps(session: Session, names: Collection[str], now: datetime, today: date | None = None,
         tenant_id: uuid.UUID | None = None) -> dict[str, int]:
     """Run the named sweeps for every tenant (or one) on its local date, or on ``today`` when given."""
     days = [(today, [tenant_id] if tenant_id else None)] if today else tenant_days(session, now, tenant_id)

@@ -1,4 +1,4 @@
-"""Job functions: each calls a service and commits; none touches Flask requests."""
+"""The functions RQ runs: each calls a service and commits; none touches Flask requests."""
 from __future__ import annotations
 
 import uuid
@@ -11,8 +11,10 @@ from sqlalchemy import delete
 from grc.auth.models import RevokedToken
 from grc.db import utcnow
 from grc.extensions import db
-from grc.jobs import job, sweeps
-from grc.notifications import delivery, service as outbox
+from grc.jobs.daily_sweeps import SWEEPS, run_sweeps
+from grc.jobs.queue import job
+from grc.notifications import delivery
+from grc.notifications import service as outbox
 
 
 def _drain(step: Callable[[], dict[str, int]], batch: int) -> dict[str, int]:
@@ -49,6 +51,5 @@ def purge_expired_tokens() -> int:
 def daily_sweeps(today: str | None = None, tenant_id: str | None = None, names: list[str] | None = None) -> dict[str, int]:
     """J2: the sweeps (all, or ``names``) for every tenant on its local date, or for one tenant, or on ``today``
     (ISO date) when a test or an operator travels in time. Safe to run any number of times (J3)."""
-    return sweeps.run(db.session, names or list(sweeps.SWEEPS), utcnow(),
-                      today=date.fromisoformat(today) if today else None,
+    return run_sweeps(db.session, names or list(SWEEPS), utcnow(), today=date.fromisoformat(today) if today else None,
                       tenant_id=uuid.UUID(tenant_id) if tenant_id else None)

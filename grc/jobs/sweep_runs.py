@@ -19,7 +19,9 @@ from grc import tenancy
 from grc.db import new_id, utcnow
 from grc.errors import InvalidField, NotFound, Unavailable
 from grc.extensions import db
-from grc.jobs import get_queue, redis_connection, sweeps, tasks
+from grc.jobs import daily_sweeps, job_functions
+from grc.jobs.queue import get_queue
+from grc.redis_connection import redis_connection
 from grc.tenants.models import Tenant
 
 RUN_TTL_SECONDS = 7 * 24 * 3600
@@ -27,12 +29,12 @@ RUN_TIMEOUT_SECONDS = 3600
 
 
 def catalogue() -> list[dict[str, str]]:
-    return [{"name": sweep.name, "summary": sweep.summary} for sweep in sweeps.SWEEPS.values()]
+    return [{"name": sweep.name, "summary": sweep.summary} for sweep in daily_sweeps.SWEEPS.values()]
 
 
 def run_now(name: str, today: date | None) -> Job:
     """Queue sweep ``name`` for the caller's tenant; ``today`` may repeat a past day, never anticipate one."""
-    if name not in sweeps.SWEEPS:
+    if name not in daily_sweeps.SWEEPS:
         raise NotFound(f"No sweep named '{name}'.")
     principal = tenancy.current()
     tenant = db.session.get(Tenant, principal.tenant_id)
@@ -42,7 +44,7 @@ def run_now(name: str, today: date | None) -> Job:
     db.session.commit()  # the run (in-process in the embedded mode) must not wait on this request's transaction
     try:
         return get_queue(current_app).enqueue(
-            tasks.daily_sweeps, (today or local_today).isoformat(), str(principal.tenant_id), [name],
+            job_functions.daily_sweeps, (today or local_today).isoformat(), str(principal.tenant_id), [name],
             job_id=str(new_id()), job_timeout=RUN_TIMEOUT_SECONDS, result_ttl=RUN_TTL_SECONDS,
             failure_ttl=RUN_TTL_SECONDS, meta={"tenant_id": str(principal.tenant_id), "name": name,
                                                "requested_by": str(principal.actor_id)},
