@@ -3,6 +3,7 @@
 
     python3 dev.py run    # virtualenv + install + migrate SQLite + demo data + serve on 127.0.0.1:5000
     python3 dev.py test   # the whole test suite (PostgreSQL + Redis when installed, else SQLite)
+    python3 dev.py lint   # ruff (lint + import order) and mypy (strict for grc/), as CI runs them first
 
 Extra arguments after ``test`` go to pytest (e.g. ``python3 dev.py test -k audit``).
 """
@@ -54,12 +55,20 @@ def test(extra: list[str]) -> int:
     return subprocess.run(cmd, cwd=ROOT).returncode
 
 
+def lint() -> int:
+    """ruff and mypy with the configuration in pyproject.toml; non-zero when either finds something."""
+    ruff = subprocess.run([str(BIN / "ruff"), "check", "."], cwd=ROOT).returncode
+    mypy = subprocess.run([str(BIN / "mypy")], cwd=ROOT).returncode
+    return ruff or mypy
+
+
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test"):
+    commands = {"run": run, "test": lambda: test(sys.argv[2:]), "lint": lint}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2
     ensure_environment()
-    return run() if sys.argv[1] == "run" else test(sys.argv[2:])
+    return commands[sys.argv[1]]()
 
 
 if __name__ == "__main__":
