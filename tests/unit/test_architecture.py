@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-GRC = Path(__file__).resolve().parents[1] / "grc"
+GRC = Path(__file__).resolve().parents[2] / "grc"
 
 INFRASTRUCTURE = (
     "grc", "grc.config", "grc.errors", "grc.dumping", "grc.schemas", "grc.api", "grc.db", "grc.extensions",
@@ -90,7 +90,7 @@ def layer_of(module: str) -> tuple[int, str]:
     package = module.split(".")[1]
     if package in DOMAINS:
         return DOMAINS.index(package) + 1, f"domain {package}"
-    raise AssertionError(f"{module} has no layer: place it in tests/test_architecture.py and docs/ARCHITECTURE.md")
+    raise AssertionError(f"{module} has no layer: place it in tests/unit/test_architecture.py and docs/ARCHITECTURE.md")
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
