@@ -69,7 +69,7 @@ def imports_of(module: str) -> Iterator[Import]:
             if node.level:
                 anchor = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
                 base = ".".join(anchor[: len(anchor) - node.level + 1] + ([base] if base else []))
-            names = [f"{base}.{alias.name}" for alias in node.names]
+            names = [f"{base}.{alias.name}" for alias in node.names] + [base]  # importing a name runs its module
         else:
             continue
         for name in names:
