@@ -1,4 +1,5 @@
-"""The flask-smorest Api with problem+json errors, and the list machinery every collection uses.
+"""The flask-smorest Api with problem+json errors, the Blueprint every domain uses (strict argument parsing),
+and the list machinery every collection uses.
 
 Lists are keyset-paginated: ``?limit=`` (1-100, default 20) and an opaque ``?cursor=``; the body is
 ``{"items": [...], "next_cursor": ...}``. The cursor holds the sort key of the last row returned, so
@@ -45,9 +46,6 @@ class StrictParser(FlaskParser):
     misspelt filter (``?statu=dead``) is a 422 naming it instead of a list that silently ignores it."""
 
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
-
-
-
 
 
 class Blueprint(flask_smorest.Blueprint):
