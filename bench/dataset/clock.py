@@ -34,6 +34,11 @@ def iso(us: int) -> str:
         _day_prefix(days), minutes // 60, minutes % 60, second, micro)
 
 
+def instant(us: int) -> datetime:
+    """The clock's time as an aware ``datetime`` (UTC), for the app's functions that take one."""
+    return EPOCH + timedelta(microseconds=us)
+
+
 def iso_day(value: date | None) -> str | None:
     """A date column's value: ISO text, or null."""
     return value.isoformat() if value else None

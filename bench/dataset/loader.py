@@ -61,8 +61,8 @@ _ENCODE = c_make_encoder(None, None, encode_basestring, None, ":", ",", True, Fa
 
 
 def to_json(value: Any) -> str:
-    """JSON as the audit trail hashes it (``json.dumps(sort_keys=True, separators=(",", ":"),
-    ensure_ascii=False)``), through the C encoder directly: a third of the cost of ``dumps``."""
+    """JSON text for COPY (``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)``), through the
+    C encoder directly: a third of the cost of ``dumps``."""
     return "".join(_ENCODE(value, 0))
 
 

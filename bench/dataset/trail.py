@@ -1,16 +1,15 @@
 """The audit trail of the data set (A1): every row goes through the ``Recorder``, which writes, with each row
 the app audits, the event the app would have written, on its tenant's hash chain in time order. Apart from the
-stories because every subject writes through it, and because the chain is what ``GET /audit-events/verify``
-checks: one place decides what a link holds."""
+stories because every subject writes through it. Each link is hashed by the app's own ``chain_hash``, the one
+definition of the chain's format, so ``GET /audit-events/verify`` accepts the chains whatever that format is."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from bench.dataset.clock import Ids, iso
+from bench.dataset.clock import Ids, instant, iso
 from bench.dataset.loader import NULL, TABLES, Loader, cell, escape, to_json
-from grc.auditlog.service import GENESIS
+from grc.auditlog.service import GENESIS, chain_hash
 
 LINKS = ("audit_schemes", "decision_audits", "licence_certificates")
 if any(len(TABLES[name].columns) != 2 for name in LINKS):
@@ -22,8 +21,6 @@ if TABLES["audit_events"].columns != EVENT_COLUMNS:
 Actor = tuple[str, str | None]
 SYSTEM: Actor = ("system", None)
 EVENT_LINE = "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\\N\t%s\t%s\t%s\t%s"  # EVENT_COLUMNS, request_id null
-CANONICAL = ('{"action":"%s","actor_id":%s,"actor_type":"%s","changes":%s,"entity_id":"%s","entity_type":"%s",'
-             '"occurred_at":"%s","prev_hash":"%s","seq":%d,"tenant_id":"%s"}')
 
 
 def user(user_id: str) -> Actor:
@@ -75,17 +72,16 @@ class Recorder:
 
     def event(self, chain: Chain, action: str, entity: str | None, entity_id: str, changes: dict[str, Any],
               when: int, actor: Actor) -> None:
-        """The next link of the chain, hashed over the same canonical JSON as ``event_hash`` (sorted keys, no
-        spaces); the stored ``changes`` is that JSON too, so the app reads back what was hashed."""
+        """The next link of the chain, hashed by ``chain_hash`` as the app appends it; the stored ``changes`` is
+        the same dict as JSON, so ``verify_chain`` reads back what was hashed."""
         chain.seq += 1
-        body, occurred = to_json(changes), iso(when)
         actor_type, actor_id = actor
-        canonical = CANONICAL % (action, f'"{actor_id}"' if actor_id else "null", actor_type, body, entity_id,
-                                 entity, occurred, chain.last_hash, chain.seq, chain.tenant_id)
-        digest = hashlib.sha256(canonical.encode()).hexdigest()
-        self.loader.add("audit_events", EVENT_LINE % (chain.seq, occurred, actor_type, actor_id or NULL, action, entity,
-                                                      entity_id, escape(body), chain.last_hash, digest,
-                                                      self.ids.new(when), chain.tenant_id))
+        digest = chain_hash(tenant_id=chain.tenant_id, seq=chain.seq, occurred_at=instant(when), actor_type=actor_type,
+                            actor_id=actor_id, action=action, entity_type=entity, entity_id=entity_id,
+                            changes=changes, prev_hash=chain.last_hash)
+        self.loader.add("audit_events", EVENT_LINE % (
+            chain.seq, iso(when), actor_type, actor_id or NULL, action, entity, entity_id, escape(to_json(changes)),
+            chain.last_hash, digest, self.ids.new(when), chain.tenant_id))
         chain.last_hash = digest
 
     def close_chain(self, chain: Chain) -> None:
