@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import flask_smorest
+from flask import Response
 from sqlalchemy import Select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 from webargs.flaskparser import FlaskParser
@@ -29,7 +30,7 @@ class Api(flask_smorest.Api):
 
     ERROR_SCHEMA = ProblemSchema
 
-    def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Response:
         return http_exception_to_problem(error)
 
     def _register_responses(self) -> None:

@@ -123,7 +123,7 @@ def scheduler() -> None:
         raise click.UsageError("GRC_REDIS_URL is not set: without Redis, `grc serve` runs the schedule.")
     cron = CronScheduler(connection=redis_connection(app))
     cron.load_config_from_file("worker.cron_config")
-    cron.start()
+    cron.start()  # type: ignore[no-untyped-call]  # rq leaves CronScheduler.start unannotated
 
 
 @main.group()
@@ -151,7 +151,8 @@ def jobs_failed() -> None:
     queue = get_queue(_app())
     for job_id in queue.failed_job_registry.get_job_ids():
         job = queue.fetch_job(job_id)
-        error = (job.latest_result().exc_string or "").strip().splitlines()[-1:] if job and job.latest_result() else []
+        result = job.latest_result() if job else None
+        error = (result.exc_string or "").strip().splitlines()[-1:] if result else []
         click.echo(json.dumps({"id": job_id, "func": job.func_name if job else None, "error": error}))
 
 

@@ -86,12 +86,13 @@ class Database:
 
     @property
     def engine(self) -> Engine:
-        return current_app.extensions["grc.db"][0]
+        engine: Engine = current_app.extensions["grc.db"][0]
+        return engine
 
     @property
     def session(self) -> Session:
         """The unit of work of the current application context."""
-        session = g.get("_grc_session")
+        session: Session | None = g.get("_grc_session")
         if session is None:
             session = current_app.extensions["grc.db"][1]()
             g._grc_session = session

@@ -110,6 +110,6 @@ def _user(session: Session, email: str) -> User:
 
 def _act_as(session: Session, user: User, tenant: Tenant | None = None) -> None:
     with tenancy.system_scope(session):
-        tenant = tenant or session.get(Tenant, user.tenant_id)
+        tenant = tenant or session.get_one(Tenant, user.tenant_id)
     principal = tenancy.Principal(tenant.id, tenant.kind.value, "user", user.id, frozenset(user.roles))
     tenancy.enter(session, principal)

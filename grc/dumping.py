@@ -47,11 +47,11 @@ def compiled(schema: ma.Schema) -> Dumper | None:
     """The compiled dump of one object by ``schema`` (built on first use, kept on the instance), or None when
     marshmallow must do it (the schema has dump hooks)."""
     try:
-        return schema.__dict__["_grc_dumper"]
+        dumper: Dumper | None = schema.__dict__["_grc_dumper"]
     except KeyError:
         dumper = None if schema._hooks[PRE_DUMP] or schema._hooks[POST_DUMP] else _compile(schema)
         schema.__dict__["_grc_dumper"] = dumper
-        return dumper
+    return dumper
 
 
 def _compile(schema: ma.Schema) -> Dumper:
@@ -68,7 +68,7 @@ def _compile(schema: ma.Schema) -> Dumper:
     return dump
 
 
-def _field_plan(schema: ma.Schema, name: str, field: fields.Field) -> tuple[str, Dumper]:
+def _field_plan(schema: ma.Schema, name: str, field: fields.Field[Any]) -> tuple[str, Dumper]:
     """The output key of ``field`` and a function from the object to the field's value (or ``missing``)."""
     key = field.data_key if field.data_key is not None else name
     convert = _converter(field)
@@ -85,7 +85,7 @@ def _field_plan(schema: ma.Schema, name: str, field: fields.Field) -> tuple[str,
     return key, write
 
 
-def _reader(schema: ma.Schema, attribute: str, field: fields.Field) -> Dumper:
+def _reader(schema: ma.Schema, attribute: str, field: fields.Field[Any]) -> Dumper:
     """``field.get_value`` for plain attribute names, dump defaults included; dotted paths go to marshmallow's."""
     default = field.dump_default
     if type(schema).get_attribute is not ma.Schema.get_attribute or "." in attribute:
@@ -108,15 +108,15 @@ def _reader(schema: ma.Schema, attribute: str, field: fields.Field) -> Dumper:
     return read
 
 
-def _converter(field: fields.Field) -> Dumper | None:
+def _converter(field: fields.Field[Any]) -> Dumper | None:
     """How ``field`` turns a value that is not None into its dump, or None for fields left to marshmallow."""
-    kind = type(field)._serialize  # the conversion the field's class really uses
+    kind: Callable[..., Any] = type(field)._serialize  # the conversion the field's class really uses
     if kind is fields.String._serialize:  # String, Email, and our subclasses that change loading only
         return utils.ensure_text_type
     if kind is fields.UUID._serialize:
         return str
-    if kind is fields.Number._serialize and not field.as_string:  # type: ignore[attr-defined]
-        return field._format_num  # type: ignore[attr-defined]
+    if isinstance(field, fields.Number) and kind is fields.Number._serialize and not field.as_string:
+        return field._format_num
     if isinstance(field, fields.DateTime | fields.Date) and kind is fields._TemporalField._serialize:
         iso = field.SERIALIZATION_FUNCS.get(field.format or field.DEFAULT_FORMAT)
         return iso or (lambda value: field._serialize(value, None, None))

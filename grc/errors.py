@@ -159,8 +159,9 @@ def http_exception_to_problem(error: HTTPException) -> Response:
     headers = dict(data.get("headers") or {})
     if error.response is not None and "Retry-After" in error.response.headers:
         headers["Retry-After"] = error.response.headers["Retry-After"]
-    if getattr(error, "valid_methods", None):
-        headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined] - RFC 9110: 405 must list them
+    valid_methods = getattr(error, "valid_methods", None)
+    if valid_methods:
+        headers["Allow"] = ", ".join(valid_methods)  # RFC 9110: a 405 must list them
     retry_after = getattr(error, "retry_after", None)
     if status == 429 and "Retry-After" not in headers and retry_after:
         headers["Retry-After"] = str(retry_after)

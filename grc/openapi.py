@@ -18,8 +18,9 @@ from flask import Flask
 from grc.guard import PUBLIC, ROLES
 
 
-def spec_dict(app: Flask) -> dict:  # type: ignore[type-arg]
-    return app.extensions["grc.api"].spec.to_dict()
+def spec_dict(app: Flask) -> dict[str, Any]:
+    spec: dict[str, Any] = app.extensions["grc.api"].spec.to_dict()
+    return spec
 
 
 def spec_json(app: Flask) -> str:

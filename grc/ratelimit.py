@@ -13,7 +13,8 @@ import time
 from contextvars import ContextVar
 
 from limits import RateLimitItem
-from limits.strategies import STRATEGIES, FixedWindowRateLimiter, WindowStats
+from limits.strategies import STRATEGIES, FixedWindowRateLimiter
+from limits.util import WindowStats
 
 NAME = "clock-aligned-fixed-window"
 
@@ -54,4 +55,4 @@ def _window(item: RateLimitItem, identifiers: tuple[str, ...]) -> tuple[str, flo
 
 
 # flask-limiter looks strategies up by name in this registry (RATELIMIT_STRATEGY).
-STRATEGIES[NAME] = ClockAlignedFixedWindow  # type: ignore[assignment]
+STRATEGIES[NAME] = ClockAlignedFixedWindow

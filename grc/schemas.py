@@ -52,6 +52,7 @@ def _nul_errors(value: Any) -> Any:
     """Nested messages for every string (or mapping key) under ``value`` that contains U+0000, else None."""
     if isinstance(value, str):
         return [NUL_MESSAGE] if "\x00" in value else None
+    found: dict[str | int, Any]
     if isinstance(value, Mapping):
         found = {str(key): [NUL_MESSAGE] if "\x00" in str(key) else _nul_errors(value[key]) for key in value}
     elif isinstance(value, list):

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from flask import g
 from sqlalchemy import ColumnElement, ForeignKey, column, false, or_, text
@@ -75,7 +75,7 @@ class TenantScoped:
     def visible_to(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
         if cls is TenantScoped:  # with_loader_criteria probes the lambda once with the mixin itself
             return column("tenant_id") == tenant_id
-        return cls.tenant_id == tenant_id  # type: ignore[return-value]
+        return cls.tenant_id == tenant_id
 
     @classmethod
     def visible_to_cb(cls, tenant_id: uuid.UUID) -> ColumnElement[bool]:
@@ -115,7 +115,7 @@ class SharedWithClient:
 
 def current() -> Principal:
     """The caller of this request; 401 if there is none (the route forgot to authenticate)."""
-    principal = g.get("principal")
+    principal: Principal | None = g.get("principal")
     if principal is None:
         raise Unauthorized("Authentication required.")
     return principal
@@ -184,16 +184,27 @@ def allow_write_to(session: Session, tenant_id: uuid.UUID) -> None:
 
 PathLoader = Callable[[uuid.UUID], object | None]
 _path_loaders: dict[str, PathLoader] = {}
+Loader = TypeVar("Loader", bound=PathLoader)
+Resource = TypeVar("Resource")
 
 
-def path_resource(param: str) -> Callable[[PathLoader], PathLoader]:
+def path_resource(param: str) -> Callable[[Loader], Loader]:
     """Register the loader of the resource a path parameter names; it returns None when not visible."""
 
-    def register(loader: PathLoader) -> PathLoader:
+    def register(loader: Loader) -> Loader:
         _path_loaders[param] = loader
         return loader
 
     return register
+
+
+def resolved(loader: Callable[[uuid.UUID], Resource | None], resource_id: uuid.UUID) -> Resource:
+    """In a view: the resource its path names, by the loader the guard already ran (``resolve_path_resources``
+    answered 404 before the view for an id the caller cannot see, so the NotFound here is only a backstop)."""
+    resource = loader(resource_id)
+    if resource is None:
+        raise NotFound("No such resource.")
+    return resource
 
 
 def registered_path_params() -> frozenset[str]:
@@ -261,7 +272,7 @@ def stamp_new_rows(session: Session, _ctx: Any, _instances: Any) -> None:
         if not isinstance(obj, TenantScoped):
             continue
         if obj.tenant_id is None:
-            obj.tenant_id = tenant_id  # type: ignore[assignment]
+            obj.tenant_id = tenant_id
         if system and obj.tenant_id is not None:
             continue
         if obj.tenant_id is None or (obj.tenant_id != tenant_id and obj.tenant_id not in writable):

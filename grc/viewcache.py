@@ -40,6 +40,7 @@ EVERYONE = "*"  # a bulk UPDATE or DELETE: which tenants' rows it changed is not
 DIRTY_KEY = "views_dirty"  # Session.info: tenants whose cached views this transaction changed
 log = logging.getLogger(__name__)
 View = TypeVar("View")
+RedisValue = bytes | str | None  # a GET as redis-py types it (str only for a connection decoding its answers)
 
 
 def _view_key(kind: str, key: str) -> str:
@@ -66,8 +67,9 @@ def cached(kind: str, key: str, load: Callable[[], tuple[Iterable[uuid.UUID], Vi
         log.warning("view cache unavailable, reading the database", extra={"error": repr(exc)})
         loaded = load()
         return loaded[1] if loaded else None
-    if stored is not None:
-        return pickle.loads(stored)  # written by this module only, to our own Redis (as RQ pickles its jobs)
+    if isinstance(stored, bytes):  # None when not cached (the connection never decodes answers into str)
+        view: View = pickle.loads(stored)  # written by this module only, to our own Redis (as RQ pickles its jobs)
+        return view
     loaded = load()
     if loaded is None:
         return None
@@ -76,11 +78,11 @@ def cached(kind: str, key: str, load: Callable[[], tuple[Iterable[uuid.UUID], Vi
     return view
 
 
-def _store(redis: Redis, view_key: str, index_keys: list[str], view: Any, generation: bytes | None) -> None:
+def _store(redis: Redis, view_key: str, index_keys: list[str], view: Any, generation: RedisValue) -> None:
     """Store ``view`` unless a change was committed since the lookup read ``generation`` (its view may predate it)."""
     try:
         with redis.pipeline() as pipe:
-            pipe.watch(GENERATION)
+            pipe.watch(GENERATION)  # type: ignore[no-untyped-call]  # redis-py leaves Pipeline.watch unannotated
             if pipe.get(GENERATION) != generation:
                 return
             pipe.multi()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from grc import tenancy
 from grc.actions import service
 from grc.actions.models import Action
 from grc.actions.schemas import (
@@ -30,7 +31,7 @@ WORKERS = (*service.MANAGERS, "member")
 @blp.response(201, ActionSchema)
 def create_finding_action(data: dict[str, Any], finding_id: uuid.UUID) -> Action:
     """Plan a corrective action for a nonconformity (the CB that raised it can read it)."""
-    return service.create_for_finding(db.session, visible_finding(finding_id), data)
+    return service.create_for_finding(db.session, tenancy.resolved(visible_finding, finding_id), data)
 
 
 @blp.route("/actions", methods=["GET"])
@@ -46,7 +47,7 @@ def list_actions(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, ActionSchema)
 def get_action(action_id: uuid.UUID) -> Action:
     """One action with its notes and effectiveness review."""
-    return service.visible_action(action_id)
+    return tenancy.resolved(service.visible_action, action_id)
 
 
 @blp.route("/actions/<uuid:action_id>", methods=["PATCH"])
@@ -56,7 +57,7 @@ def get_action(action_id: uuid.UUID) -> Action:
 @blp.response(200, ActionSchema)
 def update_action(data: dict[str, Any], action_id: uuid.UUID) -> Action:
     """Change an action (needs If-Match). Members may change only the status of actions assigned to them."""
-    action = service.visible_action(action_id)
+    action = tenancy.resolved(service.visible_action, action_id)
     blp.check_etag(action, ActionSchema)
     return service.update(db.session, action, data)
 
@@ -67,7 +68,7 @@ def update_action(data: dict[str, Any], action_id: uuid.UUID) -> Action:
 @blp.response(201, ActionSchema)
 def add_action_note(data: dict[str, Any], action_id: uuid.UUID) -> Action:
     """Record progress on an action (a planned action moves to in_progress)."""
-    return service.add_note(db.session, service.visible_action(action_id), data)
+    return service.add_note(db.session, tenancy.resolved(service.visible_action, action_id), data)
 
 
 @blp.route("/actions/<uuid:action_id>/effectiveness-review", methods=["POST"])
@@ -76,4 +77,4 @@ def add_action_note(data: dict[str, Any], action_id: uuid.UUID) -> Action:
 @blp.response(200, ActionSchema)
 def review_action_effectiveness(data: dict[str, Any], action_id: uuid.UUID) -> Action:
     """Rule F6: record whether a done action was effective; who and when are kept."""
-    return service.review_effectiveness(db.session, service.visible_action(action_id), data)
+    return service.review_effectiveness(db.session, tenancy.resolved(service.visible_action, action_id), data)

@@ -99,7 +99,7 @@ def _chain_of(session: Session, obj: Base) -> uuid.UUID:
         return obj.id
     if isinstance(obj, TenantScoped) and obj.tenant_id is not None:
         return obj.tenant_id
-    principal = g.get("principal") if has_app_context() else None
+    principal: tenancy.Principal | None = g.get("principal") if has_app_context() else None
     if principal is None:
         raise RuntimeError(f"no tenant chain for a change to {type(obj).__name__}")
     return principal.tenant_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from grc import tenancy
 from grc.api import Blueprint
 from grc.audits import service
 from grc.audits.models import Audit
@@ -46,7 +47,7 @@ def list_audits(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, AuditSchema)
 def get_audit(audit_id: uuid.UUID) -> Audit:
     """One audit with its schemes and team."""
-    return service.visible_audit(audit_id)
+    return tenancy.resolved(service.visible_audit, audit_id)
 
 
 @blp.route("/audits/<uuid:audit_id>/start", methods=["POST"])
@@ -54,7 +55,7 @@ def get_audit(audit_id: uuid.UUID) -> Audit:
 @blp.response(200, AuditSchema)
 def start_audit(audit_id: uuid.UUID) -> Audit:
     """planned -> in_progress. Rule C1: a stage 2 needs a completed stage 1 for the same client and scheme."""
-    return service.start(db.session, service.visible_audit(audit_id))
+    return service.start(db.session, tenancy.resolved(service.visible_audit, audit_id))
 
 
 @blp.route("/audits/<uuid:audit_id>/complete", methods=["POST"])
@@ -63,7 +64,7 @@ def start_audit(audit_id: uuid.UUID) -> Audit:
 @blp.response(200, AuditSchema)
 def complete_audit(data: dict[str, Any], audit_id: uuid.UUID) -> Audit:
     """in_progress -> completed, with the audit's last day."""
-    return service.complete(db.session, service.visible_audit(audit_id), data.get("completed_on"))
+    return service.complete(db.session, tenancy.resolved(service.visible_audit, audit_id), data.get("completed_on"))
 
 
 @blp.route("/audits/<uuid:audit_id>/cancel", methods=["POST"])
@@ -72,7 +73,7 @@ def complete_audit(data: dict[str, Any], audit_id: uuid.UUID) -> Audit:
 @blp.response(200, AuditSchema)
 def cancel_audit(data: dict[str, Any], audit_id: uuid.UUID) -> Audit:
     """planned or in_progress -> cancelled, with the reason."""
-    return service.cancel(db.session, service.visible_audit(audit_id), data["reason"])
+    return service.cancel(db.session, tenancy.resolved(service.visible_audit, audit_id), data["reason"])
 
 
 @blp.route("/clients/<uuid:client_id>/programme", methods=["GET"])

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app, request
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from grc.auth.schemas import (
     UserSchema,
     UserUpdateSchema,
 )
+from grc.config import Settings
 from grc.extensions import db, limiter
 from grc.guard import public, requires, uses_refresh_token
 from grc.schemas import ListArgs, page_of
@@ -40,11 +41,13 @@ api_clients = Blueprint(
 
 
 def _login_limit_ip() -> str:
-    return current_app.config["GRC_SETTINGS"].login_rate_limit_ip
+    settings: Settings = current_app.config["GRC_SETTINGS"]
+    return settings.login_rate_limit_ip
 
 
 def _login_limit_account() -> str:
-    return current_app.config["GRC_SETTINGS"].login_rate_limit_account
+    settings: Settings = current_app.config["GRC_SETTINGS"]
+    return settings.login_rate_limit_account
 
 
 def _login_account() -> str:
@@ -110,9 +113,7 @@ def me() -> dict[str, Any]:
     """The caller: user or API client, roles, and tenant with its kind."""
     principal = tenancy.current()
     model = ApiClient if principal.actor_type == "api_client" else User
-    actor, tenant = db.session.execute(
-        select(model, Tenant).join(Tenant, Tenant.id == model.tenant_id).where(model.id == principal.actor_id)
-    ).one()
+    actor, tenant = _actor_with_tenant(model, principal.actor_id)
     return {
         "principal_type": principal.actor_type,
         "id": actor.id,
@@ -121,6 +122,17 @@ def me() -> dict[str, Any]:
         "roles": sorted(actor.roles),
         "tenant": tenant,
     }
+
+
+Actor = TypeVar("Actor", bound=ApiClient | User)
+
+
+def _actor_with_tenant(model: type[Actor], actor_id: uuid.UUID) -> tuple[Actor, Tenant]:
+    """The caller's user or API client row and its tenant, in one query."""
+    actor, tenant = db.session.execute(
+        select(model, Tenant).join(Tenant, Tenant.id == model.tenant_id).where(model.id == actor_id)
+    ).one()
+    return actor, tenant
 
 
 # --------------------------------------------------------------------------- users
@@ -148,7 +160,7 @@ def list_users(args: dict[str, Any]) -> dict[str, Any]:
 @users.response(200, UserSchema)
 def get_user(user_id: uuid.UUID) -> User:
     """One user of the caller's tenant, with its ETag (send it as If-Match to PATCH)."""
-    return user_service.visible_user(user_id)
+    return tenancy.resolved(user_service.visible_user, user_id)
 
 
 @users.route("/<uuid:user_id>", methods=["PATCH"])
@@ -158,7 +170,7 @@ def get_user(user_id: uuid.UUID) -> User:
 @users.response(200, UserSchema)
 def update_user(data: dict[str, Any], user_id: uuid.UUID) -> User:
     """Change a user's name, roles, password or activity (needs If-Match). Deactivation revokes access at once."""
-    user = user_service.visible_user(user_id)
+    user = tenancy.resolved(user_service.visible_user, user_id)
     users.check_etag(user, UserSchema)
     return user_service.update_user(db.session, user, data)
 
@@ -190,7 +202,7 @@ def list_api_clients(args: dict[str, Any]) -> dict[str, Any]:
 @api_clients.response(200, ApiClientSchema)
 def get_api_client(api_client_id: uuid.UUID) -> ApiClient:
     """One API client of the caller's tenant."""
-    return user_service.visible_api_client(api_client_id)
+    return tenancy.resolved(user_service.visible_api_client, api_client_id)
 
 
 @api_clients.route("/<uuid:api_client_id>/revoke", methods=["POST"])
@@ -198,4 +210,4 @@ def get_api_client(api_client_id: uuid.UUID) -> ApiClient:
 @api_clients.response(200, ApiClientSchema)
 def revoke_api_client(api_client_id: uuid.UUID) -> ApiClient:
     """Revoke the client: its tokens stop working at once and it cannot obtain new ones."""
-    return user_service.revoke_api_client(db.session, user_service.visible_api_client(api_client_id))
+    return user_service.revoke_api_client(db.session, tenancy.resolved(user_service.visible_api_client, api_client_id))

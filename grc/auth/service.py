@@ -55,7 +55,7 @@ def login(session: Session, email: str, password: str) -> dict[str, Any]:
         ok = verify_secret(user.password_hash if user else None, password)
         if user is None or not ok or not user.is_active:
             raise Unauthorized(BAD_CREDENTIALS)
-        tenant = session.get(Tenant, user.tenant_id)
+        tenant = session.get_one(Tenant, user.tenant_id)
         if needs_rehash(user.password_hash):
             user.password_hash = hash_secret(password)
         user.last_login_at = utcnow()
@@ -70,8 +70,8 @@ def refresh(session: Session) -> dict[str, Any]:
     principal = tenancy.current()
     claims = get_jwt()
     with tenancy.system_scope(session):
-        user = session.get(User, principal.actor_id)
-        tenant = session.get(Tenant, principal.tenant_id)
+        user = session.get_one(User, principal.actor_id)
+        tenant = session.get_one(Tenant, principal.tenant_id)
         revoke(session, claims)
         tokens = issue_tokens(user, tenant, with_refresh=True)
         session.flush()
@@ -115,7 +115,7 @@ def exchange_client_credentials(session: Session, client_id: str, client_secret:
             raise Unauthorized("The client id or secret is wrong, or the client was revoked.")
         client.last_used_at = utcnow()
         tenancy.set_actor(session, "api_client", client.id)
-        tokens = issue_tokens(client, session.get(Tenant, client.tenant_id), with_refresh=False)
+        tokens = issue_tokens(client, session.get_one(Tenant, client.tenant_id), with_refresh=False)
         session.flush()
     return tokens
 

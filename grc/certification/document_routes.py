@@ -6,6 +6,7 @@ import uuid
 
 from flask import Response, request
 
+from grc import tenancy
 from grc.api import Blueprint
 from grc.certification.document import render_pdf
 from grc.certification.public import verify_path
@@ -26,7 +27,7 @@ def get_certificate_document(certificate_id: uuid.UUID) -> Response:
     status stamped across the page when the certificate is not active, and a QR code linking the public
     verification page (C10). Readable by the issuing CB and by the certified client.
     """
-    certificate = visible_certificate(certificate_id)
+    certificate = tenancy.resolved(visible_certificate, certificate_id)
     if certificate is None or not certificate.revisions:
         raise NotFound("No such resource.")
     revision = certificate.current

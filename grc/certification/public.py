@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from grc import viewcache
 from grc.certification.models import Certificate, CertificateStatus
+from grc.config import Settings
 from grc.db import utcnow
 from grc.tenancy import system_scope
 from grc.tenants.models import Tenant, TenantKind
@@ -126,4 +127,5 @@ def lookup_rate_limit() -> str:
     """Settings.public_rate_limit, read per request so a test (or an operator reload) can change it."""
     from flask import current_app
 
-    return current_app.config["GRC_SETTINGS"].public_rate_limit
+    settings: Settings = current_app.config["GRC_SETTINGS"]
+    return settings.public_rate_limit

@@ -62,7 +62,7 @@ def list_decisions(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, DecisionSchema)
 def get_decision(decision_id: uuid.UUID) -> CertificationDecision:
     """One decision: who, when, outcome, rationale and the audits relied on."""
-    return service.visible_decision(decision_id)
+    return tenancy.resolved(service.visible_decision, decision_id)
 
 
 @blp.route("/certificates", methods=["GET"])
@@ -77,7 +77,8 @@ def list_certificates(args: dict[str, Any]) -> dict[str, Any]:
 @requires("cb_admin", "certification_manager", "cb_viewer")
 @blp.arguments(ExportArgs, location="query")
 @blp.response(200, {"type": "string"}, content_type="text/csv")
-@blp.alt_response(200, success=True, content_type="application/json", schema={"type": "array", "items": {"type": "object"}})
+@blp.alt_response(200, success=True, content_type="application/json",
+                  schema={"type": "array", "items": {"type": "object"}})
 def export_certificates(args: dict[str, Any]) -> Response:
     """The CB's certificates with the IAF CertSearch upload field names (dates as YYYYMMDD), as CSV or JSON."""
     records = export.rows(db.session)  # read in batches; the body is built before the session closes
@@ -92,7 +93,7 @@ def export_certificates(args: dict[str, Any]) -> Response:
 @blp.response(200, CertificateSchema)
 def get_certificate(certificate_id: uuid.UUID) -> Certificate:
     """One certificate with every revision (older ones marked superseded) and its full history."""
-    return service.visible_certificate(certificate_id)
+    return tenancy.resolved(service.visible_certificate, certificate_id)
 
 
 @blp.route("/certificates/<uuid:certificate_id>/suspend", methods=["POST"])
@@ -101,8 +102,8 @@ def get_certificate(certificate_id: uuid.UUID) -> Certificate:
 @blp.response(200, CertificateSchema)
 def suspend_certificate(data: dict[str, Any], certificate_id: uuid.UUID) -> Certificate:
     """Rule C8: active -> suspended until a date no later than the CB's maximum (default 6 months)."""
-    return service.suspend(db.session, service.visible_certificate(certificate_id), data["reason"], data["until"],
-                           caller=tenancy.current())
+    certificate = tenancy.resolved(service.visible_certificate, certificate_id)
+    return service.suspend(db.session, certificate, data["reason"], data["until"], caller=tenancy.current())
 
 
 @blp.route("/certificates/<uuid:certificate_id>/restore", methods=["POST"])
@@ -111,8 +112,8 @@ def suspend_certificate(data: dict[str, Any], certificate_id: uuid.UUID) -> Cert
 @blp.response(200, CertificateSchema)
 def restore_certificate(data: dict[str, Any], certificate_id: uuid.UUID) -> Certificate:
     """Rule C7: suspended -> active; expired -> active within 6 months of expiry after recertification."""
-    return service.restore(db.session, service.visible_certificate(certificate_id), data["reason"], data["audit_ids"],
-                           caller=tenancy.current())
+    certificate = tenancy.resolved(service.visible_certificate, certificate_id)
+    return service.restore(db.session, certificate, data["reason"], data["audit_ids"], caller=tenancy.current())
 
 
 @blp.route("/certificates/<uuid:certificate_id>/withdraw", methods=["POST"])
@@ -121,8 +122,8 @@ def restore_certificate(data: dict[str, Any], certificate_id: uuid.UUID) -> Cert
 @blp.response(200, CertificateSchema)
 def withdraw_certificate(data: dict[str, Any], certificate_id: uuid.UUID) -> Certificate:
     """Rule C7: active or suspended -> withdrawn (terminal)."""
-    return service.withdraw(db.session, service.visible_certificate(certificate_id), data["reason"],
-                            caller=tenancy.current())
+    certificate = tenancy.resolved(service.visible_certificate, certificate_id)
+    return service.withdraw(db.session, certificate, data["reason"], caller=tenancy.current())
 
 
 @blp.route("/certificates/<uuid:certificate_id>/reduce-scope", methods=["POST"])
@@ -131,8 +132,8 @@ def withdraw_certificate(data: dict[str, Any], certificate_id: uuid.UUID) -> Cer
 @blp.response(200, CertificateSchema)
 def reduce_certificate_scope(data: dict[str, Any], certificate_id: uuid.UUID) -> Certificate:
     """Rule C9: a new revision with the reduced scope; the reason is kept."""
-    return service.reduce_scope(db.session, service.visible_certificate(certificate_id), data,
-                                caller=tenancy.current())
+    certificate = tenancy.resolved(service.visible_certificate, certificate_id)
+    return service.reduce_scope(db.session, certificate, data, caller=tenancy.current())
 
 
 @blp.route("/certificate-transfers", methods=["POST"])
@@ -156,7 +157,7 @@ def list_certificate_transfers(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, TransferSchema)
 def get_certificate_transfer(transfer_id: uuid.UUID) -> CertificateTransfer:
     """One transfer request."""
-    return transfer.visible_transfer(transfer_id)
+    return tenancy.resolved(transfer.visible_transfer, transfer_id)
 
 
 @blp.route("/certificate-transfers/<uuid:transfer_id>/accept", methods=["POST"])
@@ -165,5 +166,6 @@ def get_certificate_transfer(transfer_id: uuid.UUID) -> CertificateTransfer:
 @blp.response(200, TransferSchema)
 def accept_certificate_transfer(data: dict[str, Any], transfer_id: uuid.UUID) -> CertificateTransfer:
     """Rule C11: after a completed transfer_review audit, issue the CB's own certificate, same scope and expiry."""
-    return transfer.accept_transfer(db.session, transfer.visible_transfer(transfer_id), data["audit_id"],
-                                    data["rationale"], caller=tenancy.current())
+    requested = tenancy.resolved(transfer.visible_transfer, transfer_id)
+    return transfer.accept_transfer(db.session, requested, data["audit_id"], data["rationale"],
+                                    caller=tenancy.current())

@@ -254,7 +254,8 @@ def _require(data: dict[str, Any], field: str) -> None:
 
 def cycle_end(start: date, scheme: Scheme) -> date:
     """C4: expiry = start + the scheme's cycle (3 years by default) - 1 day."""
-    return start + relativedelta(months=scheme.cycle_months) - timedelta(days=1)
+    end: date = start + relativedelta(months=scheme.cycle_months) - timedelta(days=1)
+    return end
 
 
 def _current_sites(certificate: Certificate, scope: str | None = None) -> list[dict[str, Any]]:
@@ -410,7 +411,8 @@ def refresh_surveillance_due(event: events.Event) -> None:
 
 def cycle_start(certificate: Certificate) -> date:
     """The decision date that began the certificate's current cycle (its expiry is one cycle later, less a day)."""
-    return certificate.expiry_date + timedelta(days=1) - relativedelta(months=certificate.scheme.cycle_months)
+    start: date = certificate.expiry_date + timedelta(days=1) - relativedelta(months=certificate.scheme.cycle_months)
+    return start
 
 
 def derive_surveillance_due(session: Session, certificate: Certificate) -> None:

@@ -42,7 +42,7 @@ def request_transfer(session: Session, certificate_id: uuid.UUID, to_cb_slug: st
     with tenancy.system_scope(session):
         cb = session.scalars(select(Tenant).where(Tenant.slug == to_cb_slug,
                                                   Tenant.kind == TenantKind.certification_body)).one_or_none()
-        source_cb = session.get(Tenant, source.tenant_id)
+        source_cb = session.get_one(Tenant, source.tenant_id)
         related = cb is not None and session.scalars(select(ClientRelationship).where(
             ClientRelationship.tenant_id == cb.id, ClientRelationship.client_tenant_id == principal.tenant_id)).first()
     if cb is None or cb.id == source.tenant_id:
@@ -70,8 +70,8 @@ def accept_transfer(session: Session, transfer: CertificateTransfer, audit_id: u
     if transfer.status != TransferStatus.requested:
         raise RuleViolation("This transfer was already accepted.", rule="C11")
     with tenancy.system_scope(session):
-        source = session.get(Certificate, transfer.source_certificate_id)
-        client = session.get(Tenant, transfer.client_tenant_id)
+        source = session.get_one(Certificate, transfer.source_certificate_id)
+        client = session.get_one(Tenant, transfer.client_tenant_id)
     _check_transferable(source)
     audit = visible_audit(audit_id)
     if audit is None or audit.client_tenant_id != client.id or source.scheme not in audit.schemes:

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Response, current_app, request, send_file
 
+from grc import tenancy
 from grc.actions.service import visible_action
 from grc.api import Blueprint
 from grc.evidence import service
@@ -45,14 +46,14 @@ def _store(parent: Any, upload: dict[str, Any]) -> EvidenceFile:
 @blp.response(201, EvidenceSchema)
 def upload_finding_evidence(upload: dict[str, Any], finding_id: uuid.UUID) -> EvidenceFile:
     """Attach a file to a finding (type sniffed from its content; size limited; SHA-256 recorded)."""
-    return _store(visible_finding(finding_id), upload)
+    return _store(tenancy.resolved(visible_finding, finding_id), upload)
 
 
 @blp.route("/findings/<uuid:finding_id>/evidence", methods=["GET"])
 @blp.response(200, EvidenceListSchema)
 def list_finding_evidence(finding_id: uuid.UUID) -> dict[str, Any]:
     """The files attached to a finding."""
-    return {"items": service.list_for(db.session, visible_finding(finding_id))}
+    return {"items": service.list_for(db.session, tenancy.resolved(visible_finding, finding_id))}
 
 
 @blp.route("/actions/<uuid:action_id>/evidence", methods=["POST"])
@@ -62,28 +63,28 @@ def list_finding_evidence(finding_id: uuid.UUID) -> dict[str, Any]:
 @blp.response(201, EvidenceSchema)
 def upload_action_evidence(upload: dict[str, Any], action_id: uuid.UUID) -> EvidenceFile:
     """Attach a file to an action."""
-    return _store(visible_action(action_id), upload)
+    return _store(tenancy.resolved(visible_action, action_id), upload)
 
 
 @blp.route("/actions/<uuid:action_id>/evidence", methods=["GET"])
 @blp.response(200, EvidenceListSchema)
 def list_action_evidence(action_id: uuid.UUID) -> dict[str, Any]:
     """The files attached to an action."""
-    return {"items": service.list_for(db.session, visible_action(action_id))}
+    return {"items": service.list_for(db.session, tenancy.resolved(visible_action, action_id))}
 
 
 @blp.route("/evidence/<uuid:evidence_id>", methods=["GET"])
 @blp.response(200, EvidenceSchema)
 def get_evidence(evidence_id: uuid.UUID) -> EvidenceFile:
     """One file's metadata."""
-    return service.visible_evidence(evidence_id)
+    return tenancy.resolved(service.visible_evidence, evidence_id)
 
 
 @blp.route("/evidence/<uuid:evidence_id>/content", methods=["GET"])
 @blp.response(200, {"format": "binary", "type": "string"}, content_type="application/octet-stream")
 def download_evidence(evidence_id: uuid.UUID) -> Response:
     """The file itself, as an attachment, checked against its recorded SHA-256."""
-    evidence = service.visible_evidence(evidence_id)
+    evidence = tenancy.resolved(service.visible_evidence, evidence_id)
     response = send_file(io.BytesIO(service.content(evidence)), mimetype=evidence.content_type, as_attachment=True,
                          download_name=evidence.filename)
     response.headers["X-Content-Type-Options"] = "nosniff"

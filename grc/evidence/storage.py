@@ -49,7 +49,8 @@ def storage(app: Flask) -> Storage:
     if "grc.storage" not in app.extensions:
         settings = app.config["GRC_SETTINGS"]
         app.extensions["grc.storage"] = BACKENDS[settings.storage_backend](settings.storage_location)
-    return app.extensions["grc.storage"]
+    backend: Storage = app.extensions["grc.storage"]
+    return backend
 
 
 def content_key(data: bytes) -> str:

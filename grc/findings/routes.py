@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from grc import tenancy
 from grc.api import Blueprint
 from grc.audits.service import visible_audit
 from grc.extensions import db
@@ -35,7 +36,7 @@ VERIFIERS = ("auditor", *service.RESPONDENT_ROLES)
 @blp.response(201, FindingSchema)
 def raise_finding(data: dict[str, Any], audit_id: uuid.UUID) -> Finding:
     """Rule F1: an auditor raises a finding on an audit in progress or just completed; the clause must exist."""
-    return service.raise_on_audit(db.session, visible_audit(audit_id), data)
+    return service.raise_on_audit(db.session, tenancy.resolved(visible_audit, audit_id), data)
 
 
 @blp.route("/findings", methods=["POST"])
@@ -59,7 +60,7 @@ def list_findings(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, FindingSchema)
 def get_finding(finding_id: uuid.UUID) -> Finding:
     """One finding with its full history."""
-    return service.visible_finding(finding_id)
+    return tenancy.resolved(service.visible_finding, finding_id)
 
 
 @blp.route("/findings/<uuid:finding_id>/response", methods=["POST"])
@@ -68,7 +69,8 @@ def get_finding(finding_id: uuid.UUID) -> Finding:
 @blp.response(200, FindingSchema)
 def respond_to_finding(data: dict[str, Any], finding_id: uuid.UUID) -> Finding:
     """Rule F2: the client answers with correction, root cause, corrective-action plan and target date."""
-    return service.transition(db.session, service.visible_finding(finding_id), "respond", changes=data)
+    finding = tenancy.resolved(service.visible_finding, finding_id)
+    return service.transition(db.session, finding, "respond", changes=data)
 
 
 @blp.route("/findings/<uuid:finding_id>/plan-review", methods=["POST"])
@@ -78,7 +80,8 @@ def respond_to_finding(data: dict[str, Any], finding_id: uuid.UUID) -> Finding:
 def review_finding_plan(data: dict[str, Any], finding_id: uuid.UUID) -> Finding:
     """Rule F2: the auditor accepts the plan or rejects it with a comment (back to the client)."""
     action = "accept_plan" if data["accepted"] else "reject_plan"
-    return service.transition(db.session, service.visible_finding(finding_id), action, comment=data.get("comment"))
+    finding = tenancy.resolved(service.visible_finding, finding_id)
+    return service.transition(db.session, finding, action, comment=data.get("comment"))
 
 
 @blp.route("/findings/<uuid:finding_id>/implementation", methods=["POST"])
@@ -87,7 +90,8 @@ def review_finding_plan(data: dict[str, Any], finding_id: uuid.UUID) -> Finding:
 @blp.response(200, FindingSchema)
 def report_finding_implementation(data: dict[str, Any], finding_id: uuid.UUID) -> Finding:
     """Rule F2: the client reports the plan implemented, with evidence."""
-    return service.transition(db.session, service.visible_finding(finding_id), "implement", changes=data)
+    finding = tenancy.resolved(service.visible_finding, finding_id)
+    return service.transition(db.session, finding, "implement", changes=data)
 
 
 @blp.route("/findings/<uuid:finding_id>/verification", methods=["POST"])
@@ -97,7 +101,8 @@ def report_finding_implementation(data: dict[str, Any], finding_id: uuid.UUID) -
 def verify_finding(data: dict[str, Any], finding_id: uuid.UUID) -> Finding:
     """Rule F2: effective -> verified; not effective -> back to plan_accepted with the reason."""
     action = "verify_effective" if data["effective"] else "verify_not_effective"
-    return service.transition(db.session, service.visible_finding(finding_id), action, comment=data.get("comment"))
+    finding = tenancy.resolved(service.visible_finding, finding_id)
+    return service.transition(db.session, finding, action, comment=data.get("comment"))
 
 
 @blp.route("/findings/<uuid:finding_id>/close", methods=["POST"])
@@ -106,6 +111,6 @@ def verify_finding(data: dict[str, Any], finding_id: uuid.UUID) -> Finding:
 @blp.response(200, FindingSchema)
 def close_finding(data: dict[str, Any], finding_id: uuid.UUID) -> Finding:
     """Rule F2: a verified nonconformity, or an open observation or opportunity, is closed."""
-    finding = service.visible_finding(finding_id)
+    finding = tenancy.resolved(service.visible_finding, finding_id)
     action = "close" if finding.is_nonconformity else "close_observation"
     return service.transition(db.session, finding, action, comment=data.get("comment"))

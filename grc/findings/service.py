@@ -115,6 +115,7 @@ def _due_dates(session: Session, grade: Grade, client_tenant_id: uuid.UUID, toda
     if grade not in NONCONFORMITIES:
         return {}
     policy = tenants.policy(session)
+    closure_due: date | None
     if grade == Grade.major:
         closure_due = today + timedelta(days=policy.major_closure_days)
     elif policy.minor_closure_days is not None:

@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from grc.actions import service as actions
 from grc.actions.models import Action, ActionStatus
@@ -76,13 +76,13 @@ def _in_batches(session: Session, stmt: Select[Any], model: Any, only: Tenants, 
         last = rows[-1].id
 
 
-def _due_in(column: Any, today: date, days_before: int) -> ColumnElement[bool]:
+def _due_in(column: InstrumentedAttribute[Any], today: date, days_before: int) -> ColumnElement[bool]:
     """Due ``days_before`` days from today, or up to ``CATCH_UP_DAYS`` - 1 days less (a missed run)."""
     day = today + timedelta(days=days_before)
     return column.between(day - timedelta(days=CATCH_UP_DAYS - 1), day)
 
 
-def _overdue(column: Any, today: date, grace_days: int = 0) -> ColumnElement[bool]:
+def _overdue(column: InstrumentedAttribute[Any], today: date, grace_days: int = 0) -> ColumnElement[bool]:
     """Past due (beyond ``grace_days``) within the catch-up window: escalated once, the day after."""
     return _due_in(column, today, -1 - grace_days)
 
@@ -147,7 +147,7 @@ def remind_surveillance(session: Session, today: date, only: Tenants = None) -> 
 
     def beyond_tolerance(certificate: Certificate) -> date | None:
         due = certificate.surveillance_due
-        return due if due + timedelta(days=tolerance(certificate.tenant_id)) < today else None
+        return due if due is not None and due + timedelta(days=tolerance(certificate.tenant_id)) < today else None
     escalate = _certificate_reminder("surveillance.overdue", OVERDUE, beyond_tolerance)
     return sent + _reminders(session, past_due, Certificate, only, escalate, today)
 

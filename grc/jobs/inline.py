@@ -16,7 +16,8 @@ log = logging.getLogger("grc.scheduler")
 
 def next_run(entry: Entry, after: datetime) -> datetime:
     if entry.cron:
-        return croniter(entry.cron, after).get_next(datetime)
+        run: datetime = croniter(entry.cron, after).get_next(datetime)
+        return run
     return after + timedelta(seconds=entry.interval_seconds or 60)
 
 

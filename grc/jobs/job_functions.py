@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete
 
 from grc.auth.models import RevokedToken
 from grc.db import utcnow
@@ -43,6 +43,7 @@ def deliver_notifications() -> dict[str, int]:
 def purge_expired_tokens() -> int:
     """Revoked tokens past their own expiry cannot be replayed anyway; drop them."""
     result = db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
+    assert isinstance(result, CursorResult)  # a DELETE without RETURNING: Session.execute's typing cannot say so
     db.session.commit()
     return result.rowcount or 0
 

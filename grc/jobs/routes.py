@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from grc import tenancy
 from grc.api import Blueprint
 from grc.auth.models import ADMIN_ROLES
 from grc.guard import requires
@@ -35,4 +36,4 @@ def run_sweep(data: dict[str, Any], name: str) -> dict[str, Any]:
 @blp.response(200, RunSchema)
 def get_run(run_id: uuid.UUID) -> dict[str, Any]:
     """Rule J1: the state of a run and, once finished, what it changed or sent."""
-    return sweep_runs.describe(sweep_runs.visible_run(run_id))  # type: ignore[arg-type]
+    return sweep_runs.describe(tenancy.resolved(sweep_runs.visible_run, run_id))

@@ -71,7 +71,8 @@ def _too_many(error: TooManyRequests) -> Response:
     if request.path.endswith(".svg"):
         response = _svg(_badge("Too many requests", "Try again in a minute", "UNAVAILABLE", "#57606a"), 429, "no-store")
     else:
-        response = _page("Too many requests", "<h1>Too many requests</h1><p>Try again in a minute.</p>", 429, "no-store")
+        response = _page("Too many requests", "<h1>Too many requests</h1><p>Try again in a minute.</p>", 429,
+                         "no-store")
     retry_after = getattr(error, "retry_after", None)
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)

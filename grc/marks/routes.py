@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from grc import tenancy
 from grc.api import Blueprint
 from grc.certification.public import lookup_rate_limit
 from grc.extensions import db, limiter
@@ -48,7 +49,7 @@ def list_mark_licences(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, MarkLicenceSchema)
 def get_mark_licence(licence_id: uuid.UUID) -> MarkLicence:
     """One licence, with its certificates and their statuses."""
-    return service.visible_licence(licence_id)
+    return tenancy.resolved(service.visible_licence, licence_id)
 
 
 @blp.route("/mark-licences/<uuid:licence_id>/suspend", methods=["POST"])
@@ -57,7 +58,7 @@ def get_mark_licence(licence_id: uuid.UUID) -> MarkLicence:
 @blp.response(200, MarkLicenceSchema)
 def suspend_mark_licence(data: dict[str, Any], licence_id: uuid.UUID) -> MarkLicence:
     """Rule M2: the CB suspends the licence itself, whatever its certificates say (409 if already suspended so)."""
-    return service.suspend(db.session, service.visible_licence(licence_id), data["reason"])
+    return service.suspend(db.session, tenancy.resolved(service.visible_licence, licence_id), data["reason"])
 
 
 @blp.route("/mark-licences/<uuid:licence_id>/restore", methods=["POST"])
@@ -66,7 +67,7 @@ def suspend_mark_licence(data: dict[str, Any], licence_id: uuid.UUID) -> MarkLic
 @blp.response(200, MarkLicenceSchema)
 def restore_mark_licence(data: dict[str, Any], licence_id: uuid.UUID) -> MarkLicence:
     """Rule M2: lift the CB's own suspension; 409 unless the CB suspended it and every certificate is active."""
-    return service.restore(db.session, service.visible_licence(licence_id), data["reason"])
+    return service.restore(db.session, tenancy.resolved(service.visible_licence, licence_id), data["reason"])
 
 
 @blp.route("/mark-licences/<uuid:licence_id>/withdraw", methods=["POST"])
@@ -75,7 +76,7 @@ def restore_mark_licence(data: dict[str, Any], licence_id: uuid.UUID) -> MarkLic
 @blp.response(200, MarkLicenceSchema)
 def withdraw_mark_licence(data: dict[str, Any], licence_id: uuid.UUID) -> MarkLicence:
     """Rule M2: the CB withdraws the licence; withdrawn is terminal (409 if already withdrawn)."""
-    return service.withdraw(db.session, service.visible_licence(licence_id), data["reason"])
+    return service.withdraw(db.session, tenancy.resolved(service.visible_licence, licence_id), data["reason"])
 
 
 @blp.route("/public/mark-licences/<number>", methods=["GET"])

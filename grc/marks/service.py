@@ -330,13 +330,14 @@ def _load_public_licence(session: Session, number: str) -> tuple[tuple[uuid.UUID
         ).one_or_none()
         if licence is None:
             return None
-        cb = session.get(Tenant, licence.tenant_id)
-        client = session.get(Tenant, licence.client_tenant_id)
+        cb = session.get_one(Tenant, licence.tenant_id)
+        client = session.get_one(Tenant, licence.client_tenant_id)
         certs = sorted(licence.certificates, key=lambda c: c.number)
         statuses = [public_status(c) for c in certs]
         content = certs[0].current.content if certs and certs[0].revisions else {}
         shown = [PublicCertificate(number=c.number, standard=c.scheme.standard, status=status.value,
-                                   verify_url=verify_path(cb.slug, c.number)) for c, status in zip(certs, statuses)]
+                                   verify_url=verify_path(cb.slug, c.number))
+                 for c, status in zip(certs, statuses, strict=True)]
         return (licence.tenant_id,), PublicLicence(
             number=licence.number, status=_derived_status(licence, statuses).value,
             client_name=str(content.get("client_legal_name") or content.get("client_name") or client.name),

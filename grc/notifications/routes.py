@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from grc import tenancy
 from grc.api import Blueprint
 from grc.auth.models import ADMIN_ROLES
 from grc.extensions import db
@@ -43,7 +44,7 @@ def unread_count() -> dict[str, int]:
 @blp.response(200, NotificationSchema)
 def mark_read(notification_id: uuid.UUID) -> Notification:
     """Rule J4: mark one notification read (reading it again changes nothing)."""
-    return service.mark_read(service.own_notification(notification_id))  # type: ignore[arg-type]
+    return service.mark_read(tenancy.resolved(service.own_notification, notification_id))
 
 
 @blp.route("/notifications/read-all", methods=["POST"])

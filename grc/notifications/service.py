@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import CursorResult, Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -66,7 +66,7 @@ def remind(session: Session, dues: Iterable[Due], today: date) -> int:
     if not dues:
         return 0
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    table = Reminder.__table__
+    table = Reminder.metadata.tables[Reminder.__tablename__]  # typed as the Table it is (__table__ is not)
     stmt = (
         insert(table)
         .values([{"id": new_id(), "tenant_id": due.tenant_id, "subject_type": due.subject_type,
@@ -216,7 +216,7 @@ def own_notification(notification_id: uuid.UUID) -> Notification | None:
     return row if row is not None and row.user_id == tenancy.current().actor_id else None
 
 
-def _inbox() -> Select[tuple[Notification]]:
+def _inbox() -> Select[Notification]:
     return select(Notification).where(Notification.user_id == tenancy.current().actor_id)
 
 
@@ -243,7 +243,9 @@ def mark_all_read(session: Session) -> int:
     stmt = (update(Notification)
             .where(Notification.user_id == tenancy.current().actor_id, Notification.read_at.is_(None))
             .values(read_at=utcnow()))
-    return session.execute(stmt).rowcount or 0
+    result = session.execute(stmt)
+    assert isinstance(result, CursorResult)  # an UPDATE without RETURNING: Session.execute's typing cannot say so
+    return result.rowcount or 0
 
 
 # --------------------------------------------------------------------------- the tenant's deliveries

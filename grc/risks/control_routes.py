@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from grc import tenancy
 from grc.api import Blueprint
 from grc.extensions import db
 from grc.guard import requires
@@ -48,7 +49,7 @@ def list_controls(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, ControlSchema)
 def get_control(control_id: uuid.UUID) -> Control:
     """Rule R6: one control with its last test result and next test date."""
-    return service.visible_control(control_id)
+    return tenancy.resolved(service.visible_control, control_id)
 
 
 @blp.route("/controls/<uuid:control_id>", methods=["PATCH"])
@@ -58,7 +59,7 @@ def get_control(control_id: uuid.UUID) -> Control:
 @blp.response(200, ControlSchema)
 def update_control(data: dict[str, Any], control_id: uuid.UUID) -> Control:
     """Rule R6: change a control (needs If-Match); a new frequency moves the next test date."""
-    control = service.visible_control(control_id)
+    control = tenancy.resolved(service.visible_control, control_id)
     blp.check_etag(control, ControlSchema)
     return service.update_control(db.session, control, data)
 
@@ -69,7 +70,7 @@ def update_control(data: dict[str, Any], control_id: uuid.UUID) -> Control:
 @blp.response(201, ControlTestSchema)
 def record_control_test(data: dict[str, Any], control_id: uuid.UUID) -> ControlTest:
     """Rule R6: record a control test (not in the future); the next test falls due one frequency later."""
-    return service.record_test(db.session, service.visible_control(control_id), data)
+    return service.record_test(db.session, tenancy.resolved(service.visible_control, control_id), data)
 
 
 @blp.route("/controls/<uuid:control_id>/tests", methods=["GET"])
@@ -77,7 +78,7 @@ def record_control_test(data: dict[str, Any], control_id: uuid.UUID) -> ControlT
 @blp.response(200, page_of(ControlTestSchema))
 def list_control_tests(args: dict[str, Any], control_id: uuid.UUID) -> dict[str, Any]:
     """Rule R6: the control's tests, newest first."""
-    return service.list_tests(db.session, service.visible_control(control_id), args)
+    return service.list_tests(db.session, tenancy.resolved(service.visible_control, control_id), args)
 
 
 @blp.route("/risks/<uuid:risk_id>/controls", methods=["PUT"])
@@ -86,4 +87,4 @@ def list_control_tests(args: dict[str, Any], control_id: uuid.UUID) -> dict[str,
 @blp.response(200, LinkedControlsSchema)
 def put_risk_controls(data: dict[str, Any], risk_id: uuid.UUID) -> dict[str, Any]:
     """Rule R6: replace the controls linked to a risk (only the risk's own organisation)."""
-    return {"items": service.link_controls(db.session, visible_risk(risk_id), data["control_ids"])}
+    return {"items": service.link_controls(db.session, tenancy.resolved(visible_risk, risk_id), data["control_ids"])}

@@ -1,6 +1,8 @@
 """Request and response schemas of the control library (R6)."""
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
 from grc.risks.controls import test_overdue
@@ -16,7 +18,7 @@ class ClauseMappingSchema(StrictSchema):
                               metadata={"description": "A clause of that scheme, e.g. A.8.24 of ISO/IEC 27001:2022"})
 
 
-def _frequency(**kwargs: object) -> ma.fields.Integer:
+def _frequency(**kwargs: Any) -> ma.fields.Integer:
     return ma.fields.Integer(validate=ma.validate.Range(min=1, max=3650),
                              metadata={"description": "Days between tests, 1 to 3650"}, **kwargs)
 

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from grc import tenancy, viewcache
 from grc.actions.models import Action, ActionStatus
@@ -46,8 +46,10 @@ def heatmap(session: Session, register: RiskRegister, basis: str = "current") ->
     in force; risks rated outside the current scales (an older, larger version) are left out of the grid.
     Cached (grc.viewcache) until a row of the register's owner or of the viewer (its criteria) changes."""
     viewer = tenancy.current().tenant_id
-    return viewcache.cached("heatmap", f"{register.id}/{basis}/{viewer}", lambda: (
+    grid = viewcache.cached("heatmap", f"{register.id}/{basis}/{viewer}", lambda: (
         (register.tenant_id, viewer), _heatmap(session, register, basis)))
+    assert grid is not None  # None is a miss, and the loader always answers
+    return grid
 
 
 def _heatmap(session: Session, register: RiskRegister, basis: str) -> dict[str, Any]:
@@ -85,7 +87,9 @@ def kpis(session: Session, today: date | None = None) -> dict[str, Any]:
     (grc.viewcache) until a row of the tenant, or about it, changes."""
     tenant = tenancy.current().tenant_id
     today = today or utcnow().date()
-    return viewcache.cached("kpis", f"{tenant}/{today.isoformat()}", lambda: ((tenant,), _kpis(session, today)))
+    figures = viewcache.cached("kpis", f"{tenant}/{today.isoformat()}", lambda: ((tenant,), _kpis(session, today)))
+    assert figures is not None  # None is a miss, and the loader always answers
+    return figures
 
 
 def _kpis(session: Session, today: date) -> dict[str, Any]:
@@ -162,7 +166,9 @@ def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _days_between(session: Session, start: Any, end: Any) -> ColumnElement[Any]:
+def _days_between(
+    session: Session, start: InstrumentedAttribute[date], end: InstrumentedAttribute[date | None]
+) -> ColumnElement[Any]:
     """Whole days from ``start`` to ``end`` (two DATE columns) in the database's own arithmetic."""
     if session.get_bind().dialect.name == "postgresql":
         return end - start  # date - date is an integer number of days

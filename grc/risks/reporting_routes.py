@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Response
 
+from grc import tenancy
 from grc.api import Blueprint
 from grc.errors import NotFound
 from grc.extensions import db
@@ -31,7 +32,7 @@ def get_risk_heatmap(args: dict[str, Any], register_id: uuid.UUID) -> dict[str, 
 
     Closed risks are left out; every cell of the grid is listed, with its level and the scales' labels.
     """
-    return reporting.heatmap(db.session, service.visible_register(register_id), args["basis"])
+    return reporting.heatmap(db.session, tenancy.resolved(service.visible_register, register_id), args["basis"])
 
 
 @blp.route("/kpis", methods=["GET"])
@@ -57,7 +58,7 @@ def export_risk_register(args: dict[str, Any], register_id: uuid.UUID) -> Respon
     One row per risk, in reference order, with its inherent, current and target ratings, appetite flag and
     next review date; sent as an attachment.
     """
-    register = service.visible_register(register_id)
+    register = tenancy.resolved(service.visible_register, register_id)
     rows = reporting.export_rows(db.session, register)
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", register.name).strip("-") or "risk-register"
     if args["format"] == "xlsx":
@@ -79,7 +80,7 @@ def get_risk_register_report(register_id: uuid.UUID) -> Response:
     map drawn as a grid coloured by level (most likely row on top, counts of open risks in the cells); then every
     risk with its reference, title, category, current level, appetite flag and next review date.
     """
-    register = service.visible_register(register_id)
+    register = tenancy.resolved(service.visible_register, register_id)
     if register is None:
         raise NotFound("No such resource.")
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", register.name).strip("-") or "risk-register"

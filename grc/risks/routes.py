@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from grc import tenancy
 from grc.actions import service as actions
 from grc.actions.models import Action
 from grc.actions.schemas import ActionCreateSchema, ActionSchema
@@ -96,7 +97,7 @@ def list_risk_registers(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, RegisterSchema)
 def get_risk_register(register_id: uuid.UUID) -> RiskRegister:
     """One register."""
-    return service.visible_register(register_id)
+    return tenancy.resolved(service.visible_register, register_id)
 
 
 @blp.route("/risk-registers/<uuid:register_id>", methods=["PATCH"])
@@ -106,7 +107,7 @@ def get_risk_register(register_id: uuid.UUID) -> RiskRegister:
 @blp.response(200, RegisterSchema)
 def update_risk_register(data: dict[str, Any], register_id: uuid.UUID) -> RiskRegister:
     """Change or archive a register (needs If-Match)."""
-    register = service.visible_register(register_id)
+    register = tenancy.resolved(service.visible_register, register_id)
     blp.check_etag(register, RegisterSchema)
     return service.update_register(db.session, register, data)
 
@@ -117,7 +118,7 @@ def update_risk_register(data: dict[str, Any], register_id: uuid.UUID) -> RiskRe
 @blp.response(200, SharesSchema)
 def share_risk_register(data: dict[str, Any], register_id: uuid.UUID) -> dict[str, Any]:
     """Rule R2: share read-only with a certification body that certifies your organisation."""
-    register = service.share(db.session, service.visible_register(register_id), data["cb_id"])
+    register = service.share(db.session, tenancy.resolved(service.visible_register, register_id), data["cb_id"])
     return {"register_id": register.id, "shared_with": service.shared_with(db.session, register)}
 
 
@@ -127,7 +128,7 @@ def share_risk_register(data: dict[str, Any], register_id: uuid.UUID) -> dict[st
 @blp.response(200, SharesSchema)
 def unshare_risk_register(data: dict[str, Any], register_id: uuid.UUID) -> dict[str, Any]:
     """Stop sharing the register with that certification body."""
-    register = service.unshare(db.session, service.visible_register(register_id), data["cb_id"])
+    register = service.unshare(db.session, tenancy.resolved(service.visible_register, register_id), data["cb_id"])
     return {"register_id": register.id, "shared_with": service.shared_with(db.session, register)}
 
 
@@ -137,7 +138,7 @@ def unshare_risk_register(data: dict[str, Any], register_id: uuid.UUID) -> dict[
 @blp.response(201, RiskSchema)
 def create_risk(data: dict[str, Any], register_id: uuid.UUID) -> Risk:
     """Rule R2: a risk with a reference unique in its register (R-001, R-002...)."""
-    return service.create_risk(db.session, service.visible_register(register_id), data)
+    return service.create_risk(db.session, tenancy.resolved(service.visible_register, register_id), data)
 
 
 @blp.route("/risks", methods=["GET"])
@@ -153,7 +154,7 @@ def list_risks(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, RiskSchema)
 def get_risk(risk_id: uuid.UUID) -> Risk:
     """One risk with its assessment history."""
-    return service.visible_risk(risk_id)
+    return tenancy.resolved(service.visible_risk, risk_id)
 
 
 @blp.route("/risks/<uuid:risk_id>", methods=["PATCH"])
@@ -163,7 +164,7 @@ def get_risk(risk_id: uuid.UUID) -> Risk:
 @blp.response(200, RiskSchema)
 def update_risk(data: dict[str, Any], risk_id: uuid.UUID) -> Risk:
     """Change a risk (needs If-Match)."""
-    risk = service.visible_risk(risk_id)
+    risk = tenancy.resolved(service.visible_risk, risk_id)
     blp.check_etag(risk, RiskSchema)
     return service.update_risk(db.session, risk, data)
 
@@ -174,7 +175,7 @@ def update_risk(data: dict[str, Any], risk_id: uuid.UUID) -> Risk:
 @blp.response(201, AssessmentSchema)
 def assess_risk(data: dict[str, Any], risk_id: uuid.UUID) -> RiskAssessment:
     """Rule R3: inherent, current and target ratings; level and score derived from the criteria in force."""
-    return service.assess(db.session, service.visible_risk(risk_id), data)
+    return service.assess(db.session, tenancy.resolved(service.visible_risk, risk_id), data)
 
 
 @blp.route("/risks/<uuid:risk_id>/treatment", methods=["PUT"])
@@ -183,7 +184,7 @@ def assess_risk(data: dict[str, Any], risk_id: uuid.UUID) -> RiskAssessment:
 @blp.response(200, RiskSchema)
 def decide_risk_treatment(data: dict[str, Any], risk_id: uuid.UUID) -> Risk:
     """Rule R4: the treatment decision (avoid, remove_source, change_likelihood, change_consequence, share, retain)."""
-    return service.decide_treatment(db.session, service.visible_risk(risk_id), data["options"])
+    return service.decide_treatment(db.session, tenancy.resolved(service.visible_risk, risk_id), data["options"])
 
 
 @blp.route("/risks/<uuid:risk_id>/actions", methods=["POST"])
@@ -192,7 +193,7 @@ def decide_risk_treatment(data: dict[str, Any], risk_id: uuid.UUID) -> Risk:
 @blp.response(201, ActionSchema)
 def create_risk_treatment_action(data: dict[str, Any], risk_id: uuid.UUID) -> Action:
     """Rule R4: a treatment action (the shared actions resource); the risk moves to in_treatment."""
-    return actions.create_for_risk(db.session, service.visible_risk(risk_id), data)
+    return actions.create_for_risk(db.session, tenancy.resolved(service.visible_risk, risk_id), data)
 
 
 @blp.route("/risks/<uuid:risk_id>/acceptance", methods=["POST"])
@@ -201,7 +202,7 @@ def create_risk_treatment_action(data: dict[str, Any], risk_id: uuid.UUID) -> Ac
 @blp.response(201, AcceptanceSchema)
 def accept_risk(data: dict[str, Any], risk_id: uuid.UUID) -> RiskAcceptance:
     """Rule R4: accept retaining a risk above appetite, with rationale and an expiry date."""
-    return service.accept(db.session, service.visible_risk(risk_id), data)
+    return service.accept(db.session, tenancy.resolved(service.visible_risk, risk_id), data)
 
 
 @blp.route("/risks/<uuid:risk_id>/reviews", methods=["POST"])
@@ -210,14 +211,14 @@ def accept_risk(data: dict[str, Any], risk_id: uuid.UUID) -> RiskAcceptance:
 @blp.response(201, ReviewSchema)
 def review_risk(data: dict[str, Any], risk_id: uuid.UUID) -> RiskReview:
     """Rule R5: record a review; the next review date is derived from the risk's level."""
-    return service.review(db.session, service.visible_risk(risk_id), data["notes"])
+    return service.review(db.session, tenancy.resolved(service.visible_risk, risk_id), data["notes"])
 
 
 @blp.route("/risks/<uuid:risk_id>/reviews", methods=["GET"])
 @blp.response(200, ReviewListSchema)
 def list_risk_reviews(risk_id: uuid.UUID) -> dict[str, Any]:
     """The risk's reviews, oldest first."""
-    return {"items": service.reviews(db.session, service.visible_risk(risk_id))}
+    return {"items": service.reviews(db.session, tenancy.resolved(service.visible_risk, risk_id))}
 
 
 @blp.route("/risk-registers/<uuid:register_id>/import", methods=["POST"])
@@ -226,4 +227,5 @@ def list_risk_reviews(risk_id: uuid.UUID) -> dict[str, Any]:
 @blp.response(200, ImportResultSchema)
 def import_risk_register(upload: dict[str, Any], register_id: uuid.UUID) -> dict[str, int]:
     """Import the CSV the export produces: every row is checked first, then all are imported or none."""
-    return importing.import_csv(db.session, service.visible_register(register_id), upload["file"].read())
+    register = tenancy.resolved(service.visible_register, register_id)
+    return importing.import_csv(db.session, register, upload["file"].read())

@@ -175,14 +175,16 @@ def _apply(risk: Risk, criteria: RiskCriteria, ratings: dict[str, dict[str, Any]
         setattr(risk, f"{basis}_consequence", ratings[basis]["consequence"])
         setattr(risk, f"{basis}_level", ratings[basis]["level"])
     risk.criteria_version = criteria.version
-    risk.above_appetite = criteria.rank(risk.current_level) > criteria.rank(criteria.appetite)
-    risk.next_review_on = utcnow().date() + timedelta(days=_review_interval(criteria, risk.current_level))
+    level: str = ratings["current"]["level"]  # the current_level just set
+    risk.above_appetite = criteria.rank(level) > criteria.rank(criteria.appetite)
+    risk.next_review_on = utcnow().date() + timedelta(days=_review_interval(criteria, level))
     if risk.status == RiskStatus.identified:
         risk.status = RiskStatus.assessed
 
 
 def _review_interval(criteria: RiskCriteria, level: str) -> int:
-    return next(entry["review_interval_days"] for entry in criteria.levels if entry["name"] == level)
+    days: int = next(entry["review_interval_days"] for entry in criteria.levels if entry["name"] == level)
+    return days
 
 
 def list_risks(session: Session, args: dict[str, Any]) -> dict[str, Any]:

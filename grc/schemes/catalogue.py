@@ -14,7 +14,8 @@ NAMESPACE = uuid.UUID("6f1c6a52-6f0e-4c1e-9d1b-7a1c5b0e2a10")
 
 
 def catalogue() -> list[dict[str, Any]]:
-    return json.loads(CATALOGUE.read_text(encoding="utf-8"))
+    entries: list[dict[str, Any]] = json.loads(CATALOGUE.read_text(encoding="utf-8"))
+    return entries
 
 
 def scheme_id(code: str, edition: str) -> uuid.UUID:

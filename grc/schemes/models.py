@@ -18,8 +18,11 @@ class Scheme(IdMixin, TimestampMixin, TenantScoped, Base):
 
     __tablename__ = "schemes"
 
-    # NULL for the shipped catalogue (visible to every tenant); a CB's own schemes carry its id.
-    tenant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tenants.id"), index=True)
+    # NULL for the shipped catalogue (visible to every tenant); a CB's own schemes carry its id. The one
+    # TenantScoped column that may be NULL: SQLAlchemy lets a model restate a mixin's column, mypy sees a narrower
+    # base type (the generic code, tenancy.stamp_new_rows and the audit log, checks for None).
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(  # type: ignore[assignment]
+        ForeignKey("tenants.id"), index=True)
     code: Mapped[str] = mapped_column(String(40))
     edition: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(300))

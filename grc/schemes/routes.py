@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from grc import tenancy
 from grc.api import Blueprint
 from grc.extensions import db
 from grc.guard import requires
@@ -12,7 +13,8 @@ from grc.schemes import service
 from grc.schemes.models import Scheme
 from grc.schemes.schemas import SchemeCreateSchema, SchemeListArgs, SchemeSchema
 
-blp = Blueprint("schemes", __name__, url_prefix="/api/v1/schemes", description="Certification schemes and their clauses")
+blp = Blueprint("schemes", __name__, url_prefix="/api/v1/schemes",
+                description="Certification schemes and their clauses")
 
 
 @blp.route("", methods=["GET"])
@@ -27,7 +29,7 @@ def list_schemes(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, SchemeSchema)
 def get_scheme(scheme_id: uuid.UUID) -> Scheme:
     """One scheme with its clauses."""
-    return service.visible_scheme(scheme_id)
+    return tenancy.resolved(service.visible_scheme, scheme_id)
 
 
 @blp.route("", methods=["POST"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from grc import tenancy
 from grc.api import Blueprint
 from grc.auth import onboarding
 from grc.extensions import db
@@ -52,7 +53,7 @@ def list_tenants(args: dict[str, Any]) -> dict[str, Any]:
 @tenants.response(200, TenantSchema)
 def get_tenant(tenant_id: uuid.UUID) -> Tenant:
     """The caller's own tenant (platform admins: any certification body)."""
-    return service.visible_tenant(tenant_id)
+    return tenancy.resolved(service.visible_tenant, tenant_id)
 
 
 @clients.route("", methods=["POST"])

@@ -98,7 +98,7 @@ def visible_tenant(tenant_id: uuid.UUID) -> Tenant | None:
 
 
 def own_tenant(session: Session) -> Tenant:
-    return session.get(Tenant, tenancy.current().tenant_id)
+    return session.get_one(Tenant, tenancy.current().tenant_id)
 
 
 # --------------------------------------------------------------------------- clients

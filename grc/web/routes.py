@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 from werkzeug.exceptions import TooManyRequests
+from werkzeug.wrappers import Response as BaseResponse
 
 from grc.certification.public import LOOKUP_LIMIT_SCOPE, STATUS_WORDS, find_public, lookup_rate_limit
 from grc.extensions import db, limiter
@@ -20,7 +21,7 @@ CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; form-a
 
 @web.get("/verify")
 @public
-def verify_form() -> Response:
+def verify_form() -> BaseResponse:
     """A form asking for the certification body and the certificate number; it submits here with GET."""
     cb_slug = request.args.get("cb", "").strip()
     number = request.args.get("number", "").strip()

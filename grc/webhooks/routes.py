@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from grc import tenancy
 from grc.api import Blueprint
 from grc.extensions import db
 from grc.guard import requires
@@ -61,7 +62,7 @@ def list_webhooks(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, WebhookSchema)
 def get_webhook(subscription_id: uuid.UUID) -> WebhookSubscription:
     """Rule J5: one subscription, with its ETag (send it as If-Match to PATCH)."""
-    return service.visible_subscription(subscription_id)
+    return tenancy.resolved(service.visible_subscription, subscription_id)
 
 
 @blp.route("/<uuid:subscription_id>", methods=["PATCH"])
@@ -71,7 +72,7 @@ def get_webhook(subscription_id: uuid.UUID) -> WebhookSubscription:
 @blp.response(200, WebhookSchema)
 def update_webhook(data: dict[str, Any], subscription_id: uuid.UUID) -> WebhookSubscription:
     """Rule J5: change the URL (guarded again), event types, description, or pause it (needs If-Match)."""
-    subscription = service.visible_subscription(subscription_id)
+    subscription = tenancy.resolved(service.visible_subscription, subscription_id)
     blp.check_etag(subscription, WebhookSchema)
     return service.update_subscription(db.session, subscription, data)
 
@@ -81,7 +82,7 @@ def update_webhook(data: dict[str, Any], subscription_id: uuid.UUID) -> WebhookS
 @blp.response(204)
 def delete_webhook(subscription_id: uuid.UUID) -> None:
     """Rule J5: delete the subscription and its delivery log; nothing more is sent to it."""
-    service.delete_subscription(db.session, service.visible_subscription(subscription_id))
+    service.delete_subscription(db.session, tenancy.resolved(service.visible_subscription, subscription_id))
 
 
 @blp.route("/<uuid:subscription_id>/rotate-secret", methods=["POST"])
@@ -89,7 +90,7 @@ def delete_webhook(subscription_id: uuid.UUID) -> None:
 @blp.response(200, WebhookSecretSchema)
 def rotate_webhook_secret(subscription_id: uuid.UUID) -> dict[str, Any]:
     """Rule J5: replace the signing secret; the new one is in this response only and signs every call from now."""
-    subscription = service.visible_subscription(subscription_id)
+    subscription = tenancy.resolved(service.visible_subscription, subscription_id)
     secret = service.rotate_secret(db.session, subscription)
     return _with_secret(subscription, secret)
 
@@ -101,7 +102,7 @@ def rotate_webhook_secret(subscription_id: uuid.UUID) -> dict[str, Any]:
 def list_webhook_deliveries(args: dict[str, Any], subscription_id: uuid.UUID) -> dict[str, Any]:
     """Rule J5: the subscription's delivery log, newest first, with attempts, answer and error; status=dead
     lists the calls that gave up after the last retry."""
-    return service.list_deliveries(db.session, service.visible_subscription(subscription_id), args)
+    return service.list_deliveries(db.session, tenancy.resolved(service.visible_subscription, subscription_id), args)
 
 
 @blp.route("/<uuid:subscription_id>/deliveries/<uuid:delivery_id>", methods=["GET"])
@@ -109,7 +110,7 @@ def list_webhook_deliveries(args: dict[str, Any], subscription_id: uuid.UUID) ->
 @blp.response(200, DeliverySchema)
 def get_webhook_delivery(subscription_id: uuid.UUID, delivery_id: uuid.UUID) -> Delivery:
     """Rule J5: one delivery of the subscription (webhook-id msg_<event_id>, attempts, last answer and error)."""
-    return service.delivery_of(service.visible_subscription(subscription_id), delivery_id)
+    return service.delivery_of(tenancy.resolved(service.visible_subscription, subscription_id), delivery_id)
 
 
 @blp.route("/<uuid:subscription_id>/deliveries/<uuid:delivery_id>/redeliver", methods=["POST"])
@@ -118,6 +119,6 @@ def get_webhook_delivery(subscription_id: uuid.UUID, delivery_id: uuid.UUID) -> 
 def redeliver_webhook(subscription_id: uuid.UUID, delivery_id: uuid.UUID) -> Delivery:
     """Rule J5: send the event again as a new delivery (same webhook-id, so receivers deduplicate); the
     delivery job sends it, and the log keeps both."""
-    subscription = service.visible_subscription(subscription_id)
+    subscription = tenancy.resolved(service.visible_subscription, subscription_id)
     delivery = service.delivery_of(subscription, delivery_id)
     return service.redeliver(db.session, subscription, delivery)

@@ -1,6 +1,8 @@
 """Request and response schemas of webhook subscriptions and their delivery log (J5)."""
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
 from grc.notifications.models import DeliveryStatus
@@ -11,12 +13,12 @@ URL_DESCRIPTION = ("http or https; the host must resolve to public addresses onl
 EVENT_TYPES_DESCRIPTION = "Event types from GET /webhooks/event-types, or \"*\" for all of them"
 
 
-def _url(**kwargs: object) -> ma.fields.String:
+def _url(**kwargs: Any) -> ma.fields.String:
     return ma.fields.String(validate=ma.validate.Length(min=1, max=2048), metadata={"description": URL_DESCRIPTION},
                             **kwargs)
 
 
-def _event_types(**kwargs: object) -> ma.fields.List:
+def _event_types(**kwargs: Any) -> ma.fields.List[str]:
     return ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=80)),
                           validate=ma.validate.Length(min=1, max=100),
                           metadata={"description": EVENT_TYPES_DESCRIPTION}, **kwargs)

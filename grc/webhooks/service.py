@@ -31,6 +31,7 @@ from standardwebhooks.webhooks import Webhook
 from grc import tenancy
 from grc.api import paginate
 from grc.auditlog.service import name_action
+from grc.config import Settings
 from grc.db import utcnow
 from grc.errors import InvalidField, NotFound
 from grc.events import OutboxMessage
@@ -127,7 +128,8 @@ def _allow_list(allowed_hosts: str) -> tuple[set[str], list[IPNetwork]]:
 
 
 def _allowed_hosts() -> str:
-    return current_app.config["GRC_SETTINGS"].webhook_allowed_hosts
+    settings: Settings = current_app.config["GRC_SETTINGS"]
+    return settings.webhook_allowed_hosts
 
 
 # --------------------------------------------------------------------------- subscriptions
