@@ -90,7 +90,7 @@ def scalar(seeded: dict[str, Any], sql: str, *params: Any) -> Any:
 @pytest.fixture(scope="module")
 def bench_app(seeded: dict[str, Any]) -> Iterator[Flask]:
     """The app on the seeded database, as its unprivileged role: row-level security applies."""
-    from grc import create_app
+    from grc.app import create_app
 
     app = create_app(env="test", database_url=seeded["url"], redis_url="", secret_key="bench-" + "x" * 40,
                      login_rate_limit_ip="1000 per minute", login_rate_limit_account="1000 per minute",
