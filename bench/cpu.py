@@ -120,11 +120,11 @@ def certificate_page_parts(app: Flask, caller: Caller, repeat: int) -> dict[str,
     """Each part of ``GET /certificates?limit=20`` timed alone inside a request context (its cost subtracted)."""
     from flask_jwt_extended import get_jwt, verify_jwt_in_request
 
-    from grc.schemas import page_of
     from grc.auth.service import authenticate
     from grc.certification import service
     from grc.certification.schemas import CertificateSummarySchema
     from grc.extensions import db
+    from grc.schemas import page_of
 
     path, headers = "/api/v1/certificates?limit=20", caller.headers["large_cb"]
 

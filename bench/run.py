@@ -3,10 +3,11 @@
 Everything runs on 127.0.0.1 and is thrown away at the end, also on failure or timeout:
 
 1. A throwaway PostgreSQL (tests/servers.py, via bench/sweep.py) is migrated and the data set is loaded
-   (``load_dataset``: bench/dataset/, full size or ``--small`` with ``--smoke``). Redis runs too when ``redis-server`` is installed, because production has it: the
-   rate-limit counters live there (one budget across workers, a round trip per public lookup) and the
-   outbox relay is enqueued there after each write (no RQ worker runs, so the relay costs the API only the
-   enqueue, as it does in production). Without ``redis-server`` the API runs in embedded mode and says so.
+   (``load_dataset``: bench/dataset/, full size or ``--small`` with ``--smoke``). Redis runs too when
+   ``redis-server`` is installed, because production has it: the rate-limit counters live there (one budget
+   across workers, a round trip per public lookup) and the outbox relay is enqueued there after each write (no
+   RQ worker runs, so the relay costs the API only the enqueue, as it does in production). Without
+   ``redis-server`` the API runs in embedded mode and says so.
 2. The floors (bench/floors.py) and then the API are started one at a time under gunicorn with
    ``docker/gunicorn.conf.py`` (workers and threads as it sizes them for this machine), on a free loopback
    port. The API runs with ``GRC_ENV=production``, a random 64-character secret, INFO logging (to a file) and
@@ -14,9 +15,9 @@ Everything runs on 127.0.0.1 and is thrown away at the end, also on failure or t
    allowed 1,000,000 per minute (``GRC_PUBLIC_RATE_LIMIT``) and access tokens live 4 hours, so neither the
    limiter's 429s nor an expired token end up in the figures.
 3. Each scenario (bench/scenarios.py) is driven by wrk for ``--duration`` seconds at ``--connections``, the reads
-   in three interleaved rounds (``measure``); each server is warmed up first. The results go to ``bench/out/results.json`` and ``bench/out/results.md``, with the
-   ratios to both floors, the gunicorn workers' RSS after the run and, except with ``--smoke``, PASS or MISS for
-   every target.
+   in three interleaved rounds (``measure``); each server is warmed up first. The results go to
+   ``bench/out/results.json`` and ``bench/out/results.md``, with the ratios to both floors, the gunicorn workers'
+   RSS after the run and, except with ``--smoke``, PASS or MISS for every target.
 
     python -m bench.run                  # full data set, 15 s per scenario at 16 connections
     python -m bench.run --smoke          # tiny data set, 1 s per scenario, no targets: every scenario answers 2xx
