@@ -97,7 +97,8 @@ def seed_demo(session: Session) -> bool:
     session.flush()
     _act_as(session, _user(session, "admin@shop.example"), client.tenant)
     create_user(
-        session, {"email": "risk@shop.example", "name": "Rita Risk", "password": DEMO_PASSWORD, "roles": ["risk_manager"]}
+        session,
+        {"email": "risk@shop.example", "name": "Rita Risk", "password": DEMO_PASSWORD, "roles": ["risk_manager"]},
     )
     session.commit()
     return True

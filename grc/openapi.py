@@ -74,7 +74,8 @@ def _finish_operation(
 RATE_LIMIT_HEADERS = {
     "X-RateLimit-Limit": ("integer", "Requests this caller may make in the current window."),
     "X-RateLimit-Remaining": ("integer", "Requests left in the current window."),
-    "X-RateLimit-Reset": ("integer", "When the current window ends, in Unix seconds (windows are aligned to the clock)."),
+    "X-RateLimit-Reset": ("integer",
+                          "When the current window ends, in Unix seconds (windows are aligned to the clock)."),
 }
 RETRY_AFTER = ("integer", "Seconds until the current window ends and requests are served again.")
 

@@ -80,7 +80,8 @@ def rewrite_policies(rewrite: Callable[[str], str]) -> None:
     if not is_postgresql():
         return
     policies = op.get_bind().exec_driver_sql(
-        "SELECT tablename, qual FROM pg_policies WHERE schemaname = current_schema() AND policyname = 'tenant_isolation'"
+        "SELECT tablename, qual FROM pg_policies"
+        " WHERE schemaname = current_schema() AND policyname = 'tenant_isolation'"
     ).all()
     for table, qual in policies:
         op.execute(f"ALTER POLICY tenant_isolation ON {table} USING ({rewrite(qual)})")

@@ -43,7 +43,8 @@ class Action(IdMixin, TimestampMixin, TenantScoped, Base):
     description: Mapped[str | None] = mapped_column(Text)
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     due_date: Mapped[date]
-    status: Mapped[ActionStatus] = mapped_column(enum_column(ActionStatus, "action_status"), default=ActionStatus.planned)
+    status: Mapped[ActionStatus] = mapped_column(enum_column(ActionStatus, "action_status"),
+                                                 default=ActionStatus.planned)
     completed_on: Mapped[date | None]
     effectiveness: Mapped[Effectiveness | None] = mapped_column(enum_column(Effectiveness, "action_effectiveness"))
     effectiveness_comment: Mapped[str | None] = mapped_column(Text)
@@ -51,7 +52,8 @@ class Action(IdMixin, TimestampMixin, TenantScoped, Base):
     effectiveness_reviewed_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
 
-    notes: Mapped[list[ActionNote]] = relationship(lazy="selectin", order_by="ActionNote.at", cascade="all, delete-orphan")
+    notes: Mapped[list[ActionNote]] = relationship(lazy="selectin", order_by="ActionNote.at",
+                                                   cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -1,7 +1,7 @@
 """Writing and checking the audit trail (A1).
 
-Events are written by a ``before_flush`` hook (``record_changes``) for every row that changes, so no service can forget one:
-the action is ``<entity>.created|updated|deleted`` unless the service named the transition with
+Events are written by a ``before_flush`` hook (``record_changes``) for every row that changes, so no service can
+forget one: the action is ``<entity>.created|updated|deleted`` unless the service named the transition with
 ``name_action`` (``certificate.suspended``). Each tenant's events form a hash chain; the chain head row
 is locked (``SELECT ... FOR UPDATE``) while appending, and ``(tenant_id, seq)`` is unique, so concurrent
 writers queue instead of forking the chain. The tables are append-only (database triggers).

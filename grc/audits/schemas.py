@@ -43,7 +43,8 @@ class AuditCreateSchema(StrictSchema):
     planned_start = ma.fields.Date(required=True)
     planned_end = ma.fields.Date(required=True)
     sites = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=200)), load_default=list,
-                           validate=ma.validate.Length(max=500), metadata={"description": "Names of the client's sites"})
+                           validate=ma.validate.Length(max=500),
+                           metadata={"description": "Names of the client's sites"})
     lead_auditor_id = ma.fields.UUID(required=True)
     team_ids = ma.fields.List(ma.fields.UUID(), load_default=list, validate=ma.validate.Length(max=20),
                               metadata={"description": "Other auditors; the lead is always on the team"})

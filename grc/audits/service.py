@@ -81,7 +81,8 @@ def list_audits(session: Session, args: dict[str, Any]) -> dict[str, Any]:
         if args.get(name):
             stmt = stmt.where(getattr(Audit, name) == args[name])
     if args.get("scheme_id"):
-        stmt = stmt.where(Audit.id.in_(select(audit_schemes.c.audit_id).where(audit_schemes.c.scheme_id == args["scheme_id"])))
+        with_scheme = select(audit_schemes.c.audit_id).where(audit_schemes.c.scheme_id == args["scheme_id"])
+        stmt = stmt.where(Audit.id.in_(with_scheme))
     return paginate(session, stmt, args, [Audit.id])
 
 

@@ -136,7 +136,8 @@ def authenticate(session: Session, *, refresh: bool = False) -> tenancy.Principa
     # the row-level security settings go out once, with the transaction's first statement.
     tenancy.scope_to(session, tenant_id)
     found = session.connection().execute(
-        _CALLER[actor_type == "api_client"], {"actor_id": actor_id, "tenant_id": tenant_id, "jti": claims.get("jti", "")}
+        _CALLER[actor_type == "api_client"],
+        {"actor_id": actor_id, "tenant_id": tenant_id, "jti": claims.get("jti", "")},
     ).first()
     if found is not None and found.revoked is not None:
         raise Unauthorized("The token has been revoked.")

@@ -63,7 +63,8 @@ def _styles() -> dict[str, ParagraphStyle]:
                                    alignment=TA_CENTER, leading=22, spaceBefore=4, spaceAfter=4),
         "scope": ParagraphStyle("scope", parent=base["Normal"], fontSize=11, alignment=TA_CENTER, leading=15),
         "cell": ParagraphStyle("cell", parent=base["Normal"], fontSize=9, leading=11),
-        "cellhead": ParagraphStyle("cellhead", parent=base["Normal"], fontName="Helvetica-Bold", fontSize=9, leading=11),
+        "cellhead": ParagraphStyle("cellhead", parent=base["Normal"], fontName="Helvetica-Bold", fontSize=9,
+                                   leading=11),
     }
 
 

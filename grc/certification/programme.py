@@ -37,7 +37,8 @@ def programme(session: Session, client_id: uuid.UUID, today: date | None = None)
     """The certification cycle of the client per scheme, derived from decisions and audits (never typed in)."""
     today = today or utcnow().date()
     tolerance = timedelta(days=tenants.policy(session).surveillance_tolerance_days)
-    audits = list(session.scalars(select(Audit).where(Audit.client_tenant_id == client_id).order_by(Audit.planned_start)))
+    audits = list(session.scalars(
+        select(Audit).where(Audit.client_tenant_id == client_id).order_by(Audit.planned_start)))
     schemes = {scheme.id: scheme for audit in audits for scheme in audit.schemes}
     return [_scheme_programme(session, scheme, [a for a in audits if scheme in a.schemes], today, tolerance)
             for scheme in sorted(schemes.values(), key=lambda s: s.standard)]
@@ -69,7 +70,9 @@ def _scheme_programme(session: Session, scheme: Scheme, audits: list[Audit], tod
     return result
 
 
-def _cycle_start(session: Session, scheme: Scheme, stage2: Audit | None, audits: list[Audit]) -> tuple[date | None, bool]:
+def _cycle_start(
+    session: Session, scheme: Scheme, stage2: Audit | None, audits: list[Audit]
+) -> tuple[date | None, bool]:
     """The date of the latest grant or renewal; before one is recorded, the completed stage 2 stands in."""
     client_id = audits[0].client_tenant_id
     decided = session.scalars(

@@ -164,7 +164,8 @@ def _grant(session: Session, decision: CertificationDecision, client: Tenant, sc
     day = decision.decided_on
     certificate = new_certificate(session, client, scheme, original_issue_date=day, issue_date=day,
                                   expiry_date=cycle_end(day, scheme), scope=data["scope"],
-                                  sites=_sites(client, data["scope"], data.get("sites")), reason="initial certification")
+                                  sites=_sites(client, data["scope"], data.get("sites")),
+                                  reason="initial certification")
     decision.certificate_id = certificate.id
     record_event(session, certificate, "granted", None, decision, caller=caller)
 
@@ -189,7 +190,8 @@ def new_certificate(session: Session, client: Tenant, scheme: Scheme, *, origina
 
 
 def _refuse(session: Session, decision: CertificationDecision, *_: Any) -> None:
-    publish(session, "certification.refused", {"decision_id": str(decision.id), "client_id": str(decision.client_tenant_id)})
+    publish(session, "certification.refused",
+            {"decision_id": str(decision.id), "client_id": str(decision.client_tenant_id)})
 
 
 def _renew(session: Session, decision: CertificationDecision, client: Tenant, scheme: Scheme,
@@ -200,8 +202,8 @@ def _renew(session: Session, decision: CertificationDecision, client: Tenant, sc
     certificate.issue_date = decision.decided_on
     certificate.expiry_date = cycle_end(certificate.expiry_date + timedelta(days=1), scheme)
     scope = data.get("scope") or certificate.current.content["scope"]
-    _reissue(certificate, client, tenants.own_tenant(session), scope, _chosen_or_current(certificate, client, scope, data),
-             "recertification", decision.decided_on)
+    cb, sites = tenants.own_tenant(session), _chosen_or_current(certificate, client, scope, data)
+    _reissue(certificate, client, cb, scope, sites, "recertification", decision.decided_on)
     record_event(session, certificate, "renewed", previous, decision, caller=caller)
 
 
@@ -294,7 +296,9 @@ def _content(certificate: Certificate, client: Tenant, cb: Tenant, scope: str,
     }
 
 
-def _chosen_or_current(certificate: Certificate, client: Tenant, scope: str, data: dict[str, Any]) -> list[dict[str, Any]]:
+def _chosen_or_current(
+    certificate: Certificate, client: Tenant, scope: str, data: dict[str, Any]
+) -> list[dict[str, Any]]:
     return _sites(client, scope, data["sites"]) if data.get("sites") else _current_sites(certificate, scope)
 
 

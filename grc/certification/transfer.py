@@ -49,7 +49,8 @@ def request_transfer(session: Session, certificate_id: uuid.UUID, to_cb_slug: st
         raise InvalidField("to_cb_slug", "name another certification body")
     tenancy.allow_write_to(session, cb.id)
     if not related:
-        session.add(ClientRelationship(tenant_id=cb.id, client_tenant_id=principal.tenant_id, started_on=utcnow().date()))
+        session.add(ClientRelationship(tenant_id=cb.id, client_tenant_id=principal.tenant_id,
+                                       started_on=utcnow().date()))
     transfer = CertificateTransfer(
         tenant_id=cb.id, client_tenant_id=principal.tenant_id, source_certificate_id=source.id,
         source_number=source.number, source_cb_name=source_cb.name, status=TransferStatus.requested,

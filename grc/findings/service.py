@@ -51,7 +51,8 @@ def raise_on_audit(session: Session, audit: Audit, data: dict[str, Any]) -> Find
     if principal.tenant_id != audit.tenant_id:
         raise Forbidden("Only the certification body's auditors raise findings on its audits.")
     today = utcnow().date()
-    recent = audit.status == AuditStatus.completed and audit.completed_on and today - audit.completed_on <= JUST_COMPLETED
+    recent = (audit.status == AuditStatus.completed and audit.completed_on
+              and today - audit.completed_on <= JUST_COMPLETED)
     if audit.status != AuditStatus.in_progress and not recent:
         raise RuleViolation("Findings are raised on an audit in progress or completed in the last 30 days.", rule="F1")
     scheme = _scheme_of(audit, data.pop("scheme_id", None))
@@ -71,8 +72,8 @@ def raise_own(session: Session, data: dict[str, Any]) -> Finding:
         raise InvalidField("verifier_id", "must be an active client_admin or risk_manager of your organisation")
     today = utcnow().date()
     closure_due = data.pop("closure_due", None)
-    finding = _new_finding(session, data, source=FindingSource(data.pop("source")), client_tenant_id=principal.tenant_id,
-                           audit_id=None, scheme_id=None, today=today)
+    finding = _new_finding(session, data, source=FindingSource(data.pop("source")),
+                           client_tenant_id=principal.tenant_id, audit_id=None, scheme_id=None, today=today)
     finding.closure_due = closure_due
     return finding
 
@@ -217,16 +218,20 @@ def event_payload(finding: Finding) -> dict[str, Any]:
 
 def overdue_clause(today: date) -> ColumnElement[bool]:
     """Overdue: the response or the closure is past its date (F3)."""
-    awaiting_response = and_(Finding.status.in_([FindingStatus.open, FindingStatus.plan_rejected]), Finding.response_due < today)
-    awaiting_closure = and_(Finding.status.notin_([FindingStatus.verified, FindingStatus.closed]), Finding.closure_due < today)
+    awaiting_response = and_(Finding.status.in_([FindingStatus.open, FindingStatus.plan_rejected]),
+                             Finding.response_due < today)
+    awaiting_closure = and_(Finding.status.notin_([FindingStatus.verified, FindingStatus.closed]),
+                            Finding.closure_due < today)
     return or_(awaiting_response, awaiting_closure)
 
 
 def is_overdue(finding: Finding, today: date | None = None) -> bool:
     today = today or utcnow().date()
-    if finding.status in (FindingStatus.open, FindingStatus.plan_rejected) and finding.response_due and finding.response_due < today:
+    awaiting_response = finding.status in (FindingStatus.open, FindingStatus.plan_rejected)
+    if awaiting_response and finding.response_due and finding.response_due < today:
         return True
-    return finding.status not in (FindingStatus.verified, FindingStatus.closed) and bool(finding.closure_due and finding.closure_due < today)
+    awaiting_closure = finding.status not in (FindingStatus.verified, FindingStatus.closed)
+    return awaiting_closure and bool(finding.closure_due and finding.closure_due < today)
 
 
 def list_findings(session: Session, args: dict[str, Any]) -> dict[str, Any]:

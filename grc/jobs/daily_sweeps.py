@@ -126,7 +126,8 @@ def remind_expiry(session: Session, today: date, only: Tenants = None) -> int:
     return sum(
         _reminders(session, select(Certificate).where(
             Certificate.status == CertificateStatus.active, _due_in(Certificate.expiry_date, today, days)),
-            Certificate, only, _certificate_reminder("certificate.expiry_reminder", days, lambda c: c.expiry_date), today)
+            Certificate, only, _certificate_reminder("certificate.expiry_reminder", days, lambda c: c.expiry_date),
+            today)
         for days in EXPIRY_REMINDER_DAYS
     )
 
@@ -137,7 +138,8 @@ def remind_surveillance(session: Session, today: date, only: Tenants = None) -> 
     active = Certificate.status == CertificateStatus.active
     sent = sum(
         _reminders(session, select(Certificate).where(active, _due_in(Certificate.surveillance_due, today, days)),
-                   Certificate, only, _certificate_reminder("surveillance.due", days, lambda c: c.surveillance_due), today)
+                   Certificate, only, _certificate_reminder("surveillance.due", days, lambda c: c.surveillance_due),
+                   today)
         for days in DUE_REMINDER_DAYS
     )
     widest = session.scalar(select(func.max(CbPolicy.surveillance_tolerance_days))) or 0
@@ -180,8 +182,8 @@ def _recertified(session: Session, certificate: Certificate) -> bool:
     return session.scalars(
         select(Audit.id).join(audit_schemes, audit_schemes.c.audit_id == Audit.id).where(
             Audit.client_tenant_id == certificate.client_tenant_id, Audit.type == AuditType.recertification,
-            Audit.status == AuditStatus.completed,
-            Audit.completed_on >= certification.cycle_start(certificate), audit_schemes.c.scheme_id == certificate.scheme_id)
+            Audit.status == AuditStatus.completed, Audit.completed_on >= certification.cycle_start(certificate),
+            audit_schemes.c.scheme_id == certificate.scheme_id)
     ).first() is not None
 
 
@@ -206,7 +208,8 @@ def remind_finding_deadlines(session: Session, today: date, only: Tenants = None
     return (
         _reminders(session, unanswered, Finding, only,
                    _finding_reminder("finding.response_overdue", lambda f: f.response_due), today)
-        + _reminders(session, unclosed, Finding, only, _finding_reminder("finding.overdue", lambda f: f.closure_due), today)
+        + _reminders(session, unclosed, Finding, only,
+                     _finding_reminder("finding.overdue", lambda f: f.closure_due), today)
         + _remind_repeat_stage2(session, today, only)
     )
 

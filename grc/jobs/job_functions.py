@@ -49,7 +49,9 @@ def purge_expired_tokens() -> int:
 
 
 @job
-def daily_sweeps(today: str | None = None, tenant_id: str | None = None, names: list[str] | None = None) -> dict[str, int]:
+def daily_sweeps(
+    today: str | None = None, tenant_id: str | None = None, names: list[str] | None = None
+) -> dict[str, int]:
     """J2: the sweeps (all, or ``names``) for every tenant on its local date, or for one tenant, or on ``today``
     (ISO date) when a test or an operator travels in time. Safe to run any number of times (J3)."""
     return run_sweeps(db.session, names or list(SWEEPS), utcnow(), today=date.fromisoformat(today) if today else None,

@@ -22,7 +22,8 @@ class MarkLicenceSchema(Schema):
     number = ma.fields.String(metadata={"description": "Public, globally unique number (badge and verification page)"})
     client_id = ma.fields.UUID(attribute="client_tenant_id")
     status = ma.fields.Enum(LicenceStatus, by_value=True)
-    suspended_by_cb = ma.fields.Boolean(metadata={"description": "Suspended by the CB itself (not by its certificates)"})
+    suspended_by_cb = ma.fields.Boolean(
+        metadata={"description": "Suspended by the CB itself (not by its certificates)"})
     status_reason = ma.fields.String(allow_none=True)
     permitted_uses = ma.fields.List(ma.fields.String())
     domains = ma.fields.List(ma.fields.String())

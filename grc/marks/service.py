@@ -68,9 +68,9 @@ def grant(session: Session, data: dict[str, Any]) -> MarkLicence:
     if needing and not domains:
         raise InvalidField("domains", f"name the domains where the badge appears (needed for {', '.join(needing)})")
     licence = MarkLicence(
-        client_tenant_id=client.tenant.id, number=_new_number(session), status=LicenceStatus.active, suspended_by_cb=False,
-        permitted_uses=uses, domains=domains, granted_on=utcnow().date(), granted_by=principal.actor_id,
-        certificates=certificates,
+        client_tenant_id=client.tenant.id, number=_new_number(session), status=LicenceStatus.active,
+        suspended_by_cb=False, permitted_uses=uses, domains=domains, granted_on=utcnow().date(),
+        granted_by=principal.actor_id, certificates=certificates,
     )
     session.add(licence)
     name_action(session, licence, "mark_licence.granted")
@@ -255,9 +255,9 @@ def list_licences(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     if args.get("status"):
         stmt = stmt.where(MarkLicence.status == args["status"])
     if args.get("certificate_id"):
-        stmt = stmt.where(MarkLicence.id.in_(
-            select(licence_certificates.c.licence_id).where(licence_certificates.c.certificate_id == args["certificate_id"])
-        ))
+        with_certificate = select(licence_certificates.c.licence_id).where(
+            licence_certificates.c.certificate_id == args["certificate_id"])
+        stmt = stmt.where(MarkLicence.id.in_(with_certificate))
     return paginate(session, stmt, args, [MarkLicence.id])
 
 
@@ -274,7 +274,9 @@ def _event(licence: MarkLicence) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- the public view (M3)
 
-STATE_WORDS = {LicenceStatus.active: "VALID", LicenceStatus.suspended: "SUSPENDED", LicenceStatus.withdrawn: "WITHDRAWN"}
+STATE_WORDS = {
+    LicenceStatus.active: "VALID", LicenceStatus.suspended: "SUSPENDED", LicenceStatus.withdrawn: "WITHDRAWN",
+}
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,8 @@ class Delivery(IdMixin, TenantScoped, Base):
     channel: Mapped[DeliveryChannel] = mapped_column(enum_column(DeliveryChannel, "delivery_channel"))
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outbox_messages.id"), index=True)
     topic: Mapped[str] = mapped_column(String(80))
-    subscription_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"))
+    subscription_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"))
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     recipient: Mapped[str] = mapped_column(String(2048))  # e-mail address or webhook URL at the time
     status: Mapped[DeliveryStatus] = mapped_column(

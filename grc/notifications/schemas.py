@@ -9,7 +9,8 @@ from grc.schemas import ListArgs, Schema
 
 class NotificationListArgs(ListArgs):
     unread = ma.fields.Boolean(load_default=False, metadata={"description": "Only notifications not yet read"})
-    topic = ma.fields.String(validate=ma.validate.Length(max=80), metadata={"description": "e.g. certificate.suspended"})
+    topic = ma.fields.String(validate=ma.validate.Length(max=80),
+                             metadata={"description": "e.g. certificate.suspended"})
 
 
 class NotificationSchema(Schema):

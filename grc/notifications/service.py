@@ -1,10 +1,10 @@
 """Relaying the outbox into notifications and deliveries (J4), and idempotent reminders (J3).
 
-Messages reach the outbox through ``grc.events.publish``, in the transaction of the change. ``relay`` fans each due message out, in one transaction per batch, into in-app notifications for the
-users who should hear it and one ``Delivery`` per e-mail address and webhook subscription (see
-``catalogue``); a failing fan-out leaves the message pending with exponential backoff, and after
-``MAX_ATTEMPTS`` it is parked as ``dead`` (never lost). ``remind`` is the one door to a reminder: its unique
-key decides, inside the database, whether this run is the one that tells.
+Messages reach the outbox through ``grc.events.publish``, in the transaction of the change. ``relay`` fans each
+due message out, in one transaction per batch, into in-app notifications for the users who should hear it and one
+``Delivery`` per e-mail address and webhook subscription (see ``catalogue``); a failing fan-out leaves the message
+pending with exponential backoff, and after ``MAX_ATTEMPTS`` it is parked as ``dead`` (never lost). ``remind`` is
+the one door to a reminder: its unique key decides, inside the database, whether this run is the one that tells.
 """
 from __future__ import annotations
 

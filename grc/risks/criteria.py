@@ -23,7 +23,7 @@ DEFAULT: dict[str, Any] = {
     "likelihood_scale": [{"level": i + 1, "label": label, "description": ""} for i, label in enumerate(LIKELIHOOD)],
     "consequence_scale": [{"level": i + 1, "label": label, "description": ""} for i, label in enumerate(CONSEQUENCE)],
     "levels": [{"name": name, "review_interval_days": days} for name, days in LEVELS],
-    "matrix": [[_default_level(l * c) for c in range(1, 6)] for l in range(1, 6)],
+    "matrix": [[_default_level(likelihood * consequence) for consequence in range(1, 6)] for likelihood in range(1, 6)],
     "appetite": "medium",
 }
 
@@ -75,9 +75,11 @@ def validate(data: dict[str, Any]) -> None:
         raise InvalidField("matrix", f"{rows} rows (likelihood) of {cols} cells (consequence)")
     if any(cell not in rank for row in matrix for cell in row):
         raise InvalidField("matrix", f"every cell must be one of the levels: {', '.join(names)}")
-    for l in range(rows):
-        for c in range(cols):
-            if (l and rank[matrix[l][c]] < rank[matrix[l - 1][c]]) or (c and rank[matrix[l][c]] < rank[matrix[l][c - 1]]):
-                raise InvalidField("matrix", f"levels must not fall as likelihood or consequence rise (cell {l + 1},{c + 1})")
+    for row in range(rows):
+        for col in range(cols):
+            level = rank[matrix[row][col]]
+            if (row and level < rank[matrix[row - 1][col]]) or (col and level < rank[matrix[row][col - 1]]):
+                raise InvalidField("matrix", "levels must not fall as likelihood or consequence rise "
+                                             f"(cell {row + 1},{col + 1})")
     if data["appetite"] not in rank:
         raise InvalidField("appetite", f"one of the levels: {', '.join(names)}")

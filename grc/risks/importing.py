@@ -119,5 +119,6 @@ def _ratings(row: Row, raw: dict[str, str], criteria: Any) -> dict[str, dict[str
 
 
 def _current_ratings(risk: Risk) -> dict[str, dict[str, int]]:
-    return {basis: {"likelihood": getattr(risk, f"{basis}_likelihood"), "consequence": getattr(risk, f"{basis}_consequence")}
+    return {basis: {"likelihood": getattr(risk, f"{basis}_likelihood"),
+                    "consequence": getattr(risk, f"{basis}_consequence")}
             for basis in service.BASES}

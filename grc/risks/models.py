@@ -153,7 +153,8 @@ class Risk(IdMixin, TimestampMixin, InRegister, TenantScoped, Base):
     version: Mapped[int] = mapped_column(default=1)
 
     assessments: Mapped[list[RiskAssessment]] = relationship(lazy="selectin", order_by="RiskAssessment.assessed_at")
-    controls: Mapped[list[Control]] = relationship(secondary="risk_controls", lazy="selectin", order_by="Control.reference")
+    controls: Mapped[list[Control]] = relationship(secondary="risk_controls", lazy="selectin",
+                                                   order_by="Control.reference")
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -122,12 +122,13 @@ def _heatmap(grid: dict[str, Any], s: dict[str, ParagraphStyle]) -> Table:
     n_l, n_c = len(likelihoods), len(consequences)
     data: list[list[Any]] = []
     style: list[tuple[Any, ...]] = []
-    for row, l in enumerate(range(n_l, 0, -1)):  # most likely on top
-        line: list[Any] = [_p("Likelihood", s["axishead"]) if row == 0 else "", _p(f"{l}. {likelihoods[l - 1]}", s["axis"])]
-        for c in range(1, n_c + 1):
-            cell = cells[(l, c)]
+    for row, likelihood in enumerate(range(n_l, 0, -1)):  # most likely on top
+        line: list[Any] = [_p("Likelihood", s["axishead"]) if row == 0 else "",
+                           _p(f"{likelihood}. {likelihoods[likelihood - 1]}", s["axis"])]
+        for consequence in range(1, n_c + 1):
+            cell = cells[(likelihood, consequence)]
             line.append(_p(cell["count"], s["count"] if cell["count"] else s["zero"]))
-            style.append(("BACKGROUND", (c + 1, row), (c + 1, row), level_colour(cell["level"])))
+            style.append(("BACKGROUND", (consequence + 1, row), (consequence + 1, row), level_colour(cell["level"])))
         data.append(line)
     data.append(["", ""] + [_p(f"{c}. {label}", s["axis"]) for c, label in enumerate(consequences, start=1)])
     data.append(["", ""] + [_p("Consequence", s["axishead"])] + [""] * (n_c - 1))

@@ -62,7 +62,7 @@ def _heatmap(session: Session, register: RiskRegister, basis: str) -> dict[str, 
                likelihood.is_not(None), consequence.is_not(None))
         .group_by(likelihood, consequence)
     ).all()
-    counts = {(l, c): n for l, c, n in rows}
+    counts = {(rated_likelihood, rated_consequence): n for rated_likelihood, rated_consequence, n in rows}
     return {
         "basis": basis,
         "register_id": register.id,
@@ -74,9 +74,11 @@ def _heatmap(session: Session, register: RiskRegister, basis: str) -> dict[str, 
 
 
 def _cells(criteria: RiskCriteria, counts: dict[tuple[int, int], int]) -> Iterator[dict[str, Any]]:
-    for l in range(1, len(criteria.likelihood_scale) + 1):
-        for c in range(1, len(criteria.consequence_scale) + 1):
-            yield {"likelihood": l, "consequence": c, "level": criteria.level_of(l, c), "count": counts.get((l, c), 0)}
+    for likelihood in range(1, len(criteria.likelihood_scale) + 1):
+        for consequence in range(1, len(criteria.consequence_scale) + 1):
+            yield {"likelihood": likelihood, "consequence": consequence,
+                   "level": criteria.level_of(likelihood, consequence),
+                   "count": counts.get((likelihood, consequence), 0)}
 
 
 # --------------------------------------------------------------------------- KPIs
@@ -226,8 +228,8 @@ def as_xlsx(rows: Iterable[list[Any]], grid: dict[str, Any]) -> bytes:
                  *grid["consequence_labels"]])
     counts = {(cell["likelihood"], cell["consequence"]): cell["count"] for cell in grid["cells"]}
     consequences = range(1, len(grid["consequence_labels"]) + 1)
-    for l in range(len(grid["likelihood_labels"]), 0, -1):  # most likely on top, as heat maps are drawn
-        heat.append([grid["likelihood_labels"][l - 1], *[counts[(l, c)] for c in consequences]])
+    for likelihood in range(len(grid["likelihood_labels"]), 0, -1):  # most likely on top, as heat maps are drawn
+        heat.append([grid["likelihood_labels"][likelihood - 1], *[counts[(likelihood, c)] for c in consequences]])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -45,10 +45,11 @@ class KpisSchema(Schema):
     share_within_appetite = ma.fields.Float(required=True, allow_none=True,
                                             metadata={"description": "0..1 of assessed open risks; null if none"})
     overdue_reviews = ma.fields.Integer(required=True, metadata={"description": "Open risks past next_review_on"})
-    overdue_treatment_actions = ma.fields.Integer(required=True,
-                                                  metadata={"description": "Planned or in-progress treatment actions past due"})
-    mean_days_to_closure = ma.fields.Float(required=True, allow_none=True,
-                                           metadata={"description": "Identification to closure of closed risks; null if none"})
+    overdue_treatment_actions = ma.fields.Integer(
+        required=True, metadata={"description": "Planned or in-progress treatment actions past due"})
+    mean_days_to_closure = ma.fields.Float(
+        required=True, allow_none=True,
+        metadata={"description": "Identification to closure of closed risks; null if none"})
     controls_total = ma.fields.Integer(required=True)
     controls_test_overdue = ma.fields.Integer(required=True, metadata={"description": "Controls past next_test_due"})
     certificates_expiring_90_days = ma.fields.Integer(

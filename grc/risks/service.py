@@ -162,9 +162,11 @@ def assess(session: Session, risk: Risk, data: dict[str, Any]) -> RiskAssessment
 def _rate(criteria: RiskCriteria, basis: str, rating: dict[str, int]) -> dict[str, Any]:
     likelihood, consequence = rating["likelihood"], rating["consequence"]
     if not 1 <= likelihood <= len(criteria.likelihood_scale):
-        raise InvalidField(f"{basis}.likelihood", f"1 to {len(criteria.likelihood_scale)} in criteria v{criteria.version}")
+        raise InvalidField(f"{basis}.likelihood",
+                           f"1 to {len(criteria.likelihood_scale)} in criteria v{criteria.version}")
     if not 1 <= consequence <= len(criteria.consequence_scale):
-        raise InvalidField(f"{basis}.consequence", f"1 to {len(criteria.consequence_scale)} in criteria v{criteria.version}")
+        raise InvalidField(f"{basis}.consequence",
+                           f"1 to {len(criteria.consequence_scale)} in criteria v{criteria.version}")
     return {"likelihood": likelihood, "consequence": consequence, "score": likelihood * consequence,
             "level": criteria.level_of(likelihood, consequence)}
 
@@ -315,4 +317,5 @@ def review(session: Session, risk: Risk, notes: str) -> RiskReview:
 
 
 def reviews(session: Session, risk: Risk) -> list[RiskReview]:
-    return list(session.scalars(select(RiskReview).where(RiskReview.risk_id == risk.id).order_by(RiskReview.reviewed_on)))
+    return list(session.scalars(
+        select(RiskReview).where(RiskReview.risk_id == risk.id).order_by(RiskReview.reviewed_on)))

@@ -25,6 +25,7 @@ def scheme_id(code: str, edition: str) -> uuid.UUID:
 def catalogue_rows() -> list[dict[str, Any]]:
     now = utcnow()
     return [
-        {**entry, "id": scheme_id(entry["code"], entry["edition"]), "tenant_id": None, "created_at": now, "updated_at": now}
+        {**entry, "id": scheme_id(entry["code"], entry["edition"]), "tenant_id": None,
+         "created_at": now, "updated_at": now}
         for entry in catalogue()
     ]

@@ -86,7 +86,8 @@ class PolicySchema(Schema):
     surveillance_tolerance_days = ma.fields.Integer(metadata={"description": "C6: days a surveillance may slip"})
     numbering_template = ma.fields.String(metadata={"description": "C4: e.g. {cb}-{scheme}-{yyyy}-{seq:05}"})
     max_suspension_days = ma.fields.Integer(metadata={"description": "C8: longest suspension"})
-    withdraw_on_lapse = ma.fields.Boolean(metadata={"description": "C8: withdraw (true) or flag (false) a lapsed suspension"})
+    withdraw_on_lapse = ma.fields.Boolean(
+        metadata={"description": "C8: withdraw (true) or flag (false) a lapsed suspension"})
     accreditation_body = ma.fields.String(allow_none=True)
     accreditation_number = ma.fields.String(allow_none=True)
 
@@ -106,7 +107,8 @@ class PolicyUpdateSchema(StrictSchema):
     numbering_template = ma.fields.String(
         load_default="{cb}-{scheme}-{yyyy}-{seq:05}",
         validate=[ma.validate.Length(min=1, max=120),
-                  ma.validate.Regexp(r"^[A-Za-z0-9_/{}:.-]+$", error="Letters, digits, - _ / . and placeholders only.")],
+                  ma.validate.Regexp(r"^[A-Za-z0-9_/{}:.-]+$",
+                                     error="Letters, digits, - _ / . and placeholders only.")],
         metadata={"description": "Must contain {seq} (optionally {seq:0N}); may use {cb}, {scheme}, {yyyy}"},
     )
     max_suspension_days = ma.fields.Integer(load_default=183, validate=ma.validate.Range(min=1, max=366))

@@ -126,7 +126,8 @@ def list_clients(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     principal = tenancy.current()
     stmt = select(ClientRelationship).where(ClientRelationship.tenant_id == principal.tenant_id)
     if args.get("q"):
-        stmt = stmt.join(ClientRelationship.client).where(Tenant.name.ilike(f"%{_escape_like(args['q'])}%", escape="\\"))
+        name_like = Tenant.name.ilike(f"%{_escape_like(args['q'])}%", escape="\\")
+        stmt = stmt.join(ClientRelationship.client).where(name_like)
     page = paginate(session, stmt, args, [ClientRelationship.id])
     page["items"] = [ClientView(rel.client, rel) for rel in page["items"]]
     return page
