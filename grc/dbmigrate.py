@@ -1,6 +1,7 @@
 """Running the Alembic migrations from code (CLI, tests); the schema is only ever built by migrations."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -24,7 +25,7 @@ def downgrade(url: str, revision: str = "base") -> None:
     _run(url, lambda cfg: command.downgrade(cfg, revision))
 
 
-def _run(url: str, action) -> None:  # type: ignore[no-untyped-def]
+def _run(url: str, action: Callable[[Config], None]) -> None:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, poolclass=pool.NullPool)

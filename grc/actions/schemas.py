@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from grc.actions.models import ActionKind, ActionStatus, Effectiveness
+from grc.actions.models import Action, ActionKind, ActionStatus, Effectiveness
 from grc.actions.service import is_overdue
 from grc.schemas import ListArgs, Schema, StrictSchema, text
 
@@ -34,7 +34,7 @@ class ActionSchema(Schema):
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
 
-    def _overdue(self, action) -> bool:  # type: ignore[no-untyped-def]
+    def _overdue(self, action: Action) -> bool:
         return is_overdue(action)
 
 

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
-from grc.findings.models import FindingSource, FindingStatus, Grade
+from grc.findings.models import Finding, FindingSource, FindingStatus, Grade
 from grc.findings.service import is_overdue
 from grc.schemas import ListArgs, Schema, StrictSchema, text
 
@@ -49,7 +51,7 @@ class FindingSchema(Schema):
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
 
-    def _overdue(self, finding) -> bool:  # type: ignore[no-untyped-def]
+    def _overdue(self, finding: Finding) -> bool:
         return is_overdue(finding)
 
 
@@ -95,7 +97,7 @@ class PlanReviewSchema(StrictSchema):
     comment = text(5000)
 
     @ma.validates_schema
-    def _reason_for_rejection(self, data, **_kwargs) -> None:  # type: ignore[no-untyped-def]
+    def _reason_for_rejection(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if data.get("accepted") is False and not data.get("comment"):
             raise ma.ValidationError("A rejected plan needs a comment for the client.", "comment")
 
@@ -109,7 +111,7 @@ class VerificationSchema(StrictSchema):
     comment = text(5000)
 
     @ma.validates_schema
-    def _reason_for_not_effective(self, data, **_kwargs) -> None:  # type: ignore[no-untyped-def]
+    def _reason_for_not_effective(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if data.get("effective") is False and not data.get("comment"):
             raise ma.ValidationError("Say why the correction was not effective.", "comment")
 

@@ -6,7 +6,7 @@ from typing import Any
 import marshmallow as ma
 
 from grc.risks.controls import test_overdue
-from grc.risks.models import ControlNature, ControlType
+from grc.risks.models import Control, ControlNature, ControlType
 from grc.schemas import ListArgs, Schema, StrictSchema, text
 
 RESULTS = ("effective", "partially_effective", "ineffective")
@@ -64,7 +64,7 @@ class ControlSchema(Schema):
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
 
-    def _overdue(self, control) -> bool:  # type: ignore[no-untyped-def]
+    def _overdue(self, control: Control) -> bool:
         return test_overdue(control)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest.fields import Upload
 
-from grc.risks.models import RiskStatus
+from grc.risks.models import Risk, RiskStatus
 from grc.risks.service import review_overdue
 from grc.schemas import ListArgs, Schema, StrictSchema, text
 
@@ -157,7 +157,7 @@ class RiskSchema(Schema):
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
 
-    def _overdue(self, risk) -> bool:  # type: ignore[no-untyped-def]
+    def _overdue(self, risk: Risk) -> bool:
         return review_overdue(risk)
 
 

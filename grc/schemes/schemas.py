@@ -3,6 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from grc.schemas import ListArgs, Schema, StrictSchema, text
+from grc.schemes.models import Scheme
 
 
 class ClauseSchema(StrictSchema):
@@ -21,7 +22,7 @@ class SchemeSchema(Schema):
     clauses = ma.fields.List(ma.fields.Nested(ClauseSchema))
     owner = ma.fields.Method("_owner", metadata={"description": "catalogue (shipped) or cb (the caller's own)"})
 
-    def _owner(self, scheme) -> str:  # type: ignore[no-untyped-def]
+    def _owner(self, scheme: Scheme) -> str:
         return "catalogue" if scheme.tenant_id is None else "cb"
 
 
