@@ -12,8 +12,8 @@ from datetime import date, timedelta
 from flask import Flask
 
 from grc import tenancy
-from grc.certification.service import revision_content
 from grc.certification.models import Certificate, CertificateRevision, CertificateStatus
+from grc.certification.service import revision_content
 from grc.extensions import db
 from grc.marks.service import follow_certificate
 from grc.schemes.models import Scheme

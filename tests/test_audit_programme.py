@@ -218,8 +218,8 @@ def test_every_transition_is_in_the_audit_trail_and_the_outbox(app, client, worl
 
     from grc import tenancy
     from grc.auditlog.models import AuditEvent
-    from grc.extensions import db
     from grc.events import OutboxMessage
+    from grc.extensions import db
 
     cert = Certification(client, world)
     audit = cert.start(cert.plan("stage1", TODAY))

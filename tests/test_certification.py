@@ -189,8 +189,8 @@ def test_C9_scope_reduction_is_a_new_revision_and_extension_needs_an_audit(clien
 def fifty_audited_clients(app, world) -> list[tuple[str, list[str]]]:  # type: ignore[no-untyped-def]
     """50 clients of cb-a, each with a completed stage 1 and stage 2 for ISO 9001 (built through the services)."""
     from grc.audits import service as audits
-    from grc.extensions import db
     from grc.auth.onboarding import create_client
+    from grc.extensions import db
     from tests.world import act_as
 
     ready = []

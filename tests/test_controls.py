@@ -9,8 +9,8 @@ from sqlalchemy import select
 from grc import tenancy
 from grc.auditlog.models import AuditEvent
 from grc.db import utcnow
-from grc.extensions import db
 from grc.events import OutboxMessage
+from grc.extensions import db
 from tests.certification import ISO_27001
 from tests.test_auth import assert_problem
 from tests.test_risks import Shop

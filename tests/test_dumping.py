@@ -15,8 +15,7 @@ import marshmallow as ma
 import pytest
 
 from grc import dumping
-from grc.schemas import page_of
-from grc.schemas import Schema
+from grc.schemas import Schema, page_of
 
 
 class Colour(enum.Enum):

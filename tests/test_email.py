@@ -18,13 +18,11 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 
-from grc import tenancy
+from grc import events, tenancy
 from grc.db import utcnow
 from grc.extensions import db
 from grc.jobs.job_functions import deliver_notifications, relay_outbox
 from grc.notifications import catalogue, email
-from grc import events
-from grc.notifications import service as outbox
 from grc.notifications.delivery import (
     MAX_DELIVERY_ATTEMPTS,
     RETRY_SCHEDULE,

@@ -13,15 +13,14 @@ from rq import Queue
 from rq.cron import CronScheduler
 from sqlalchemy import select
 
-from grc import tenancy
+from grc import events, tenancy
 from grc.db import utcnow
-from grc.extensions import db
-from grc.jobs.queue import enqueue
-from grc.redis_connection import redis_connection
-from grc.jobs.job_functions import relay_outbox
-from grc import events
-from grc.notifications import service as outbox
 from grc.events import OutboxMessage, OutboxStatus
+from grc.extensions import db
+from grc.jobs.job_functions import relay_outbox
+from grc.jobs.queue import enqueue
+from grc.notifications import service as outbox
+from grc.redis_connection import redis_connection
 from tests.servers import app_on_redis, free_port, start_redis
 from tests.test_auth import assert_problem
 

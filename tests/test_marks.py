@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from grc import tenancy
 from grc.certification.models import Certificate, CertificateStatus
+from grc.events import OutboxMessage
 from grc.extensions import db
 from grc.marks.models import MarkLicence
 from grc.marks.service import follow_certificate
-from grc.events import OutboxMessage
 from grc.tenants.models import Tenant
 from tests.marks_factory import change_certificate, make_certificate
 from tests.world import World, act_as

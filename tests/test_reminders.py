@@ -23,9 +23,9 @@ from sqlalchemy import func, select
 from grc import tenancy
 from grc.extensions import db
 from grc.jobs import daily_sweeps as sweeps
-from grc.redis_connection import redis_connection
 from grc.jobs.job_functions import daily_sweeps, relay_outbox
 from grc.notifications.models import Notification, Reminder
+from grc.redis_connection import redis_connection
 from tests.servers import app_on_redis
 from tests.test_certification import Decisions
 from tests.test_jobs import needs_redis, worker_env

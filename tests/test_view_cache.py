@@ -14,7 +14,7 @@ from grc import viewcache
 from tests import servers
 from tests.certificates import issue_certificate
 from tests.marks_factory import change_certificate, make_certificate
-from tests.test_query_counts import recorded_statements
+from tests.query_counts.counting import recorded_statements
 from tests.test_risk_reporting import counted, three_assessed_risks
 from tests.test_risks import Shop
 from tests.world import World

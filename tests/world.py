@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from grc import tenancy
 from grc.auth.models import ROLES_BY_KIND, User
+from grc.auth.onboarding import create_certification_body, create_client
 from grc.auth.users import create_user
 from grc.demo import ensure_platform_admin
 from grc.extensions import db
 from grc.tenants.models import Tenant, TenantKind
-from grc.auth.onboarding import create_certification_body, create_client
 
 PASSWORD = "correct horse battery staple"
 

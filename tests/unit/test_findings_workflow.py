@@ -19,7 +19,6 @@ from grc.events import OutboxMessage
 from grc.findings.models import Finding, FindingSource, FindingStatus, Grade
 from grc.findings.service import RESPONDENT, TRANSITIONS, VERIFIER, transition
 
-S = FindingStatus
 CB, CLIENT = uuid.uuid4(), uuid.uuid4()
 AUDITOR = tenancy.Principal(CB, "certification_body", "user", uuid.uuid4(), frozenset({"auditor"}))
 CLIENT_ADMIN = tenancy.Principal(CLIENT, "client_organisation", "user", uuid.uuid4(), frozenset({"client_admin"}))
@@ -39,7 +38,7 @@ def allowed_from(status: FindingStatus) -> set[str]:
     return {action for action, (_side, sources, _target) in TRANSITIONS.items() if status in sources}
 
 
-def a_finding(grade: Grade = Grade.major, status: FindingStatus = S.open) -> Finding:
+def a_finding(grade: Grade = Grade.major, status: FindingStatus = FindingStatus.open) -> Finding:
     return Finding(tenant_id=CB, client_tenant_id=CLIENT, source=FindingSource.audit, grade=grade, status=status,
                    number="F-2026-00001")
 
@@ -48,26 +47,26 @@ def a_finding(grade: Grade = Grade.major, status: FindingStatus = S.open) -> Fin
 
 
 def test_F2_a_nonconformity_is_answered_reviewed_implemented_verified_then_closed() -> None:
-    assert follow(S.open, "respond") == S.response_submitted
-    assert follow(S.open, "respond", "accept_plan") == S.plan_accepted
-    assert follow(S.open, "respond", "accept_plan", "implement") == S.implemented
-    assert follow(S.open, "respond", "accept_plan", "implement", "verify_effective") == S.verified
-    assert follow(S.open, "respond", "accept_plan", "implement", "verify_effective", "close") == S.closed
+    assert follow(FindingStatus.open, "respond") == FindingStatus.response_submitted
+    assert follow(FindingStatus.open, "respond", "accept_plan") == FindingStatus.plan_accepted
+    assert follow(FindingStatus.open, "respond", "accept_plan", "implement") == FindingStatus.implemented
+    assert follow(FindingStatus.open, "respond", "accept_plan", "implement", "verify_effective") == FindingStatus.verified
+    assert follow(FindingStatus.open, "respond", "accept_plan", "implement", "verify_effective", "close") == FindingStatus.closed
 
 
 def test_F2_a_rejected_plan_goes_back_to_the_client_who_responds_again() -> None:
-    assert follow(S.open, "respond", "reject_plan") == S.plan_rejected
-    assert allowed_from(S.plan_rejected) == {"respond"}
-    assert follow(S.plan_rejected, "respond", "accept_plan") == S.plan_accepted
+    assert follow(FindingStatus.open, "respond", "reject_plan") == FindingStatus.plan_rejected
+    assert allowed_from(FindingStatus.plan_rejected) == {"respond"}
+    assert follow(FindingStatus.plan_rejected, "respond", "accept_plan") == FindingStatus.plan_accepted
 
 
 def test_F2_an_implementation_found_not_effective_goes_back_to_plan_accepted() -> None:
-    assert follow(S.implemented, "verify_not_effective") == S.plan_accepted
-    assert follow(S.implemented, "verify_not_effective", "implement", "verify_effective", "close") == S.closed
+    assert follow(FindingStatus.implemented, "verify_not_effective") == FindingStatus.plan_accepted
+    assert follow(FindingStatus.implemented, "verify_not_effective", "implement", "verify_effective", "close") == FindingStatus.closed
 
 
 def test_F2_observations_and_opportunities_close_straight_from_open() -> None:
-    assert follow(S.open, "close_observation") == S.closed
+    assert follow(FindingStatus.open, "close_observation") == FindingStatus.closed
     assert TRANSITIONS["close_observation"][0] == VERIFIER
 
 
@@ -79,8 +78,8 @@ def test_F2_the_client_responds_and_implements_the_auditor_reviews_verifies_and_
 
 
 def test_F2_closed_is_final_and_every_other_status_has_a_way_forward() -> None:
-    assert allowed_from(S.closed) == set()
-    stuck = [status for status in S if status != S.closed and not allowed_from(status)]
+    assert allowed_from(FindingStatus.closed) == set()
+    stuck = [status for status in FindingStatus if status != FindingStatus.closed and not allowed_from(status)]
     assert not stuck, f"statuses no action leaves: {stuck}"
 
 
@@ -89,9 +88,9 @@ def test_F2_closed_is_final_and_every_other_status_has_a_way_forward() -> None:
 
 def test_F2_a_move_records_its_history_and_queues_its_event(acting: Callable[[tenancy.Principal], None]) -> None:
     acting(AUDITOR)
-    finding, session = a_finding(status=S.response_submitted), Session()  # bound to no database
+    finding, session = a_finding(status=FindingStatus.response_submitted), Session()  # bound to no database
     transition(session, finding, "accept_plan", comment="a sound plan")
-    assert finding.status == S.plan_accepted
+    assert finding.status == FindingStatus.plan_accepted
     [event] = finding.history
     assert (event.action, event.from_status, event.to_status, event.comment) == (
         "accept_plan", "response_submitted", "plan_accepted", "a sound plan")
@@ -100,19 +99,19 @@ def test_F2_a_move_records_its_history_and_queues_its_event(acting: Callable[[te
 
 def test_F2_verifying_and_closing_date_the_finding(acting: Callable[[tenancy.Principal], None]) -> None:
     acting(AUDITOR)
-    finding = a_finding(status=S.implemented)
+    finding = a_finding(status=FindingStatus.implemented)
     transition(Session(), finding, "verify_effective")
-    assert finding.status == S.verified and finding.verified_on is not None and finding.closed_on is None
+    assert finding.status == FindingStatus.verified and finding.verified_on is not None and finding.closed_on is None
     transition(Session(), finding, "close")
-    assert finding.status == S.closed and finding.closed_on is not None
+    assert finding.status == FindingStatus.closed and finding.closed_on is not None
 
 
 @pytest.mark.parametrize(("status", "action"), [
-    (S.open, "close"),
-    (S.open, "accept_plan"),
-    (S.response_submitted, "verify_effective"),
-    (S.plan_accepted, "close"),
-    (S.closed, "reject_plan"),
+    (FindingStatus.open, "close"),
+    (FindingStatus.open, "accept_plan"),
+    (FindingStatus.response_submitted, "verify_effective"),
+    (FindingStatus.plan_accepted, "close"),
+    (FindingStatus.closed, "reject_plan"),
 ], ids=lambda value: str(value))
 def test_F2_an_action_from_the_wrong_state_is_refused_as_rule_F2(
     acting: Callable[[tenancy.Principal], None], status: FindingStatus, action: str
@@ -133,12 +132,12 @@ def test_F2_a_nonconformity_cannot_be_closed_as_an_observation(acting: Callable[
 
 def test_F2_an_observation_takes_no_nonconformity_step(acting: Callable[[tenancy.Principal], None]) -> None:
     acting(AUDITOR)
-    observation = a_finding(Grade.observation, status=S.implemented)  # wherever it is, only close_observation
+    observation = a_finding(Grade.observation, status=FindingStatus.implemented)  # wherever it is, only close_observation
     with pytest.raises(RuleViolation) as refused:
         transition(Session(), observation, "verify_effective")
     assert refused.value.rule == "F2"
     closed = transition(Session(), a_finding(Grade.opportunity), "close_observation")
-    assert closed.status == S.closed
+    assert closed.status == FindingStatus.closed
 
 
 @pytest.mark.parametrize("caller", [CLIENT_ADMIN, OTHER_CBS_AUDITOR],
@@ -148,7 +147,7 @@ def test_F2_only_the_cbs_auditors_review_and_verify(
 ) -> None:
     """The side is checked before the state: the wrong side gets 403 even for a move the state allows."""
     acting(caller)
-    finding = a_finding(status=S.response_submitted)
+    finding = a_finding(status=FindingStatus.response_submitted)
     with pytest.raises(Forbidden):
         transition(Session(), finding, "accept_plan")
-    assert finding.status == S.response_submitted
+    assert finding.status == FindingStatus.response_submitted
