@@ -103,8 +103,6 @@ def serve(host: str, port: int) -> None:
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker(burst: bool) -> None:
     """Run an RQ worker on GRC_REDIS_URL (start as many as the queues need)."""
-
-
     app = _app()
     if not app.config["GRC_SETTINGS"].uses_redis:
         raise click.UsageError("GRC_REDIS_URL is not set: without Redis, jobs run inside `grc serve`.")
@@ -116,8 +114,6 @@ def worker(burst: bool) -> None:
 @main.command("scheduler")
 def scheduler() -> None:
     """Run RQ's cron scheduler with the grc schedule (run exactly one)."""
-
-
     app = _app()
     if not app.config["GRC_SETTINGS"].uses_redis:
         raise click.UsageError("GRC_REDIS_URL is not set: without Redis, `grc serve` runs the schedule.")
