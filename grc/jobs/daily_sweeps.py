@@ -225,6 +225,7 @@ def _remind_repeat_stage2(session: Session, today: date, only: Tenants) -> int:
     )
 
     def make(audit: Audit) -> Due:
+        assert audit.completed_on is not None  # the query selects completed audits
         return Due(audit.tenant_id, "audit", audit.id, "audit.repeat_stage2_required", OVERDUE,
                    audit.completed_on + programme.REPEAT_STAGE2_AFTER, audits.event_payload(audit))
     return _reminders(session, stage2, Audit, only, make, today)

@@ -212,9 +212,11 @@ def as_xlsx(rows: Iterable[list[Any]], grid: dict[str, Any]) -> bytes:
     """A workbook with a "Risks" sheet (header row, one row per risk) and a "Heat map" sheet (current basis)."""
     from openpyxl import Workbook  # imported here: only exports need it
     from openpyxl.styles import Font
+    from openpyxl.worksheet.worksheet import Worksheet
 
     workbook = Workbook()
     sheet = workbook.active
+    assert isinstance(sheet, Worksheet)  # a new workbook starts with one worksheet
     sheet.title = "Risks"
     sheet.append(list(EXPORT_COLUMNS))
     for cell in sheet[1]:
