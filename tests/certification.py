@@ -48,13 +48,16 @@ class Certification:
     def raise_finding(self, audit: dict[str, Any], grade: str, clause: str = "8.5") -> dict[str, Any]:
         body = {"grade": grade, "clause": clause, "requirement": f"ISO 9001 {clause}",
                 "evidence": "Sampled 5 orders; 2 lacked release records.", "statement": "Release not documented."}
-        return self.ok(self.http.post(f"/api/v1/audits/{audit['id']}/findings", headers=self.as_("auditor"), json=body), 201)
+        url = f"/api/v1/audits/{audit['id']}/findings"
+        return self.ok(self.http.post(url, headers=self.as_("auditor"), json=body), 201)
 
     def respond(self, finding: dict[str, Any]) -> dict[str, Any]:
         body = {"correction": "Records completed.", "root_cause": "No checklist.",
                 "corrective_action_plan": "Introduce release checklist.", "target_date": "2027-01-31"}
-        return self.ok(self.http.post(f"/api/v1/findings/{finding['id']}/response", headers=self.as_("client_admin"), json=body))
+        url = f"/api/v1/findings/{finding['id']}/response"
+        return self.ok(self.http.post(url, headers=self.as_("client_admin"), json=body))
 
     def review(self, finding: dict[str, Any], accepted: bool, comment: str | None = None) -> dict[str, Any]:
         body = {"accepted": accepted, **({"comment": comment} if comment else {})}
-        return self.ok(self.http.post(f"/api/v1/findings/{finding['id']}/plan-review", headers=self.as_("auditor"), json=body))
+        url = f"/api/v1/findings/{finding['id']}/plan-review"
+        return self.ok(self.http.post(url, headers=self.as_("auditor"), json=body))

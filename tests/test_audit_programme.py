@@ -42,7 +42,8 @@ def test_a_cb_certifies_a_client_from_stage1_to_verified_major(client, world):
     for finding in (major, minor_a, minor_b):
         assert cert.review(finding, accepted=True)["status"] == "plan_accepted"
 
-    implemented = cert.ok(client.post(f"/api/v1/findings/{major['id']}/implementation", headers=cert.as_("client_admin"),
+    implemented = cert.ok(client.post(f"/api/v1/findings/{major['id']}/implementation",
+                                      headers=cert.as_("client_admin"),
                                       json={"implementation_evidence": "Checklist in use since 1 Dec."}))
     assert implemented["status"] == "implemented"
     verified = cert.ok(client.post(f"/api/v1/findings/{major['id']}/verification", headers=cert.as_("auditor"),
@@ -99,9 +100,11 @@ def test_only_the_cbs_auditors_can_be_on_a_team(client, world):
     errors = assert_problem(client.post("/api/v1/audits", headers=cert.as_("cb_admin"), json=body), 422)["errors"]
     assert "team_ids" in errors
     foreign = {**body, "lead_auditor_id": str(world.users["auditor@cb-b.test"])}
-    assert "team_ids" in assert_problem(client.post("/api/v1/audits", headers=cert.as_("cb_admin"), json=foreign), 422)["errors"]
+    response = client.post("/api/v1/audits", headers=cert.as_("cb_admin"), json=foreign)
+    assert "team_ids" in assert_problem(response, 422)["errors"]
     other_client = {**body, "lead_auditor_id": cert.user_id("auditor"), "client_id": str(world.tenants["client-b"])}
-    assert "client_id" in assert_problem(client.post("/api/v1/audits", headers=cert.as_("cb_admin"), json=other_client), 422)["errors"]
+    response = client.post("/api/v1/audits", headers=cert.as_("cb_admin"), json=other_client)
+    assert "client_id" in assert_problem(response, 422)["errors"]
 
 
 def test_the_client_reads_its_audits_but_cannot_run_them(client, world):
@@ -117,12 +120,12 @@ def test_F1_findings_cite_a_clause_of_the_scheme_on_an_audit_in_progress(client,
     cert = Certification(client, world)
     planned = cert.plan("stage1", TODAY)
     body = {"grade": "minor", "clause": "8.5", "requirement": "r", "evidence": "e", "statement": "s"}
-    assert assert_problem(client.post(f"/api/v1/audits/{planned['id']}/findings", headers=cert.as_("auditor"), json=body), 409)["rule"] == "F1"
+    url = f"/api/v1/audits/{planned['id']}/findings"
+    assert assert_problem(client.post(url, headers=cert.as_("auditor"), json=body), 409)["rule"] == "F1"
     cert.start(planned)
-    wrong_clause = assert_problem(client.post(f"/api/v1/audits/{planned['id']}/findings", headers=cert.as_("auditor"),
-                                              json={**body, "clause": "A.5"}), 422)
+    wrong_clause = assert_problem(client.post(url, headers=cert.as_("auditor"), json={**body, "clause": "A.5"}), 422)
     assert "clause" in wrong_clause["errors"]
-    assert_problem(client.post(f"/api/v1/audits/{planned['id']}/findings", headers=cert.as_("certification_manager"), json=body), 403)
+    assert_problem(client.post(url, headers=cert.as_("certification_manager"), json=body), 403)
 
 
 def test_F2_wrong_side_is_403_and_wrong_state_is_409(client, world):
@@ -133,8 +136,9 @@ def test_F2_wrong_side_is_403_and_wrong_state_is_409(client, world):
         "correction": "c", "root_cause": "r", "corrective_action_plan": "p", "target_date": "2027-01-01"}), 403)
     assert assert_problem(client.post(f"/api/v1/findings/{finding['id']}/plan-review", headers=cert.as_("auditor"),
                                       json={"accepted": True}), 409)["rule"] == "F2"
-    assert "comment" in assert_problem(client.post(f"/api/v1/findings/{finding['id']}/plan-review",
-                                                   headers=cert.as_("auditor"), json={"accepted": False}), 422)["errors"]
+    rejection = client.post(f"/api/v1/findings/{finding['id']}/plan-review", headers=cert.as_("auditor"),
+                            json={"accepted": False})
+    assert "comment" in assert_problem(rejection, 422)["errors"]
     observation = cert.raise_finding(audit, "observation")
     assert observation["response_due"] is None
     closed = cert.ok(client.post(f"/api/v1/findings/{observation['id']}/close", headers=cert.as_("auditor"), json={}))
@@ -145,7 +149,8 @@ def test_F3_deadlines_follow_the_cb_policy_and_minors_fall_due_at_the_next_audit
     cert = Certification(client, world)
     url = "/api/v1/policy"
     etag = client.get(url, headers=cert.as_("cb_admin")).headers["ETag"]
-    policy = {"response_due_days": 7, "major_closure_days": 30, "minor_closure_days": None, "surveillance_tolerance_days": 0}
+    policy = {"response_due_days": 7, "major_closure_days": 30, "minor_closure_days": None,
+              "surveillance_tolerance_days": 0}
     cert.ok(client.put(url, headers={**cert.as_("cb_admin"), "If-Match": etag}, json=policy))
     audit = cert.start(cert.plan("stage1", TODAY))
     major, minor = cert.raise_finding(audit, "major"), cert.raise_finding(audit, "minor")
@@ -231,7 +236,8 @@ def test_every_transition_is_in_the_audit_trail_and_the_outbox(app, client, worl
         actions = set(db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_id.in_(ids))))
         topics = set(db.session.scalars(select(OutboxMessage.topic)))
     assert {"audit.started", "finding.created", "finding.respond", "finding.reject_plan"} <= actions
-    assert {"audit.planned", "audit.started", "finding.raised", "finding.response_submitted", "finding.plan_rejected"} <= topics
+    assert {"audit.planned", "audit.started", "finding.raised", "finding.response_submitted",
+            "finding.plan_rejected"} <= topics
 
 
 def test_finding_numbers_stay_unique_when_auditors_raise_them_at_once(app, client, world):
@@ -240,10 +246,11 @@ def test_finding_numbers_stay_unique_when_auditors_raise_them_at_once(app, clien
     cert = Certification(client, world)
     audit = cert.start(cert.plan("stage1", TODAY))
     numbers: list[str] = []
+    url = f"/api/v1/audits/{audit['id']}/findings"
     body = {"grade": "observation", "clause": "7", "requirement": "r", "evidence": "e", "statement": "s"}
 
     def raise_one() -> None:
-        response = app.test_client().post(f"/api/v1/audits/{audit['id']}/findings", headers=cert.as_("auditor"), json=body)
+        response = app.test_client().post(url, headers=cert.as_("auditor"), json=body)
         numbers.append(response.get_json()["number"])
 
     threads = [threading.Thread(target=raise_one) for _ in range(10)]

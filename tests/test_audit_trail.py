@@ -26,7 +26,8 @@ def chain_head(app, tenant_id) -> int:  # type: ignore[no-untyped-def]
 
 def events(app, tenant_id) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
     with app.app_context(), tenancy.system_scope(db.session):
-        return list(db.session.scalars(select(AuditEvent).where(AuditEvent.tenant_id == tenant_id).order_by(AuditEvent.seq)))
+        query = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id).order_by(AuditEvent.seq)
+        return list(db.session.scalars(query))
 
 
 def test_A1_creating_a_user_writes_an_event_naming_actor_entity_and_fields(app, client, world):
@@ -43,7 +44,8 @@ def test_A1_an_update_records_old_and_new_values_and_hides_secrets(app, client, 
     headers = world.headers("cb_admin@cb-a.test")
     url = f"/api/v1/users/{world.users['auditor@cb-a.test']}"
     etag = client.get(url, headers=headers).headers["ETag"]
-    client.patch(url, headers={**headers, "If-Match": etag}, json={"name": "Renamed", "password": "a brand new password"})
+    edits = {"name": "Renamed", "password": "a brand new password"}
+    client.patch(url, headers={**headers, "If-Match": etag}, json=edits)
     last = events(app, world.tenants["cb-a"])[-1]
     assert last.action == "user.updated"
     assert last.changes["name"] == ["auditor", "Renamed"] and last.changes["password_hash"] == "[changed]"
@@ -164,7 +166,9 @@ def tamper(app, statement: str, params: dict) -> None:  # type: ignore[no-untype
         else:
             conn.execute(text("DROP TRIGGER audit_events_no_update"))
             conn.execute(text("DROP TRIGGER audit_events_no_delete"))
-            conn.execute(text(statement), {k: (v.hex if hasattr(v, "hex") and not isinstance(v, str) else v) for k, v in params.items()})
+            sqlite_params = {k: (v.hex if hasattr(v, "hex") and not isinstance(v, str) else v)
+                             for k, v in params.items()}
+            conn.execute(text(statement), sqlite_params)
 
 
 def _bypass_rls(conn) -> None:  # type: ignore[no-untyped-def]

@@ -135,7 +135,8 @@ def test_an_integration_exchanges_its_client_credentials_for_a_token(client, wor
     body = created.get_json()
     listed = client.get("/api/v1/api-clients", headers=admin).get_json()["items"]
     assert "client_secret" not in listed[0] and listed[0]["client_id"] == body["client_id"]
-    token = client.post("/api/v1/auth/token", json={"client_id": body["client_id"], "client_secret": body["client_secret"]})
+    credentials = {"client_id": body["client_id"], "client_secret": body["client_secret"]}
+    token = client.post("/api/v1/auth/token", json=credentials)
     assert token.status_code == 200 and "refresh_token" not in token.get_json()
     me = client.get("/api/v1/me", headers=bearer(token.get_json()["access_token"])).get_json()
     assert me["principal_type"] == "api_client" and me["roles"] == ["risk_manager"]

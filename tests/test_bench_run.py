@@ -57,9 +57,12 @@ def result(name: str, server: str, group: str | None, rps: float, p99_ms: float,
 
 def test_targets_are_held_against_the_floors_measured_in_the_same_run() -> None:
     floors = [result("floor_a", FLOOR_A, FLOOR, 1000, 5), result("floor_b", FLOOR_B, FLOOR, 400, 10)]
-    api = [result("certificates_first_large", API, LIST, 250, 30), result("certificates_deep_large", API, LIST, 230, 40),
-           result("certificates_first_small", API, LIST, 240, 19), result("public_certificate", API, PUBLIC, 499, 10),
-           result("heatmap", API, REPORT, 100, 60), result("finding_create", API, CREATE, 130, 80, "POST")]
+    api = [result("certificates_first_large", API, LIST, 250, 30),
+           result("certificates_deep_large", API, LIST, 230, 40),
+           result("certificates_first_small", API, LIST, 240, 19),
+           result("public_certificate", API, PUBLIC, 499, 10),
+           result("heatmap", API, REPORT, 100, 60),
+           result("finding_create", API, CREATE, 130, 80, "POST")]
     verdicts = check_targets(floors + api, [120.0, 151.0], 16)
 
     def passed(prefix: str) -> list[bool]:
@@ -80,8 +83,9 @@ def test_targets_are_held_against_the_floors_measured_in_the_same_run() -> None:
 
 
 def test_interleaved_rounds_add_up_and_take_the_median_latency() -> None:
+    rounds = ((2500, 20, 40, 0), (1000, 60, 400, 1), (2000, 25, 45, 0))
     quiet, busy, middling = (Result("me", "GET /me", API, "GET", None, requests, 5.0, requests / 5, p50, p99, errors)
-                             for requests, p50, p99, errors in ((2500, 20, 40, 0), (1000, 60, 400, 1), (2000, 25, 45, 0)))
+                             for requests, p50, p99, errors in rounds)
     combined = combine([quiet, busy, middling])
     assert (combined.requests, combined.seconds, combined.rps, combined.errors) == (5500, 15.0, 366.7, 1)
     assert (combined.p50_ms, combined.p99_ms) == (25, 45)  # one busy window does not decide the p99

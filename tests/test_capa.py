@@ -46,12 +46,13 @@ def test_F6_a_member_works_only_on_the_actions_assigned_to_them(client, world):
 def test_F6_a_done_action_gets_an_effectiveness_review_by_whom_and_when(client, world):
     cert = Certification(client, world)
     action = plan_action(cert, open_major(cert), "risk_manager")
-    assert assert_problem(client.post(f"/api/v1/actions/{action['id']}/effectiveness-review", headers=cert.as_("client_admin"),
+    review_url = f"/api/v1/actions/{action['id']}/effectiveness-review"
+    assert assert_problem(client.post(review_url, headers=cert.as_("client_admin"),
                                       json={"effectiveness": "effective"}), 409)["rule"] == "F6"
     etag = client.get(f"/api/v1/actions/{action['id']}", headers=cert.as_("risk_manager")).headers["ETag"]
     cert.ok(client.patch(f"/api/v1/actions/{action['id']}", headers={**cert.as_("risk_manager"), "If-Match": etag},
                          json={"status": "done"}))
-    reviewed = cert.ok(client.post(f"/api/v1/actions/{action['id']}/effectiveness-review", headers=cert.as_("client_admin"),
+    reviewed = cert.ok(client.post(review_url, headers=cert.as_("client_admin"),
                                    json={"effectiveness": "not_effective", "comment": "Errors recurred in week 2"}))
     assert reviewed["effectiveness"] == "not_effective"
     assert reviewed["effectiveness_reviewed_by"] == cert.user_id("client_admin")
@@ -102,7 +103,8 @@ def test_F5_a_client_records_its_own_nonconformity_which_its_cb_never_sees(clien
 
 
 def upload(client, url: str, headers: dict, name: str, data: bytes):  # type: ignore[no-untyped-def,type-arg]
-    return client.post(url, headers=headers, data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+    form = {"file": (io.BytesIO(data), name)}
+    return client.post(url, headers=headers, data=form, content_type="multipart/form-data")
 
 
 def test_evidence_is_type_checked_hashed_and_served_only_to_both_parties(client, world):
@@ -131,7 +133,8 @@ def test_evidence_whose_content_does_not_match_its_name_or_the_allowlist_is_refu
     for name, data in (("invoice.pdf", b"MZ\x90\x00 not a pdf"), ("tool.exe", b"MZ\x90\x00"),
                        ("notes.txt", b"\x00\x01\x02binary"), ("empty.pdf", b"")):
         assert "file" in assert_problem(upload(client, url, headers, name, data), 422)["errors"], name
-    assert "file" in assert_problem(client.post(url, headers=headers, data={}, content_type="multipart/form-data"), 422)["errors"]
+    no_file = client.post(url, headers=headers, data={}, content_type="multipart/form-data")
+    assert "file" in assert_problem(no_file, 422)["errors"]
 
 
 def test_evidence_above_the_size_limit_is_refused(app, client, world):
@@ -143,7 +146,8 @@ def test_evidence_above_the_size_limit_is_refused(app, client, world):
     app.config["GRC_SETTINGS"] = replace(settings, evidence_max_bytes=2048)
     try:
         assert upload(client, url, cert.as_("client_admin"), "small.txt", b"a" * 2000).status_code == 201
-        assert "file" in assert_problem(upload(client, url, cert.as_("client_admin"), "big.txt", b"a" * 4000), 422)["errors"]
+        too_big = upload(client, url, cert.as_("client_admin"), "big.txt", b"a" * 4000)
+        assert "file" in assert_problem(too_big, 422)["errors"]
         assert_problem(upload(client, url, cert.as_("client_admin"), "huge.txt", b"a" * 200_000), 413)
     finally:
         app.config["GRC_SETTINGS"] = settings
@@ -152,11 +156,14 @@ def test_evidence_above_the_size_limit_is_refused(app, client, world):
 
 def test_the_catalogue_ships_the_standards_and_a_cbs_own_scheme_stays_its_own(client, world):
     cert = Certification(client, world)
-    standards = {s["standard"] for s in cert.ok(client.get("/api/v1/schemes?limit=100", headers=cert.as_("client_viewer")))["items"]}
+    schemes = cert.ok(client.get("/api/v1/schemes?limit=100", headers=cert.as_("client_viewer")))["items"]
+    standards = {s["standard"] for s in schemes}
     assert standards >= {"ISO 9001:2015", "ISO/IEC 27001:2022", "ISO 14001:2015", "ISO 22301:2019",
                          "ISO/IEC 20000-1:2018", "ISO 50001:2018", "ISO/IEC 27701:2019", "ISO 45001:2018", "GPEC:2024"}
-    body = {"code": "SECTOR-X", "edition": "2026", "title": "Sector scheme", "clauses": [{"number": "1", "title": "Scope"}]}
+    body = {"code": "SECTOR-X", "edition": "2026", "title": "Sector scheme",
+            "clauses": [{"number": "1", "title": "Scope"}]}
     own = cert.ok(client.post("/api/v1/schemes", headers=cert.as_("cb_admin"), json=body), 201)
     assert own["owner"] == "cb" and own["cycle_months"] == 36
     assert_problem(client.get(f"/api/v1/schemes/{own['id']}", headers=world.headers("cb_admin@cb-b.test")), 404)
-    assert "code" in assert_problem(client.post("/api/v1/schemes", headers=cert.as_("cb_admin"), json=body), 422)["errors"]
+    duplicate = client.post("/api/v1/schemes", headers=cert.as_("cb_admin"), json=body)
+    assert "code" in assert_problem(duplicate, 422)["errors"]

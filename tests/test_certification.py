@@ -35,7 +35,8 @@ class Decisions(Certification):
 
     def grant(self) -> dict:  # type: ignore[type-arg]
         decision = self.ok(self.decide("grant", audit_ids=self.audited(), scope=SCOPE), 201)
-        return self.ok(self.http.get(f"/api/v1/certificates/{decision['certificate_id']}", headers=self.as_("cb_admin")))
+        url = f"/api/v1/certificates/{decision['certificate_id']}"
+        return self.ok(self.http.get(url, headers=self.as_("cb_admin")))
 
     def act(self, certificate: dict, verb: str, status: int = 200, **body):  # type: ignore[no-untyped-def,type-arg]
         response = self.http.post(f"/api/v1/certificates/{certificate['id']}/{verb}",
@@ -78,7 +79,8 @@ def test_C2_a_decider_who_audited_is_refused_and_only_certification_managers_dec
 
         act_as("cb_admin@cb-a.test")
         with system_scope(db.session):
-            db.session.add(AuditTeamMember(audit_id=uuid.UUID(audits[1]), user_id=world.users["certification_manager@cb-a.test"],
+            db.session.add(AuditTeamMember(audit_id=uuid.UUID(audits[1]),
+                                           user_id=world.users["certification_manager@cb-a.test"],
                                            name="certification_manager", tenant_id=world.tenants["cb-a"],
                                            client_tenant_id=world.tenants["client-a"]))
             db.session.commit()
@@ -104,8 +106,9 @@ def test_C7_suspend_then_restore_keeps_the_history(client, world):
     assert restored["status"] == "active" and restored["suspended_until"] is None
     assert [(e["action"], e["to_status"]) for e in restored["history"]] == [
         ("granted", "active"), ("suspended", "suspended"), ("restored", "active")]
-    outcomes = [d["outcome"] for d in cert.ok(client.get(f"/api/v1/certification-decisions?certificate_id={certificate['id']}",
-                                                           headers=cert.as_("cb_admin")))["items"]]
+    url = f"/api/v1/certification-decisions?certificate_id={certificate['id']}"
+    decisions = cert.ok(client.get(url, headers=cert.as_("cb_admin")))["items"]
+    outcomes = [d["outcome"] for d in decisions]
     assert outcomes == ["grant", "suspend", "restore"]
 
 
@@ -135,7 +138,8 @@ def test_C7_withdrawn_is_terminal(client, world):
     certificate = cert.grant()
     assert cert.act(certificate, "withdraw", reason="Misuse of the certification mark")["status"] == "withdrawn"
     assert cert.act(certificate, "restore", 409, reason="Changed our mind")["rule"] == "C7"
-    assert cert.act(certificate, "suspend", 409, reason="x", until=(TODAY + timedelta(days=5)).isoformat())["rule"] == "C7"
+    until = (TODAY + timedelta(days=5)).isoformat()
+    assert cert.act(certificate, "suspend", 409, reason="x", until=until)["rule"] == "C7"
 
 
 def test_C7_an_expired_certificate_is_restored_within_six_months_after_recertification(app, client, world):
@@ -153,7 +157,8 @@ def test_C7_an_expired_certificate_is_restored_within_six_months_after_recertifi
         assert service.expire(db.session, row, expiry) is False
         assert service.expire(db.session, row, expiry + timedelta(days=1)) is True
         db.session.commit()
-    assert cert.ok(client.get(f"/api/v1/certificates/{certificate['id']}", headers=cert.as_("cb_admin")))["status"] == "expired"
+    seen = cert.ok(client.get(f"/api/v1/certificates/{certificate['id']}", headers=cert.as_("cb_admin")))
+    assert seen["status"] == "expired"
     assert cert.act(certificate, "restore", 409, reason="Recertified")["rule"] == "C7"  # no recertification audit yet
     recert = cert.run(cert.plan("recertification", TODAY), TODAY)
     restored = cert.act(certificate, "restore", reason="Recertification audit completed", audit_ids=[recert["id"]])
@@ -168,7 +173,8 @@ def test_C6_renewal_keeps_the_number_and_extends_from_the_previous_expiry(client
     cert.ok(cert.decide("renew", certificate_id=certificate["id"], audit_ids=[recert["id"]]), 201)
     renewed = cert.ok(client.get(f"/api/v1/certificates/{certificate['id']}", headers=cert.as_("cb_admin")))
     assert renewed["number"] == certificate["number"] and renewed["revision"] == 2
-    assert renewed["expiry_date"] == (date.fromisoformat(certificate["expiry_date"]) + relativedelta(years=3)).isoformat()
+    previous_expiry = date.fromisoformat(certificate["expiry_date"])
+    assert renewed["expiry_date"] == (previous_expiry + relativedelta(years=3)).isoformat()
     assert [r["superseded"] for r in renewed["revisions"]] == [True, False]
 
 
@@ -179,7 +185,8 @@ def test_C9_scope_reduction_is_a_new_revision_and_extension_needs_an_audit(clien
     assert reduced["revision"] == 2 and reduced["current"]["scope"] == "Online retail only"
     assert reduced["revisions"][0]["content"]["scope"] == SCOPE and reduced["revisions"][0]["superseded"] is True
     assert "Repairs discontinued" in reduced["revisions"][1]["reason"]
-    refused = assert_problem(cert.decide("extend_scope", certificate_id=certificate["id"], scope="Retail and repairs"), 409)
+    unaudited = cert.decide("extend_scope", certificate_id=certificate["id"], scope="Retail and repairs")
+    refused = assert_problem(unaudited, 409)
     assert refused["rule"] == "C9"
     special = cert.run(cert.plan("special", TODAY), TODAY)
     cert.ok(cert.decide("extend_scope", certificate_id=certificate["id"], scope="Retail and repairs",
@@ -198,13 +205,15 @@ def fifty_audited_clients(app, world) -> list[tuple[str, list[str]]]:  # type: i
         for n in range(50):
             act_as("cb_admin@cb-a.test")
             client = create_client(db.session, {
-                "name": f"Shop {n}", "legal_name": f"Shop {n} SARL", "country": "FR", "address": f"{n} rue X", "sites": [],
+                "name": f"Shop {n}", "legal_name": f"Shop {n} SARL",
+                "country": "FR", "address": f"{n} rue X", "sites": [],
                 "admin": {"email": f"admin{n}@shop{n}.test", "name": "Admin", "password": "long enough password"}})
             ids = []
             for kind in ("stage1", "stage2"):
                 audit = audits.create_audit(db.session, {
-                    "client_id": client.tenant.id, "scheme_ids": [uuid.UUID(ISO_9001)], "type": kind, "planned_start": TODAY,
-                    "planned_end": TODAY, "sites": [], "lead_auditor_id": world.users["auditor@cb-a.test"]})
+                    "client_id": client.tenant.id, "scheme_ids": [uuid.UUID(ISO_9001)], "type": kind,
+                    "planned_start": TODAY, "planned_end": TODAY, "sites": [],
+                    "lead_auditor_id": world.users["auditor@cb-a.test"]})
                 audits.start(db.session, audit)
                 audits.complete(db.session, audit, TODAY)
                 ids.append(str(audit.id))
@@ -223,7 +232,8 @@ def test_C4_fifty_concurrent_grants_get_fifty_distinct_numbers(app, client, worl
                 "scope": SCOPE, "rationale": "Clean stage 2."}
         decision = app.test_client().post("/api/v1/certification-decisions", headers=headers, json=body)
         assert decision.status_code == 201, decision.get_data(as_text=True)
-        certificate = app.test_client().get(f"/api/v1/certificates/{decision.get_json()['certificate_id']}", headers=headers)
+        url = f"/api/v1/certificates/{decision.get_json()['certificate_id']}"
+        certificate = app.test_client().get(url, headers=headers)
         numbers.append(certificate.get_json()["number"])
 
     threads = [threading.Thread(target=grant, args=job) for job in fifty_audited_clients(app, world)]
@@ -262,7 +272,8 @@ def test_the_directory_export_uses_the_iaf_certsearch_fields(app, client, world)
     assert row["certified_entity_name"] == "Client client-a Ltd" and row["certified_entity_country"] == "FR"
     [record] = client.get("/api/v1/certificates/export?format=json", headers=cert.as_("cb_admin")).get_json()
     assert record["certificate_number"] == certificate["number"] and record["sites"][0]["scope"] == SCOPE
-    assert client.get("/api/v1/certificates/export?format=json", headers=world.headers("cb_admin@cb-b.test")).get_json() == []
+    other_cb = client.get("/api/v1/certificates/export?format=json", headers=world.headers("cb_admin@cb-b.test"))
+    assert other_cb.get_json() == []
     assert_problem(client.get("/api/v1/certificates/export", headers=cert.as_("client_admin")), 403)
 
 
@@ -278,7 +289,8 @@ def test_C11_a_client_moves_its_active_certificate_to_another_cb_keeping_scope_a
     accepted = receiving.ok(client.post(f"/api/v1/certificate-transfers/{asked['id']}/accept",
                                         headers=receiving.as_("certification_manager"),
                                         json={"audit_id": review["id"], "rationale": "Transfer review satisfactory"}))
-    new = receiving.ok(client.get(f"/api/v1/certificates/{accepted['certificate_id']}", headers=receiving.as_("cb_admin")))
+    url = f"/api/v1/certificates/{accepted['certificate_id']}"
+    new = receiving.ok(client.get(url, headers=receiving.as_("cb_admin")))
     assert new["number"].startswith("CB-B-") and new["transferred_from"] == f"CB A {certificate['number']}"
     assert new["expiry_date"] == certificate["expiry_date"] and new["current"]["scope"] == SCOPE
     assert new["original_issue_date"] == certificate["original_issue_date"]

@@ -76,7 +76,8 @@ def test_create_platform_admin_creates_once_then_reports_it_exists(database: Pat
 
 
 def test_create_platform_admin_refuses_a_short_password_without_a_traceback(database: Path) -> None:
-    result = run_grc(grc_env(database), "create-platform-admin", "--email", "ops@platform.example", "--password", "short")
+    args = ("create-platform-admin", "--email", "ops@platform.example", "--password", "short")
+    result = run_grc(grc_env(database), *args)
     assert result.returncode == 2
     assert "--password" in result.stderr and "12 characters" in result.stderr
     assert "Traceback" not in result.stderr

@@ -100,11 +100,13 @@ def test_R6_tests_are_recorded_and_move_the_next_test_date(app, client, world):
     page = shop.ok(client.get(f"/api/v1/controls/{secure['id']}/tests?limit=1", headers=shop.as_("member")))
     rest = shop.ok(client.get(f"/api/v1/controls/{secure['id']}/tests?limit=1&cursor={page['next_cursor']}",
                               headers=shop.as_("member")))
-    assert [t["id"] for t in page["items"] + rest["items"]] == [t["id"] for t in history] and rest["next_cursor"] is None
+    paged = [t["id"] for t in page["items"] + rest["items"]]
+    assert paged == [t["id"] for t in history] and rest["next_cursor"] is None
     shop.test(backups, "partially_effective")
     with app.app_context(), tenancy.system_scope(db.session):
         tested = list(db.session.scalars(select(OutboxMessage.payload).where(OutboxMessage.topic == "control.tested")))
-        trail = set(db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == uuid.UUID(secure["id"]))))
+        actions = select(AuditEvent.action).where(AuditEvent.entity_id == uuid.UUID(secure["id"]))
+        trail = set(db.session.scalars(actions))
     assert sorted(p["result"] for p in tested) == ["effective", "ineffective", "partially_effective"]
     assert {"control.created", "control.updated"} <= trail
 
@@ -112,7 +114,8 @@ def test_R6_tests_are_recorded_and_move_the_next_test_date(app, client, world):
 def test_R6_the_overdue_filter_lists_exactly_the_overdue_control(client, world):
     shop = Library(client, world)
     secure, sla, backups = shop.library()
-    shop.test(sla, "effective", tested_on=(TODAY - timedelta(days=200)).isoformat())  # quarterly, last done 200 days ago
+    # quarterly, last done 200 days ago
+    shop.test(sla, "effective", tested_on=(TODAY - timedelta(days=200)).isoformat())
     shop.test(secure, "effective", tested_on=(TODAY - timedelta(days=89)).isoformat())  # due tomorrow: not overdue
     assert shop.references("?test_overdue=true") == ["C-002"]
     assert shop.references("?test_overdue=false") == ["BCK-1", "C-001"]
@@ -158,7 +161,8 @@ def test_R6_a_risk_is_linked_to_the_controls_that_treat_it(app, client, world):
     assert "control_ids" in assert_problem(unknown, 422)["errors"]
     assert shop.ok(client.put(url, headers=shop.as_("client_admin"), json={"control_ids": []}))["items"] == []
     with app.app_context(), tenancy.system_scope(db.session):
-        trail = list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == uuid.UUID(fraud["id"]))))
+        actions = select(AuditEvent.action).where(AuditEvent.entity_id == uuid.UUID(fraud["id"]))
+        trail = list(db.session.scalars(actions))
     assert trail.count("risk.controls_linked") == 3  # every relinking is in the trail (A1)
 
 

@@ -163,7 +163,8 @@ def body(mail: EmailMessage, subtype: str) -> str:
 # --------------------------------------------------------------------------- scenarios
 
 
-def test_J4_a_suspension_is_emailed_as_text_and_html_to_each_recipient_and_to_no_one_else(app, client, world, mail_server):
+def test_J4_a_suspension_is_emailed_as_text_and_html_to_each_recipient_and_to_no_one_else(
+        app, client, world, mail_server):
     assert sorted(catalogue.EVENTS[SUSPENDED].roles) == ["cb_admin", "certification_manager", "client_admin"]
     cert, certificate = active_certificate(app, client, world)
     with mail_via(app, mail_server.port):

@@ -63,7 +63,9 @@ def outbox_topics(app: Flask) -> list[str]:
 # --------------------------------------------------------------------------- M1: granting
 
 
-def test_M1_grant_for_active_certificates_with_website_and_domains(app: Flask, client: FlaskClient, world: World) -> None:
+def test_M1_grant_for_active_certificates_with_website_and_domains(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
     first = make_certificate(app, world)
     second = make_certificate(app, world, scheme=("ISO/IEC 27001", "2022"))
     licence = ok(grant(client, world, [first, second]), 201)
@@ -181,7 +183,9 @@ def test_M2_an_unchanged_status_writes_nothing(app: Flask, client: FlaskClient, 
     assert [t for t in outbox_topics(app) if t.startswith("mark_licence.")] == ["mark_licence.granted"]
 
 
-def test_M2_the_licences_own_suspension_restoration_and_withdrawal(app: Flask, client: FlaskClient, world: World) -> None:
+def test_M2_the_licences_own_suspension_restoration_and_withdrawal(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
     licence, certificate_id = licence_of(client, world, app)
     suspended = ok(act(client, world, licence, "suspend"))
     assert suspended["status"] == "suspended" and suspended["suspended_by_cb"] is True
@@ -233,7 +237,9 @@ def test_M3_badge_and_page_escape_every_text(app: Flask, client: FlaskClient, wo
     assert "<script>" not in page and "CB &lt;A&gt; &amp; &quot;Sons&quot;" in page
 
 
-def test_M3_badge_on_a_domain_not_on_the_licence_says_not_licensed(app: Flask, client: FlaskClient, world: World) -> None:
+def test_M3_badge_on_a_domain_not_on_the_licence_says_not_licensed(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
     licence, _ = licence_of(client, world, app)
     number = licence["number"]
     assert "NOT LICENSED FOR evil.example.net" in badge(client, number, query_string={"domain": "evil.example.net"})[2]
@@ -296,7 +302,9 @@ def test_M3_unknown_numbers_answer_404_in_each_format(client: FlaskClient, world
 # --------------------------------------------------------------------------- who sees and changes a licence
 
 
-def test_another_cbs_users_can_neither_see_nor_change_the_licence(app: Flask, client: FlaskClient, world: World) -> None:
+def test_another_cbs_users_can_neither_see_nor_change_the_licence(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
     licence, _ = licence_of(client, world, app)
     for email in world.emails("cb-b") + world.emails("client-b"):
         headers = world.headers(email)
@@ -317,7 +325,8 @@ def test_the_client_reads_its_licence_but_cannot_change_it(app: Flask, client: F
             assert act(client, world, licence, verb, who=email).status_code == 403, (email, verb)
         assert client.post(API, headers=headers, json={}).status_code == 403
     for role in ("cb_admin", "auditor", "cb_viewer"):
-        assert ok(client.get(f"{API}/{licence['id']}", headers=world.headers(f"{role}@cb-a.test")))["id"] == licence["id"]
+        seen = ok(client.get(f"{API}/{licence['id']}", headers=world.headers(f"{role}@cb-a.test")))
+        assert seen["id"] == licence["id"]
         assert act(client, world, licence, "suspend", who=f"{role}@cb-a.test").status_code == 403
     assert ok(client.get(f"{API}/{licence['id']}", headers=world.headers(MANAGER)))["status"] == "active"
 

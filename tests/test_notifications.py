@@ -14,7 +14,8 @@ TODAY = utcnow().date()
 def suspended(app, client, world) -> Decisions:  # type: ignore[no-untyped-def]
     cert = Decisions(client, world)
     certificate = cert.grant()
-    cert.act(certificate, "suspend", reason="Surveillance audit refused", until=(TODAY + timedelta(days=30)).isoformat())
+    until = (TODAY + timedelta(days=30)).isoformat()
+    cert.act(certificate, "suspend", reason="Surveillance audit refused", until=until)
     with app.app_context():
         relay_outbox()
     return cert

@@ -105,10 +105,12 @@ def test_R7_kpis_count_overdue_treatment_actions_and_control_tests(app, client, 
     _, fraud, _, _ = three_assessed_risks(shop)
     tenant, owner = world.tenants["client-a"], world.users["risk_manager@client-a.test"]
     with app.app_context(), tenancy.system_scope(db.session):
-        for title, due, status in (("Add 3-D Secure", -3, ActionStatus.planned), ("Velocity rules", -1, ActionStatus.in_progress),
-                                   ("Chargeback training", -5, ActionStatus.done), ("Device fingerprinting", 10, ActionStatus.planned)):
-            db.session.add(Action(tenant_id=tenant, kind=ActionKind.treatment, risk_id=uuid.UUID(fraud["id"]), title=title,
-                                  owner_id=owner, due_date=TODAY + timedelta(days=due), status=status))
+        for title, due, status in (("Add 3-D Secure", -3, ActionStatus.planned),
+                                   ("Velocity rules", -1, ActionStatus.in_progress),
+                                   ("Chargeback training", -5, ActionStatus.done),
+                                   ("Device fingerprinting", 10, ActionStatus.planned)):
+            db.session.add(Action(tenant_id=tenant, kind=ActionKind.treatment, risk_id=uuid.UUID(fraud["id"]),
+                                  title=title, owner_id=owner, due_date=TODAY + timedelta(days=due), status=status))
         for reference, due in (("C-01", -2), ("C-02", 30), ("C-03", None)):
             db.session.add(Control(tenant_id=tenant, reference=reference, name=reference, type=ControlType.preventive,
                                    nature=ControlNature.manual, owner_id=owner, test_frequency_days=90,
@@ -162,7 +164,8 @@ def test_R7_another_tenant_cannot_see_the_shops_heat_map_or_export(client, world
     register, *_ = three_assessed_risks(shop)
     for email in ("client_admin@client-b.test", "auditor@cb-a.test", "auditor@cb-b.test"):
         for path in ("heatmap", "export", "export?format=xlsx"):
-            assert_problem(client.get(f"/api/v1/risk-registers/{register['id']}/{path}", headers=world.headers(email)), 404)
+            url = f"/api/v1/risk-registers/{register['id']}/{path}"
+            assert_problem(client.get(url, headers=world.headers(email)), 404)
 
 
 def test_R7_a_cb_reads_the_heat_map_of_a_register_shared_with_it(client, world):

@@ -19,38 +19,46 @@ class Shop(Certification):
             "owner_id": self.user_id("risk_manager")}), 201)
 
     def risk(self, register: dict, title: str, category: str) -> dict:  # type: ignore[type-arg]
-        return self.ok(self.http.post(f"/api/v1/risk-registers/{register['id']}/risks", headers=self.as_("risk_manager"),
-                                      json={"title": title, "category": category, "owner_id": self.user_id("risk_manager"),
-                                            "causes": "c", "consequences": "q"}), 201)
+        url = f"/api/v1/risk-registers/{register['id']}/risks"
+        body = {"title": title, "category": category, "owner_id": self.user_id("risk_manager"),
+                "causes": "c", "consequences": "q"}
+        return self.ok(self.http.post(url, headers=self.as_("risk_manager"), json=body), 201)
 
     def assess(self, risk: dict, inherent: tuple[int, int], current: tuple[int, int], target: tuple[int, int],
                status: int = 201) -> dict:  # type: ignore[type-arg]
-        body = {basis: {"likelihood": l, "consequence": c} for basis, (l, c) in
-                (("inherent", inherent), ("current", current), ("target", target))}
+        ratings = (("inherent", inherent), ("current", current), ("target", target))
+        body = {basis: {"likelihood": likelihood, "consequence": consequence}
+                for basis, (likelihood, consequence) in ratings}
         response = self.http.post(f"/api/v1/risks/{risk['id']}/assessments", headers=self.as_("risk_manager"),
                                   json={**body, "rationale": "Workshop with the payments team"})
         return self.ok(response, status) if status < 400 else assert_problem(response, status)
 
 
 def test_R1_a_new_tenant_starts_with_a_5x5_default(client, world):
-    criteria = Shop(client, world).ok(client.get("/api/v1/risk-criteria", headers=world.headers("member@client-a.test")))
+    headers = world.headers("member@client-a.test")
+    criteria = Shop(client, world).ok(client.get("/api/v1/risk-criteria", headers=headers))
     assert len(criteria["likelihood_scale"]) == 5 and len(criteria["consequence_scale"]) == 5
-    assert criteria["matrix"][4][4] == "critical" and criteria["matrix"][0][0] == "low" and criteria["appetite"] == "medium"
+    assert criteria["matrix"][4][4] == "critical" and criteria["matrix"][0][0] == "low"
+    assert criteria["appetite"] == "medium"
 
 
 def test_R1_criteria_are_validated_one_level_per_cell_and_monotone(client, world):
     shop = Shop(client, world)
     headers = shop.as_("client_admin")
+    url = "/api/v1/risk-criteria"
     falling = [row[:] for row in DEFAULT["matrix"]]
     falling[4][4] = "low"
-    assert "matrix" in assert_problem(client.put("/api/v1/risk-criteria", headers=headers, json={**DEFAULT, "matrix": falling}), 422)["errors"]
+    errors = assert_problem(client.put(url, headers=headers, json={**DEFAULT, "matrix": falling}), 422)["errors"]
+    assert "matrix" in errors
     unknown = [row[:] for row in DEFAULT["matrix"]]
     unknown[0][0] = "tiny"
-    assert "matrix" in assert_problem(client.put("/api/v1/risk-criteria", headers=headers, json={**DEFAULT, "matrix": unknown}), 422)["errors"]
+    errors = assert_problem(client.put(url, headers=headers, json={**DEFAULT, "matrix": unknown}), 422)["errors"]
+    assert "matrix" in errors
     two = {**DEFAULT, "likelihood_scale": DEFAULT["likelihood_scale"][:2], "matrix": DEFAULT["matrix"][:2]}
-    assert "likelihood_scale" in assert_problem(client.put("/api/v1/risk-criteria", headers=headers, json=two), 422)["errors"]
-    assert "appetite" in assert_problem(client.put("/api/v1/risk-criteria", headers=headers, json={**DEFAULT, "appetite": "x"}), 422)["errors"]
-    assert_problem(client.put("/api/v1/risk-criteria", headers=shop.as_("member"), json=DEFAULT), 403)
+    assert "likelihood_scale" in assert_problem(client.put(url, headers=headers, json=two), 422)["errors"]
+    errors = assert_problem(client.put(url, headers=headers, json={**DEFAULT, "appetite": "x"}), 422)["errors"]
+    assert "appetite" in errors
+    assert_problem(client.put(url, headers=shop.as_("member"), json=DEFAULT), 403)
 
 
 def test_R2_R3_an_online_shop_records_and_assesses_its_risks(client, world):
@@ -73,7 +81,8 @@ def test_R2_R3_an_online_shop_records_and_assesses_its_risks(client, world):
     assert sorted(r["reference"] for r in above) == ["R-001", "R-003"]
     found = shop.ok(client.get("/api/v1/risks?q=carrier", headers=shop.as_("member")))["items"]
     assert [r["reference"] for r in found] == ["R-002"]
-    assert "inherent.likelihood" in shop.assess(fraud, inherent=(6, 1), current=(6, 1), target=(1, 1), status=422)["errors"]
+    out_of_scale = shop.assess(fraud, inherent=(6, 1), current=(6, 1), target=(1, 1), status=422)
+    assert "inherent.likelihood" in out_of_scale["errors"]
 
 
 def test_R1_a_criteria_change_leaves_past_assessments_as_they_were(client, world):
@@ -108,11 +117,15 @@ def test_R2_a_shared_register_is_visible_to_that_cb_only_and_read_only(client, w
     assert shared["shared_with"] == [cb_a]
     auditor = world.headers("auditor@cb-a.test")
     assert shop.ok(client.get(f"/api/v1/risks/{risk['id']}", headers=auditor))["title"] == "Payment provider outage"
-    assert [r["id"] for r in shop.ok(client.get("/api/v1/risk-registers", headers=auditor))["items"]] == [register["id"]]
-    assert_problem(client.post(f"/api/v1/risks/{risk['id']}/assessments", headers=world.headers("certification_manager@cb-a.test"),
-                               json={b: {"likelihood": 1, "consequence": 1} for b in ("inherent", "current", "target")} | {"rationale": "x"}), 403)
+    registers = shop.ok(client.get("/api/v1/risk-registers", headers=auditor))["items"]
+    assert [r["id"] for r in registers] == [register["id"]]
+    ratings = {b: {"likelihood": 1, "consequence": 1} for b in ("inherent", "current", "target")}
+    assessment = ratings | {"rationale": "x"}
+    manager = world.headers("certification_manager@cb-a.test")
+    assert_problem(client.post(f"/api/v1/risks/{risk['id']}/assessments", headers=manager, json=assessment), 403)
     assert_problem(client.get(f"/api/v1/risks/{risk['id']}", headers=world.headers("auditor@cb-b.test")), 404)
-    shop.ok(client.post(f"/api/v1/risk-registers/{register['id']}/unshare", headers=shop.as_("client_admin"), json={"cb_id": cb_a}))
+    url = f"/api/v1/risk-registers/{register['id']}/unshare"
+    shop.ok(client.post(url, headers=shop.as_("client_admin"), json={"cb_id": cb_a}))
     assert_problem(client.get(f"/api/v1/risks/{risk['id']}", headers=auditor), 404)
 
 
@@ -159,12 +172,15 @@ def test_R4_retaining_above_appetite_needs_an_acceptance_with_an_expiry(app, cli
     gdpr = shop.risk(shop.register(), "Customer data breach (GDPR)", "privacy")
     shop.assess(gdpr, inherent=(3, 5), current=(3, 5), target=(3, 5))
     url = f"/api/v1/risks/{gdpr['id']}/acceptance"
-    body = {"rationale": "Cost of further controls exceeds benefit this year", "expires_on": (TODAY + timedelta(days=180)).isoformat()}
+    body = {"rationale": "Cost of further controls exceeds benefit this year",
+            "expires_on": (TODAY + timedelta(days=180)).isoformat()}
     assert assert_problem(client.post(url, headers=shop.as_("risk_manager"), json=body), 409)["rule"] == "R4"
-    shop.ok(client.put(f"/api/v1/risks/{gdpr['id']}/treatment", headers=shop.as_("risk_manager"), json={"options": ["retain"]}))
+    shop.ok(client.put(f"/api/v1/risks/{gdpr['id']}/treatment", headers=shop.as_("risk_manager"),
+                       json={"options": ["retain"]}))
     assert assert_problem(monitor(shop, gdpr), 409)["rule"] == "R4"
     assert_problem(client.post(url, headers=shop.as_("member"), json=body), 403)
-    past = assert_problem(client.post(url, headers=shop.as_("client_admin"), json={**body, "expires_on": TODAY.isoformat()}), 422)
+    expiring_today = {**body, "expires_on": TODAY.isoformat()}
+    past = assert_problem(client.post(url, headers=shop.as_("client_admin"), json=expiring_today), 422)
     assert "expires_on" in past["errors"]
     accepted = shop.ok(client.post(url, headers=shop.as_("client_admin"), json=body), 201)
     assert accepted["level"] == "high" and accepted["accepted_by"] == shop.user_id("client_admin")
@@ -195,7 +211,8 @@ def test_R5_a_review_sets_the_next_date_from_the_level_and_overdue_reviews_are_l
                                    json={"notes": "Second carrier contracted"}), 201)
     assert reviewed["next_review_on"] == (TODAY + timedelta(days=180)).isoformat()
     with app.app_context(), tenancy.system_scope(db.session):
-        db.session.execute(update(Risk).where(Risk.reference == "R-002").values(next_review_on=TODAY - timedelta(days=1)))
+        make_overdue = update(Risk).where(Risk.reference == "R-002").values(next_review_on=TODAY - timedelta(days=1))
+        db.session.execute(make_overdue)
         db.session.commit()
     overdue = shop.ok(client.get("/api/v1/risks?review_overdue=true", headers=shop.as_("member")))["items"]
     assert [r["reference"] for r in overdue] == ["R-002"] and overdue[0]["review_overdue"] is True
@@ -204,7 +221,8 @@ def test_R5_a_review_sets_the_next_date_from_the_level_and_overdue_reviews_are_l
 
 
 def export_csv(client, shop: Shop, register: dict) -> str:  # type: ignore[no-untyped-def,type-arg]
-    response = client.get(f"/api/v1/risk-registers/{register['id']}/export?format=csv", headers=shop.as_("risk_manager"))
+    url = f"/api/v1/risk-registers/{register['id']}/export?format=csv"
+    response = client.get(url, headers=shop.as_("risk_manager"))
     assert response.status_code == 200
     return response.get_data(as_text=True)
 
@@ -219,7 +237,8 @@ def import_csv(client, shop: Shop, register: dict, text: str):  # type: ignore[n
 def test_R7_the_export_re_imports_to_the_same_register_unchanged(client, world):
     shop = Shop(client, world)
     register = shop.register()
-    for title, category, rating in (("Card-not-present fraud", "fraud", (4, 4)), ("Carrier failure", "supply chain", (2, 3)),
+    for title, category, rating in (("Card-not-present fraud", "fraud", (4, 4)),
+                                    ("Carrier failure", "supply chain", (2, 3)),
                                     ("GDPR breach", "privacy", (3, 5))):
         shop.assess(shop.risk(register, title, category), inherent=rating, current=rating, target=(1, 1))
     before = export_csv(client, shop, register)
@@ -242,14 +261,16 @@ def test_R7_an_import_with_bad_rows_names_each_and_imports_nothing(client, world
     good = {**rows[0], "reference": "", "title": "New supplier risk"}
     bad_owner = {**rows[0], "reference": "", "title": "x", "owner_id": str(world.users["cb_admin@cb-a.test"])}
     bad_rating = {**rows[0], "reference": "", "title": "y", "inherent_likelihood": "9", "inherent_consequence": "1",
-                  "current_likelihood": "1", "current_consequence": "1", "target_likelihood": "1", "target_consequence": "1"}
+                  "current_likelihood": "1", "current_consequence": "1",
+                  "target_likelihood": "1", "target_consequence": "1"}
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows([good, bad_owner, bad_rating])
     problem = assert_problem(import_csv(client, shop, register, buffer.getvalue()), 422)
     assert set(problem["errors"]) == {"row 3.owner_id", "row 4.inherent_likelihood"}
-    assert len(shop.ok(client.get(f"/api/v1/risks?register_id={register['id']}", headers=shop.as_("member")))["items"]) == 1
+    risks = shop.ok(client.get(f"/api/v1/risks?register_id={register['id']}", headers=shop.as_("member")))["items"]
+    assert len(risks) == 1
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
     writer.writeheader()
@@ -274,13 +295,16 @@ def test_an_online_shop_runs_its_register_end_to_end(client, world):
     shop.ok(client.post(f"/api/v1/risks/{fraud['id']}/actions", headers=shop.as_("risk_manager"), json={
         "title": "3-D Secure everywhere", "owner_id": shop.user_id("member"),
         "due_date": (TODAY + timedelta(days=14)).isoformat()}), 201)
-    shop.ok(client.put(f"/api/v1/risks/{gdpr['id']}/treatment", headers=shop.as_("risk_manager"), json={"options": ["retain"]}))
+    shop.ok(client.put(f"/api/v1/risks/{gdpr['id']}/treatment", headers=shop.as_("risk_manager"),
+                       json={"options": ["retain"]}))
     shop.ok(client.post(f"/api/v1/risks/{gdpr['id']}/acceptance", headers=shop.as_("client_admin"), json={
-        "rationale": "Residual exposure accepted for this budget year", "expires_on": (TODAY + timedelta(days=365)).isoformat()}), 201)
+        "rationale": "Residual exposure accepted for this budget year",
+        "expires_on": (TODAY + timedelta(days=365)).isoformat()}), 201)
     shop.ok(client.post(f"/api/v1/risks/{carrier['id']}/reviews", headers=shop.as_("risk_manager"),
                         json={"notes": "Second carrier signed"}), 201)
 
-    heatmap = shop.ok(client.get(f"/api/v1/risk-registers/{register['id']}/heatmap?basis=current", headers=shop.as_("member")))
+    url = f"/api/v1/risk-registers/{register['id']}/heatmap?basis=current"
+    heatmap = shop.ok(client.get(url, headers=shop.as_("member")))
     counts = {(c["likelihood"], c["consequence"]): c["count"] for c in heatmap["cells"] if c["count"]}
     assert counts == {(4, 3): 1, (2, 3): 1, (3, 5): 1}
     assert heatmap["likelihood_labels"][0] == "Rare" and heatmap["consequence_labels"][-1] == "Severe"

@@ -64,7 +64,8 @@ def test_a_cb_onboards_a_client_whose_admin_signs_in_to_the_client_tenant(client
     tokens = login(client, "owner@webshop.test", "a long enough password").get_json()
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}).get_json()
     assert me["tenant"]["id"] == view["id"] and me["tenant"]["kind"] == "client_organisation"
-    names = [c["name"] for c in client.get("/api/v1/clients", headers=world.headers("cb_viewer@cb-b.test")).get_json()["items"]]
+    listed = client.get("/api/v1/clients", headers=world.headers("cb_viewer@cb-b.test")).get_json()["items"]
+    names = [c["name"] for c in listed]
     assert sorted(names) == ["Client B", "Web Shop"]
 
 
@@ -91,7 +92,8 @@ def test_client_lists_are_keyset_paginated_and_filtered_by_name(client, world):
         assert client.post("/api/v1/clients", headers=headers, json=body).status_code == 201
     seen, cursor = [], None
     while True:
-        page = client.get("/api/v1/clients", headers=headers, query_string={"limit": 2, **({"cursor": cursor} if cursor else {})}).get_json()
+        query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/v1/clients", headers=headers, query_string=query).get_json()
         seen += [c["name"] for c in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
@@ -107,7 +109,8 @@ def test_a_client_admin_invites_colleagues_with_client_roles_only(client, world)
     headers = world.headers("client_admin@client-a.test")
     body = {"email": "new@client-a.test", "name": "New", "password": "another long password", "roles": ["member"]}
     assert client.post("/api/v1/users", headers=headers, json=body).status_code == 201
-    wrong = assert_problem(client.post("/api/v1/users", headers=headers, json={**body, "email": "x@client-a.test", "roles": ["auditor"]}), 422)
+    with_cb_role = {**body, "email": "x@client-a.test", "roles": ["auditor"]}
+    wrong = assert_problem(client.post("/api/v1/users", headers=headers, json=with_cb_role), 422)
     assert "roles" in wrong["errors"]
     assert "email" in assert_problem(client.post("/api/v1/users", headers=headers, json=body), 422)["errors"]
     assert_problem(client.post("/api/v1/users", headers=world.headers("member@client-a.test"), json=body), 403)
@@ -138,23 +141,26 @@ def test_a_retried_create_with_the_same_idempotency_key_returns_the_first_result
 def test_a_user_sees_only_their_own_tenants_users(client, world):
     items = client.get("/api/v1/users?limit=100", headers=world.headers("cb_viewer@cb-b.test")).get_json()["items"]
     assert {u["email"].split("@")[1] for u in items} == {"cb-b.test"}
-    assert_problem(client.get(f"/api/v1/users/{world.users['cb_admin@cb-a.test']}", headers=world.headers("cb_admin@cb-b.test")), 404)
+    url = f"/api/v1/users/{world.users['cb_admin@cb-a.test']}"
+    assert_problem(client.get(url, headers=world.headers("cb_admin@cb-b.test")), 404)
     assert_problem(client.get(f"/api/v1/users/{uuid.uuid4()}", headers=world.headers("cb_admin@cb-b.test")), 404)
 
 
 def test_tenants_are_visible_to_themselves_and_cbs_to_the_platform(client, world):
     cb_a = world.tenants["cb-a"]
     assert client.get(f"/api/v1/tenants/{cb_a}", headers=world.headers("cb_viewer@cb-a.test")).status_code == 200
-    assert client.get(f"/api/v1/tenants/{cb_a}", headers=world.headers("platform_admin@platform.test")).status_code == 200
+    platform = world.headers("platform_admin@platform.test")
+    assert client.get(f"/api/v1/tenants/{cb_a}", headers=platform).status_code == 200
     assert_problem(client.get(f"/api/v1/tenants/{cb_a}", headers=world.headers("cb_admin@cb-b.test")), 404)
-    assert_problem(client.get(f"/api/v1/tenants/{world.tenants['client-a']}", headers=world.headers("platform_admin@platform.test")), 404)
-    slugs = [t["slug"] for t in client.get("/api/v1/tenants", headers=world.headers("platform_admin@platform.test")).get_json()["items"]]
+    assert_problem(client.get(f"/api/v1/tenants/{world.tenants['client-a']}", headers=platform), 404)
+    slugs = [t["slug"] for t in client.get("/api/v1/tenants", headers=platform).get_json()["items"]]
     assert slugs == ["cb-a", "cb-b"]
 
 
 def test_J1_a_client_keeps_its_time_zone_and_a_made_up_zone_is_a_422_naming_the_field(client, world):
     headers = world.headers("certification_manager@cb-b.test")
-    bad = assert_problem(client.post("/api/v1/clients", headers=headers, json={**NEW_CLIENT, "timezone": "Mars/Olympus"}), 422)
+    on_mars = {**NEW_CLIENT, "timezone": "Mars/Olympus"}
+    bad = assert_problem(client.post("/api/v1/clients", headers=headers, json=on_mars), 422)
     assert "timezone" in bad["errors"]
     created = client.post("/api/v1/clients", headers=headers, json={**NEW_CLIENT, "timezone": "Asia/Tokyo"})
     assert created.status_code == 201 and created.get_json()["timezone"] == "Asia/Tokyo"

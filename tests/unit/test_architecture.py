@@ -99,7 +99,8 @@ def test_every_module_has_a_layer(module: str) -> None:
 
 
 def test_no_import_runs_up_a_layer() -> None:
-    upward = [f"{edge.module}:{edge.line} imports {edge.target} ({layer_of(edge.module)[1]} -> {layer_of(edge.target)[1]})"
+    upward = [f"{edge.module}:{edge.line} imports {edge.target} "
+              f"({layer_of(edge.module)[1]} -> {layer_of(edge.target)[1]})"
               for edge in EDGES if layer_of(edge.target)[0] > layer_of(edge.module)[0]]
     assert upward == [], "a lower layer reacts to a higher one by subscribing (grc.events.on), not by importing:\n" \
         + "\n".join(upward)

@@ -50,8 +50,10 @@ def test_F2_a_nonconformity_is_answered_reviewed_implemented_verified_then_close
     assert follow(FindingStatus.open, "respond") == FindingStatus.response_submitted
     assert follow(FindingStatus.open, "respond", "accept_plan") == FindingStatus.plan_accepted
     assert follow(FindingStatus.open, "respond", "accept_plan", "implement") == FindingStatus.implemented
-    assert follow(FindingStatus.open, "respond", "accept_plan", "implement", "verify_effective") == FindingStatus.verified
-    assert follow(FindingStatus.open, "respond", "accept_plan", "implement", "verify_effective", "close") == FindingStatus.closed
+    assert (follow(FindingStatus.open, "respond", "accept_plan", "implement", "verify_effective")
+            == FindingStatus.verified)
+    assert (follow(FindingStatus.open, "respond", "accept_plan", "implement", "verify_effective", "close")
+            == FindingStatus.closed)
 
 
 def test_F2_a_rejected_plan_goes_back_to_the_client_who_responds_again() -> None:
@@ -62,7 +64,8 @@ def test_F2_a_rejected_plan_goes_back_to_the_client_who_responds_again() -> None
 
 def test_F2_an_implementation_found_not_effective_goes_back_to_plan_accepted() -> None:
     assert follow(FindingStatus.implemented, "verify_not_effective") == FindingStatus.plan_accepted
-    assert follow(FindingStatus.implemented, "verify_not_effective", "implement", "verify_effective", "close") == FindingStatus.closed
+    assert (follow(FindingStatus.implemented, "verify_not_effective", "implement", "verify_effective", "close")
+            == FindingStatus.closed)
 
 
 def test_F2_observations_and_opportunities_close_straight_from_open() -> None:
@@ -132,7 +135,8 @@ def test_F2_a_nonconformity_cannot_be_closed_as_an_observation(acting: Callable[
 
 def test_F2_an_observation_takes_no_nonconformity_step(acting: Callable[[tenancy.Principal], None]) -> None:
     acting(AUDITOR)
-    observation = a_finding(Grade.observation, status=FindingStatus.implemented)  # wherever it is, only close_observation
+    # wherever it is, only close_observation
+    observation = a_finding(Grade.observation, status=FindingStatus.implemented)
     with pytest.raises(RuleViolation) as refused:
         transition(Session(), observation, "verify_effective")
     assert refused.value.rule == "F2"
