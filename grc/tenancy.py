@@ -153,11 +153,15 @@ def scope_to(session: Session, tenant_id: uuid.UUID, kind: str | None = None) ->
 
 
 def require_roles(*roles: str) -> Principal:
-    """403 unless the caller holds one of ``roles`` (call it after the resource was found visible)."""
-    principal = current()
-    if not principal.has_any(*roles):
+    """403 unless the caller of this request holds one of ``roles`` (call it after the resource was found visible)."""
+    return check_roles(current(), *roles)
+
+
+def check_roles(caller: Principal, *roles: str) -> Principal:
+    """403 unless ``caller`` holds one of ``roles``; a service given its caller checks with this."""
+    if not caller.has_any(*roles):
         raise Forbidden(f"This action needs one of the roles: {', '.join(roles)}.")
-    return principal
+    return caller
 
 
 @contextmanager

@@ -195,6 +195,7 @@ def test_C9_scope_reduction_is_a_new_revision_and_extension_needs_an_audit(clien
 
 def fifty_audited_clients(app, world) -> list[tuple[str, list[str]]]:  # type: ignore[no-untyped-def]
     """50 clients of cb-a, each with a completed stage 1 and stage 2 for ISO 9001 (built through the services)."""
+    from grc import tenancy
     from grc.audits import service as audits
     from grc.auth.onboarding import create_client
     from grc.extensions import db
@@ -214,8 +215,8 @@ def fifty_audited_clients(app, world) -> list[tuple[str, list[str]]]:  # type: i
                     "client_id": client.tenant.id, "scheme_ids": [uuid.UUID(ISO_9001)], "type": kind,
                     "planned_start": TODAY, "planned_end": TODAY, "sites": [],
                     "lead_auditor_id": world.users["auditor@cb-a.test"]})
-                audits.start(db.session, audit)
-                audits.complete(db.session, audit, TODAY)
+                audits.start(db.session, audit, caller=tenancy.current())
+                audits.complete(db.session, audit, TODAY, caller=tenancy.current())
                 ids.append(str(audit.id))
             db.session.commit()
             ready.append((str(client.tenant.id), ids))

@@ -31,7 +31,8 @@ WORKERS = (*service.MANAGERS, "member")
 @blp.response(201, ActionSchema)
 def create_finding_action(data: dict[str, Any], finding_id: uuid.UUID) -> Action:
     """Plan a corrective action for a nonconformity (the CB that raised it can read it)."""
-    return service.create_for_finding(db.session, tenancy.resolved(visible_finding, finding_id), data)
+    finding = tenancy.resolved(visible_finding, finding_id)
+    return service.create_for_finding(db.session, finding, data, caller=tenancy.current())
 
 
 @blp.route("/actions", methods=["GET"])
@@ -59,7 +60,7 @@ def update_action(data: dict[str, Any], action_id: uuid.UUID) -> Action:
     """Change an action (needs If-Match). Members may change only the status of actions assigned to them."""
     action = tenancy.resolved(service.visible_action, action_id)
     blp.check_etag(action, ActionSchema)
-    return service.update(db.session, action, data)
+    return service.update(db.session, action, data, caller=tenancy.current())
 
 
 @blp.route("/actions/<uuid:action_id>/notes", methods=["POST"])
@@ -68,7 +69,8 @@ def update_action(data: dict[str, Any], action_id: uuid.UUID) -> Action:
 @blp.response(201, ActionSchema)
 def add_action_note(data: dict[str, Any], action_id: uuid.UUID) -> Action:
     """Record progress on an action (a planned action moves to in_progress)."""
-    return service.add_note(db.session, tenancy.resolved(service.visible_action, action_id), data)
+    action = tenancy.resolved(service.visible_action, action_id)
+    return service.add_note(db.session, action, data, caller=tenancy.current())
 
 
 @blp.route("/actions/<uuid:action_id>/effectiveness-review", methods=["POST"])
@@ -77,4 +79,5 @@ def add_action_note(data: dict[str, Any], action_id: uuid.UUID) -> Action:
 @blp.response(200, ActionSchema)
 def review_action_effectiveness(data: dict[str, Any], action_id: uuid.UUID) -> Action:
     """Rule F6: record whether a done action was effective; who and when are kept."""
-    return service.review_effectiveness(db.session, tenancy.resolved(service.visible_action, action_id), data)
+    action = tenancy.resolved(service.visible_action, action_id)
+    return service.review_effectiveness(db.session, action, data, caller=tenancy.current())

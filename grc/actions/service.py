@@ -21,15 +21,16 @@ from grc.errors import Forbidden, InvalidField, RuleViolation
 from grc.events import publish
 from grc.extensions import db
 from grc.findings.models import Finding, FindingStatus
+from grc.tenancy import Principal
 
 MANAGERS = ("client_admin", "risk_manager", "cb_admin", "certification_manager")
 OPEN = (ActionStatus.planned, ActionStatus.in_progress)
 
 
-def create_for_finding(session: Session, finding: Finding, data: dict[str, Any]) -> Action:
+def create_for_finding(session: Session, finding: Finding, data: dict[str, Any], *, caller: Principal) -> Action:
     """The audited organisation plans a corrective action for a nonconformity; the CB can read it."""
-    principal = tenancy.require_roles(*MANAGERS)
-    if principal.tenant_id != finding.client_tenant_id:
+    tenancy.check_roles(caller, *MANAGERS)
+    if caller.tenant_id != finding.client_tenant_id:
         raise Forbidden("Corrective actions are planned by the organisation the finding concerns.")
     if finding.status == FindingStatus.closed or not finding.is_nonconformity:
         raise RuleViolation("Corrective actions answer open nonconformities.", rule="F6")
@@ -44,11 +45,11 @@ def create_for_finding(session: Session, finding: Finding, data: dict[str, Any])
     return action
 
 
-def create_for_risk(session: Session, risk: Any, data: dict[str, Any]) -> Action:
+def create_for_risk(session: Session, risk: Any, data: dict[str, Any], *, caller: Principal) -> Action:
     """R4: a treatment action of a risk, owned by the risk's tenant (the risk moves to in_treatment: risks subscribe
     to ``action.created``)."""
-    principal = tenancy.require_roles(*MANAGERS)
-    if principal.tenant_id != risk.tenant_id:
+    tenancy.check_roles(caller, *MANAGERS)
+    if caller.tenant_id != risk.tenant_id:
         raise Forbidden("A shared register is read-only for the certification body.")
     if not risk.treatment_options:
         raise RuleViolation("Decide the risk's treatment before planning treatment actions.", rule="R4")
@@ -67,10 +68,10 @@ def _checked(session: Session, data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def update(session: Session, action: Action, changes: dict[str, Any]) -> Action:
+def update(session: Session, action: Action, changes: dict[str, Any], *, caller: Principal) -> Action:
     """Managers change anything; a member only the status of an action assigned to them."""
-    principal = _check_can_work_on(action)
-    if not principal.has_any(*MANAGERS) and set(changes) - {"status"}:
+    _check_can_work_on(action, caller)
+    if not caller.has_any(*MANAGERS) and set(changes) - {"status"}:
         raise Forbidden("Members may only change the status of actions assigned to them.")
     if action.status not in OPEN and changes.get("status", action.status) != action.status:
         raise RuleViolation(f"A {action.status.value} action is final.", rule="F6")
@@ -83,10 +84,10 @@ def update(session: Session, action: Action, changes: dict[str, Any]) -> Action:
     return action
 
 
-def add_note(session: Session, action: Action, data: dict[str, Any]) -> Action:
-    principal = _check_can_work_on(action)
+def add_note(session: Session, action: Action, data: dict[str, Any], *, caller: Principal) -> Action:
+    _check_can_work_on(action, caller)
     action.notes.append(ActionNote(
-        tenant_id=action.tenant_id, shared_with_tenant_id=action.shared_with_tenant_id, author_id=principal.actor_id,
+        tenant_id=action.tenant_id, shared_with_tenant_id=action.shared_with_tenant_id, author_id=caller.actor_id,
         **data,
     ))
     if action.status == ActionStatus.planned:
@@ -95,28 +96,27 @@ def add_note(session: Session, action: Action, data: dict[str, Any]) -> Action:
     return action
 
 
-def review_effectiveness(session: Session, action: Action, data: dict[str, Any]) -> Action:
+def review_effectiveness(session: Session, action: Action, data: dict[str, Any], *, caller: Principal) -> Action:
     """F6: a manager records whether a completed action was effective (who and when are kept)."""
-    principal = tenancy.require_roles(*MANAGERS)
-    if principal.tenant_id != action.tenant_id:
+    tenancy.check_roles(caller, *MANAGERS)
+    if caller.tenant_id != action.tenant_id:
         raise Forbidden("The organisation that owns the action reviews its effectiveness.")
     if action.status != ActionStatus.done:
         raise RuleViolation("Only a done action can be reviewed for effectiveness.", rule="F6")
     action.effectiveness = Effectiveness(data["effectiveness"])
     action.effectiveness_comment = data.get("comment")
-    action.effectiveness_reviewed_by = principal.actor_id
+    action.effectiveness_reviewed_by = caller.actor_id
     action.effectiveness_reviewed_at = utcnow()
     session.flush()
     publish(session, "action.reviewed", event_payload(action))
     return action
 
 
-def _check_can_work_on(action: Action) -> tenancy.Principal:
-    principal = tenancy.current()
-    if principal.tenant_id != action.tenant_id:
+def _check_can_work_on(action: Action, caller: Principal) -> None:
+    if caller.tenant_id != action.tenant_id:
         raise Forbidden("This action is shared with you read-only.")
-    if principal.has_any(*MANAGERS) or (principal.has_any("member") and action.owner_id == principal.actor_id):
-        return principal
+    if caller.has_any(*MANAGERS) or (caller.has_any("member") and action.owner_id == caller.actor_id):
+        return
     raise Forbidden("Members work only on the actions assigned to them.")
 
 

@@ -55,7 +55,8 @@ def get_audit(audit_id: uuid.UUID) -> Audit:
 @blp.response(200, AuditSchema)
 def start_audit(audit_id: uuid.UUID) -> Audit:
     """planned -> in_progress. Rule C1: a stage 2 needs a completed stage 1 for the same client and scheme."""
-    return service.start(db.session, tenancy.resolved(service.visible_audit, audit_id))
+    audit = tenancy.resolved(service.visible_audit, audit_id)
+    return service.start(db.session, audit, caller=tenancy.current())
 
 
 @blp.route("/audits/<uuid:audit_id>/complete", methods=["POST"])
@@ -64,7 +65,8 @@ def start_audit(audit_id: uuid.UUID) -> Audit:
 @blp.response(200, AuditSchema)
 def complete_audit(data: dict[str, Any], audit_id: uuid.UUID) -> Audit:
     """in_progress -> completed, with the audit's last day."""
-    return service.complete(db.session, tenancy.resolved(service.visible_audit, audit_id), data.get("completed_on"))
+    audit = tenancy.resolved(service.visible_audit, audit_id)
+    return service.complete(db.session, audit, data.get("completed_on"), caller=tenancy.current())
 
 
 @blp.route("/audits/<uuid:audit_id>/cancel", methods=["POST"])
@@ -73,7 +75,8 @@ def complete_audit(data: dict[str, Any], audit_id: uuid.UUID) -> Audit:
 @blp.response(200, AuditSchema)
 def cancel_audit(data: dict[str, Any], audit_id: uuid.UUID) -> Audit:
     """planned or in_progress -> cancelled, with the reason."""
-    return service.cancel(db.session, tenancy.resolved(service.visible_audit, audit_id), data["reason"])
+    audit = tenancy.resolved(service.visible_audit, audit_id)
+    return service.cancel(db.session, audit, data["reason"], caller=tenancy.current())
 
 
 @blp.route("/clients/<uuid:client_id>/programme", methods=["GET"])

@@ -19,6 +19,7 @@ from grc.events import publish
 from grc.extensions import db
 from grc.schemes.models import Scheme
 from grc.schemes.service import schemes_by_ids
+from grc.tenancy import Principal
 from grc.tenants import service as tenants
 
 CB_STAFF = ("cb_admin", "certification_manager", "auditor")
@@ -96,9 +97,9 @@ def visible_audit(audit_id: uuid.UUID) -> Audit | None:
 # --------------------------------------------------------------------------- running
 
 
-def start(session: Session, audit: Audit) -> Audit:
+def start(session: Session, audit: Audit, *, caller: Principal) -> Audit:
     """planned -> in_progress; a stage 2 needs a completed stage 1 for the same client and scheme (C1)."""
-    _check_cb_side(audit)
+    _check_cb_side(audit, caller)
     _require_status(audit, AuditStatus.planned, "start")
     if audit.type == AuditType.stage2:
         missing = [scheme.standard for scheme in audit.schemes if not _stage1_completed(session, audit, scheme)]
@@ -112,16 +113,16 @@ def start(session: Session, audit: Audit) -> Audit:
     return _transitioned(session, audit, "audit.started")
 
 
-def complete(session: Session, audit: Audit, completed_on: date | None) -> Audit:
-    _check_cb_side(audit)
+def complete(session: Session, audit: Audit, completed_on: date | None, *, caller: Principal) -> Audit:
+    _check_cb_side(audit, caller)
     _require_status(audit, AuditStatus.in_progress, "complete")
     audit.status = AuditStatus.completed
     audit.completed_on = completed_on or utcnow().date()
     return _transitioned(session, audit, "audit.completed")
 
 
-def cancel(session: Session, audit: Audit, reason: str) -> Audit:
-    _check_cb_side(audit)
+def cancel(session: Session, audit: Audit, reason: str, *, caller: Principal) -> Audit:
+    _check_cb_side(audit, caller)
     if audit.status not in (AuditStatus.planned, AuditStatus.in_progress):
         raise RuleViolation(f"A {audit.status.value} audit cannot be cancelled.", rule="AUDIT-STATUS")
     audit.status = AuditStatus.cancelled
@@ -129,12 +130,11 @@ def cancel(session: Session, audit: Audit, reason: str) -> Audit:
     return _transitioned(session, audit, "audit.cancelled")
 
 
-def _check_cb_side(audit: Audit) -> None:
+def _check_cb_side(audit: Audit, caller: Principal) -> None:
     """Only the CB's staff run audits; an auditor must be on the team (managers may act for them)."""
-    principal = tenancy.current()
-    if principal.tenant_id != audit.tenant_id:
+    if caller.tenant_id != audit.tenant_id:
         raise Forbidden("The audited client reads its audits but does not run them.")
-    if not principal.has_any(*MANAGERS) and principal.actor_id not in audit.team_user_ids:
+    if not caller.has_any(*MANAGERS) and caller.actor_id not in audit.team_user_ids:
         raise Forbidden("Only a member of the audit team (or a manager) can do this.")
 
 

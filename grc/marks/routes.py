@@ -34,7 +34,7 @@ def grant_mark_licence(data: dict[str, Any]) -> MarkLicence:
     Use on products, packaging, test reports or certificates of conformity is never permitted (422, rule M1);
     `domains` is required when `website` is a permitted use. The licence gets a public, unguessable number.
     """
-    return service.grant(db.session, data)
+    return service.grant(db.session, data, caller=tenancy.current())
 
 
 @blp.route("/mark-licences", methods=["GET"])
@@ -58,7 +58,8 @@ def get_mark_licence(licence_id: uuid.UUID) -> MarkLicence:
 @blp.response(200, MarkLicenceSchema)
 def suspend_mark_licence(data: dict[str, Any], licence_id: uuid.UUID) -> MarkLicence:
     """Rule M2: the CB suspends the licence itself, whatever its certificates say (409 if already suspended so)."""
-    return service.suspend(db.session, tenancy.resolved(service.visible_licence, licence_id), data["reason"])
+    licence = tenancy.resolved(service.visible_licence, licence_id)
+    return service.suspend(db.session, licence, data["reason"], caller=tenancy.current())
 
 
 @blp.route("/mark-licences/<uuid:licence_id>/restore", methods=["POST"])
@@ -67,7 +68,8 @@ def suspend_mark_licence(data: dict[str, Any], licence_id: uuid.UUID) -> MarkLic
 @blp.response(200, MarkLicenceSchema)
 def restore_mark_licence(data: dict[str, Any], licence_id: uuid.UUID) -> MarkLicence:
     """Rule M2: lift the CB's own suspension; 409 unless the CB suspended it and every certificate is active."""
-    return service.restore(db.session, tenancy.resolved(service.visible_licence, licence_id), data["reason"])
+    licence = tenancy.resolved(service.visible_licence, licence_id)
+    return service.restore(db.session, licence, data["reason"], caller=tenancy.current())
 
 
 @blp.route("/mark-licences/<uuid:licence_id>/withdraw", methods=["POST"])
@@ -76,7 +78,8 @@ def restore_mark_licence(data: dict[str, Any], licence_id: uuid.UUID) -> MarkLic
 @blp.response(200, MarkLicenceSchema)
 def withdraw_mark_licence(data: dict[str, Any], licence_id: uuid.UUID) -> MarkLicence:
     """Rule M2: the CB withdraws the licence; withdrawn is terminal (409 if already withdrawn)."""
-    return service.withdraw(db.session, tenancy.resolved(service.visible_licence, licence_id), data["reason"])
+    licence = tenancy.resolved(service.visible_licence, licence_id)
+    return service.withdraw(db.session, licence, data["reason"], caller=tenancy.current())
 
 
 @blp.route("/public/mark-licences/<number>", methods=["GET"])

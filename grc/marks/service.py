@@ -31,6 +31,7 @@ from grc.errors import Forbidden, InvalidField, NotFound, RuleViolation
 from grc.events import publish
 from grc.extensions import db
 from grc.marks.models import LicenceStatus, MarkLicence, licence_certificates
+from grc.tenancy import Principal
 from grc.tenants import service as tenants
 from grc.tenants.models import Tenant
 
@@ -54,13 +55,13 @@ LOOKUP_LIMIT_SCOPE = "mark-licence-lookup"  # the public JSON, badge and page sh
 # --------------------------------------------------------------------------- granting (M1)
 
 
-def grant(session: Session, data: dict[str, Any]) -> MarkLicence:
+def grant(session: Session, data: dict[str, Any], *, caller: Principal) -> MarkLicence:
     """M1: a licence for one or more active certificates of one client, for permitted uses and online domains."""
-    principal = tenancy.require_roles(MANAGER)
+    tenancy.check_roles(caller, MANAGER)
     client = tenants.visible_client(data["client_id"])
     if client is None:
         raise InvalidField("client_id", "not a client of this certification body")
-    certificates = _grantable_certificates(session, principal.tenant_id, client.tenant.id, data["certificate_ids"])
+    certificates = _grantable_certificates(session, caller.tenant_id, client.tenant.id, data["certificate_ids"])
     uses = check_permitted_uses(data["permitted_uses"])
     domains = [normalise_domain(d, field="domains") for d in data.get("domains") or []]
     domains = list(dict.fromkeys(domains))
@@ -70,7 +71,7 @@ def grant(session: Session, data: dict[str, Any]) -> MarkLicence:
     licence = MarkLicence(
         client_tenant_id=client.tenant.id, number=_new_number(session), status=LicenceStatus.active,
         suspended_by_cb=False, permitted_uses=uses, domains=domains, granted_on=utcnow().date(),
-        granted_by=principal.actor_id, certificates=certificates,
+        granted_by=caller.actor_id, certificates=certificates,
     )
     session.add(licence)
     name_action(session, licence, "mark_licence.granted")
@@ -143,18 +144,18 @@ def _new_number(session: Session) -> str:
 # --------------------------------------------------------------------------- the licence's own changes (M2)
 
 
-def suspend(session: Session, licence: MarkLicence, reason: str) -> MarkLicence:
+def suspend(session: Session, licence: MarkLicence, reason: str, *, caller: Principal) -> MarkLicence:
     """M2: the CB suspends the licence itself (whatever its certificates say)."""
-    _check_owner(licence)
+    _check_owner(licence, caller)
     if licence.status == LicenceStatus.withdrawn or licence.suspended_by_cb:
         raise RuleViolation(f"The licence is already {_own_state(licence)}.", rule="M2")
     licence.suspended_by_cb = True
     return _change(session, licence, _derived_status(licence), reason, "suspended")
 
 
-def restore(session: Session, licence: MarkLicence, reason: str) -> MarkLicence:
+def restore(session: Session, licence: MarkLicence, reason: str, *, caller: Principal) -> MarkLicence:
     """M2: lift the CB's own suspension; possible only while every certificate of the licence is active."""
-    _check_owner(licence)
+    _check_owner(licence, caller)
     if licence.status == LicenceStatus.withdrawn or not licence.suspended_by_cb:
         raise RuleViolation(
             "Only a licence the certification body suspended itself is restored; one suspended because of its "
@@ -168,17 +169,17 @@ def restore(session: Session, licence: MarkLicence, reason: str) -> MarkLicence:
     return _change(session, licence, _derived_status(licence), reason, "restored")
 
 
-def withdraw(session: Session, licence: MarkLicence, reason: str) -> MarkLicence:
+def withdraw(session: Session, licence: MarkLicence, reason: str, *, caller: Principal) -> MarkLicence:
     """M2: the CB withdraws the licence; withdrawn is terminal."""
-    _check_owner(licence)
+    _check_owner(licence, caller)
     if licence.status == LicenceStatus.withdrawn:
         raise RuleViolation("The licence is already withdrawn (terminal).", rule="M2")
     return _change(session, licence, LicenceStatus.withdrawn, reason, "withdrawn")
 
 
-def _check_owner(licence: MarkLicence) -> None:
-    principal = tenancy.require_roles(MANAGER)
-    if principal.tenant_id != licence.tenant_id:
+def _check_owner(licence: MarkLicence, caller: Principal) -> None:
+    tenancy.check_roles(caller, MANAGER)
+    if caller.tenant_id != licence.tenant_id:
         raise Forbidden("Only the certification body that granted the licence changes it.")
 
 

@@ -193,7 +193,8 @@ def decide_risk_treatment(data: dict[str, Any], risk_id: uuid.UUID) -> Risk:
 @blp.response(201, ActionSchema)
 def create_risk_treatment_action(data: dict[str, Any], risk_id: uuid.UUID) -> Action:
     """Rule R4: a treatment action (the shared actions resource); the risk moves to in_treatment."""
-    return actions.create_for_risk(db.session, tenancy.resolved(service.visible_risk, risk_id), data)
+    risk = tenancy.resolved(service.visible_risk, risk_id)
+    return actions.create_for_risk(db.session, risk, data, caller=tenancy.current())
 
 
 @blp.route("/risks/<uuid:risk_id>/acceptance", methods=["POST"])

@@ -36,19 +36,21 @@ def certification_graph(app: Flask, world: World) -> dict[str, list[Victim]]:
             "lead_auditor_id": world.users["auditor@cb-a.test"]})
         db.session.commit()
         act_as("auditor@cb-a.test")
-        start(db.session, audit)
+        start(db.session, audit, caller=tenancy.current())
         finding = raise_on_audit(db.session, audit, {"grade": "major", "clause": "8.5", "requirement": "r",
                                                      "evidence": "victim evidence", "statement": "s"})
         cb_file = attach(db.session, finding, "victim-report.txt", b"cb-a audit notes")
         db.session.commit()
         act_as("client_admin@client-a.test")
         action = create_for_finding(db.session, finding, {"title": "victim action", "owner_id":
-                                                          world.users["client_admin@client-a.test"], "due_date": today})
+                                                          world.users["client_admin@client-a.test"], "due_date": today},
+                                    caller=tenancy.current())
         own = raise_own(db.session, {"source": "complaint", "grade": "minor", "clause": "7.1", "requirement": "r",
                                      "evidence": "private", "statement": "s",
                                      "verifier_id": world.users["client_admin@client-a.test"]})
         own_action = create_for_finding(db.session, own, {"title": "private action", "owner_id":
-                                                          world.users["client_admin@client-a.test"], "due_date": today})
+                                                          world.users["client_admin@client-a.test"], "due_date": today},
+                                        caller=tenancy.current())
         own_file = attach(db.session, own, "private.txt", b"client-a private notes")
         db.session.commit()
         return {
@@ -79,8 +81,8 @@ def issued_certificate(app: Flask, world: World) -> dict[str, list[Victim]]:
             audit = create_audit(db.session, {
                 "client_id": world.tenants["client-a"], "scheme_ids": [iso14001], "type": kind, "planned_start": today,
                 "planned_end": today, "sites": [], "lead_auditor_id": world.users["auditor@cb-a.test"]})
-            start(db.session, audit)
-            complete(db.session, audit, today)
+            start(db.session, audit, caller=tenancy.current())
+            complete(db.session, audit, today, caller=tenancy.current())
             audits.append(audit.id)
         db.session.commit()
         act_as("certification_manager@cb-a.test")

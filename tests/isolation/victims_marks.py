@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from grc import tenancy
 from grc.extensions import db
 from tests.isolation.registry import BOTH, Victim, victims
 from tests.world import World, act_as
@@ -18,6 +19,7 @@ def licence_victims(app: Flask, world: World) -> list[Victim]:
     with app.app_context():
         act_as("certification_manager@cb-a.test")
         licence = grant(db.session, {"client_id": world.tenants["client-a"], "certificate_ids": [certificate_id],
-                                     "permitted_uses": ["website"], "domains": ["victim.example"]})
+                                     "permitted_uses": ["website"], "domains": ["victim.example"]},
+                        caller=tenancy.current())
         db.session.commit()
         return [Victim("licence_id", "cb-a's mark licence for client-a", licence.id, BOTH)]

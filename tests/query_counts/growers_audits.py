@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from grc import tenancy
 from grc.actions import service as actions
 from grc.actions.models import Action
 from grc.audits import service as audits
@@ -25,7 +26,7 @@ def audit(scene: Scene) -> uuid.UUID:
     def build() -> uuid.UUID:
         audit_id = plan_audits(scene, 1)[0]
         with scene.acting(AUDITOR) as session:
-            audits.start(session, session.get(Audit, audit_id))
+            audits.start(session, session.get_one(Audit, audit_id), caller=tenancy.current())
         return audit_id
 
     return scene.once("audit", build)
@@ -76,9 +77,11 @@ def plan_actions(scene: Scene, count: int) -> list[uuid.UUID]:
         planned = []
         for _ in range(count):
             made = actions.create_for_finding(session, on, {
-                "title": "fix", "owner_id": scene.user(CLIENT_ADMIN), "due_date": TODAY + timedelta(days=30)})
+                "title": "fix", "owner_id": scene.user(CLIENT_ADMIN), "due_date": TODAY + timedelta(days=30)},
+                caller=tenancy.current())
             for percent in (10, 50):
-                actions.add_note(session, made, {"text": "progress", "progress_percent": percent})
+                actions.add_note(session, made, {"text": "progress", "progress_percent": percent},
+                                 caller=tenancy.current())
             planned.append(made.id)
         return planned
 

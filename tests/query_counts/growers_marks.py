@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 
+from grc import tenancy
 from grc.certification.models import Certificate
 from grc.marks import service as marks
 from grc.marks.models import MarkLicence
@@ -18,7 +19,7 @@ def grow_licences(scene: Scene, count: int) -> Read:
         own = [issued.id for issued in certificates(scene, 2)]
         with scene.acting(CB_MANAGER) as session:
             marks.grant(session, {"client_id": scene.tenant("client-a"), "certificate_ids": own,
-                                  "permitted_uses": ["website"], "domains": ["shop.example"]})
+                                  "permitted_uses": ["website"], "domains": ["shop.example"]}, caller=tenancy.current())
     return Read(CLIENT_ADMIN, "/api/v1/mark-licences")
 
 
@@ -30,7 +31,8 @@ def grow_badge(scene: Scene, count: int) -> Read:
         first = certificate(scene).id
         with scene.acting(CB_MANAGER) as session:
             licence = marks.grant(session, {"client_id": scene.tenant("client-a"), "certificate_ids": [first],
-                                            "permitted_uses": ["website"], "domains": ["shop.example"]})
+                                            "permitted_uses": ["website"], "domains": ["shop.example"]},
+                                  caller=tenancy.current())
             return licence.id, licence.number
 
     licence_id, number = scene.once("licence", build)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from grc import tenancy
 from grc.actions import service as actions
 from grc.risks import controls, criteria
 from grc.risks import service as risks
@@ -54,7 +55,7 @@ def assessed_risks(scene: Scene, count: int) -> list[uuid.UUID]:
             controls.link_controls(session, risk, [control_id])
             risks.decide_treatment(session, risk, ["change_likelihood"])
             actions.create_for_risk(session, risk, {"title": "treat", "owner_id": scene.user(RISK_MANAGER),
-                                                    "due_date": TODAY - timedelta(days=1)})
+                                                    "due_date": TODAY - timedelta(days=1)}, caller=tenancy.current())
             made.append(risk.id)
         return made
 
