@@ -9,7 +9,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from rq import Queue
+from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
 from sqlalchemy import select
 
@@ -17,8 +17,8 @@ from grc import events, tenancy
 from grc.db import utcnow
 from grc.events import OutboxMessage, OutboxStatus
 from grc.extensions import db
-from grc.jobs.job_functions import relay_outbox
-from grc.jobs.queue import enqueue
+from grc.jobs.job_functions import RELAY, relay_outbox
+from grc.jobs.queue import enqueue, trigger
 from grc.notifications import service as outbox
 from grc.redis_connection import redis_connection
 from tests.servers import app_on_redis, free_port, start_redis
@@ -70,11 +70,57 @@ def test_J1_a_real_rq_worker_process_relays_what_the_api_enqueued(app, client, w
 
 
 @needs_redis
-def test_J3_a_second_relay_enqueued_while_one_waits_is_a_no_op(app):
+def test_J3_a_second_relay_triggered_while_one_waits_is_a_no_op(app):
     with app.app_context():
-        assert enqueue(relay_outbox, job_id="outbox-relay") is True
-        assert enqueue(relay_outbox, job_id="outbox-relay") is False
+        assert trigger(relay_outbox, name=RELAY) is True
+        assert trigger(relay_outbox, name=RELAY) is False
         assert Queue(app.config["GRC_SETTINGS"].queue_name, connection=redis_connection(app)).count == 1
+
+
+def run_worker_in_process(app) -> Queue:  # type: ignore[no-untyped-def]
+    """Work the app's queue until it is empty, in this process (so a test can make a run fail or race)."""
+    queue = Queue(app.config["GRC_SETTINGS"].queue_name, connection=redis_connection(app))
+    with app.app_context():
+        SimpleWorker([queue], connection=redis_connection(app)).work(burst=True)
+    return queue
+
+
+@needs_redis
+def test_J6_a_failed_relay_run_never_blocks_the_next(app, client, world, monkeypatch):
+    """The database refuses a whole relay run; the next write still gets a run of its own at once."""
+    headers = world.headers("cb_admin@cb-a.test")
+    assert client.post("/api/v1/users", headers=headers, json=NEW_USER).status_code == 201
+
+    def refused(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the database went away mid-run")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(outbox, "relay", refused)
+        assert run_worker_in_process(app).failed_job_registry.count == 1
+    second = {**NEW_USER, "email": "pia@cb-a.test", "name": "Pia"}
+    assert client.post("/api/v1/users", headers=headers, json=second).status_code == 201
+    assert run_worker_in_process(app).count == 0
+    assert messages(app, "user.created")[0].status == OutboxStatus.dispatched
+    assert messages(app, "user.created", "pia@cb-a.test")[0].status == OutboxStatus.dispatched
+
+
+@needs_redis
+def test_J6_a_write_committed_while_the_relay_runs_is_relayed_by_the_next_run(app, client, world, monkeypatch):
+    """A trigger fired during a run queues the run that follows it, instead of waiting for the schedule."""
+    headers = world.headers("cb_admin@cb-a.test")
+    assert client.post("/api/v1/users", headers=headers, json=NEW_USER).status_code == 201
+    relay, during = outbox.relay, {**NEW_USER, "email": "pia@cb-a.test", "name": "Pia"}
+
+    def relay_while_a_write_commits(*args, **kwargs):  # type: ignore[no-untyped-def]
+        counts = relay(*args, **kwargs)
+        if not messages(app, "user.created", "pia@cb-a.test"):
+            assert client.post("/api/v1/users", headers=headers, json=during).status_code == 201
+        return counts
+
+    monkeypatch.setattr(outbox, "relay", relay_while_a_write_commits)
+    queue = run_worker_in_process(app)
+    assert queue.count == 0 and queue.failed_job_registry.count == 0
+    assert messages(app, "user.created", "pia@cb-a.test")[0].status == OutboxStatus.dispatched
 
 
 def test_J4_when_redis_is_down_the_change_still_commits_and_the_message_waits(app, client, world):
@@ -158,7 +204,7 @@ def test_J4_redis_stopped_then_restarted_loses_nothing(app, client, world):
         redis_server = start_redis(port)
         try:
             with app.app_context():
-                assert enqueue(relay_outbox, job_id="outbox-relay")  # what the schedule does every minute
+                assert trigger(relay_outbox, name=RELAY)  # what the next write (or the schedule) does
             subprocess.run([sys.executable, "-m", "grc.cli", "worker", "--burst"], env=worker_env(app, url),
                            check=True, timeout=60)
         finally:

@@ -1,5 +1,6 @@
 """Run the next job right after a transaction that gave it work commits (the schedule catches the rest): the relay
-after an outbox write, the sender after new deliveries. Both are hooks of ``grc.commit_pipeline``."""
+after an outbox write, the sender after new deliveries. Both are hooks of ``grc.commit_pipeline``; ``trigger``
+makes sure a run starts after the commit (J6), whatever runs or failed before."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,12 +9,9 @@ from flask import has_app_context
 from sqlalchemy.orm import Session
 
 from grc.events import OUTBOX_WRITTEN_KEY
-from grc.jobs.job_functions import deliver_notifications, relay_outbox
-from grc.jobs.queue import enqueue
+from grc.jobs.job_functions import DELIVERIES, RELAY, deliver_notifications, relay_outbox
+from grc.jobs.queue import trigger
 from grc.notifications.delivery import DELIVERIES_WRITTEN_KEY
-
-RELAY_JOB_ID = "outbox-relay"
-DELIVERY_JOB_ID = "deliveries"
 
 
 def run_jobs_after_commit(session: Session, *_: Any) -> None:
@@ -25,9 +23,9 @@ def run_jobs_after_commit(session: Session, *_: Any) -> None:
     if not has_app_context():
         return
     if relay:
-        enqueue(relay_outbox, job_id=RELAY_JOB_ID)
+        trigger(relay_outbox, name=RELAY)
     if deliver:
-        enqueue(deliver_notifications, job_id=DELIVERY_JOB_ID)
+        trigger(deliver_notifications, name=DELIVERIES)
 
 
 def forget_on_rollback(session: Session) -> None:

@@ -12,9 +12,11 @@ from grc.auth.models import RevokedToken
 from grc.db import utcnow
 from grc.extensions import db
 from grc.jobs.daily_sweeps import SWEEPS, run_sweeps
-from grc.jobs.queue import job
+from grc.jobs.queue import job, started
 from grc.notifications import delivery
 from grc.notifications import service as outbox
+
+RELAY, DELIVERIES = "outbox-relay", "deliveries"  # the names their triggers go by (grc.jobs.commit_triggers)
 
 
 def _drain(step: Callable[[], dict[str, int]], batch: int) -> dict[str, int]:
@@ -30,12 +32,14 @@ def _drain(step: Callable[[], dict[str, int]], batch: int) -> dict[str, int]:
 @job
 def relay_outbox() -> dict[str, int]:
     """Fan out due outbox messages until none is left (one bounded transaction per batch)."""
+    started(RELAY)
     return _drain(lambda: outbox.relay(db.session), outbox.RELAY_BATCH)
 
 
 @job
 def deliver_notifications() -> dict[str, int]:
     """Send due e-mails and webhook calls until none is left (each retried on its own schedule)."""
+    started(DELIVERIES)
     return _drain(lambda: delivery.deliver_due(db.session), delivery.BATCH)
 
 
