@@ -2,7 +2,7 @@
 # Extra flags go in ARGS, e.g. `make bench ARGS="--duration 30 --threads 2"`.
 PYTHON := $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
 
-.PHONY: bench bench-smoke bench-sweep bench-cpu
+.PHONY: bench bench-smoke bench-sweep bench-cpu bench-notify
 
 bench:  # the API under gunicorn and wrk next to its two floors, full data set (bench/run.py)
 	$(PYTHON) -m bench.run $(ARGS)
@@ -15,3 +15,6 @@ bench-sweep:  # the daily sweep costs what is due, not what is stored (bench/swe
 
 bench-cpu:  # CPU per request in process next to the floors, and a certificate page part by part (bench/cpu.py)
 	$(PYTHON) -m bench.cpu --parts $(ARGS)
+
+bench-notify:  # from a write's commit to its notification and its webhook call, one worker, at the write load
+	$(PYTHON) -m bench.notify_latency $(ARGS)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import scenarios
 from tests import servers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,3 +44,20 @@ def test_the_cpu_benchmark_times_every_scenario_and_the_parts_of_a_page() -> Non
     assert {"floor_a", "floor_b", "me", "certificates", "risks", "heatmap", "kpis", "public_certificate", "badge",
             "finding_create", "part: whole request"} <= set(figures)
     assert all(ms > 0 for name, ms in figures.items() if not name.startswith("part:")), figures
+
+
+@pytest.mark.slow
+@needs_own_postgres
+@pytest.mark.skipif(servers.redis_server_path() is None or scenarios.wrk_path() is None,
+                    reason="the notification benchmark needs redis-server and wrk")
+def test_J6_every_message_of_a_write_burst_is_notified_and_called_once(tmp_path: Path) -> None:
+    """bench/notify_latency.py end to end: a worker, a webhook receiver, a short burst of findings. The latency
+    targets depend on the machine and are reported, not asserted here; every message must arrive."""
+    figures = tmp_path / "latency.json"
+    result = subprocess.run([sys.executable, "-m", "bench.notify_latency", "--duration", "2", "--timeout", "200",
+                             "--json", str(figures)], cwd=ROOT, capture_output=True, text=True, timeout=240,
+                            check=False)
+    assert figures.exists(), result.stdout[-2000:] + result.stderr[-4000:]
+    measured = json.loads(figures.read_text())
+    assert measured["messages"] > 0, result.stdout[-2000:]
+    assert measured["messages"] == measured["notified"] == measured["called"], result.stdout[-2000:]
