@@ -15,7 +15,7 @@ from flask import Flask
 
 from grc import dumping, guard, metrics, openapi, ratelimit, request_log, uow
 from grc.actions.routes import blp as actions
-from grc.api import Api, Blueprint
+from grc.api import Api, Blueprint, JSONProvider
 from grc.api_docs import api_docs_assets
 from grc.auditlog.routes import blp as audit_events
 from grc.audits.routes import blp as audits
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         dumping.check_against_marshmallow(True)
     install_pipeline()
     app = Flask("grc")
+    app.json = JSONProvider(app)  # request.get_json refuses a body nested too deep instead of recursing into it
     app.config.update(_flask_config(settings))
     request_log.configure_logging(settings.log_level)
     db.init_app(app, settings.database_url)

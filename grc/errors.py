@@ -21,6 +21,7 @@ from grc.schemas import Schema
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://grc.example/problems/"
 log = logging.getLogger("grc.errors")
+IF_MATCH_CHECKED = "grc_if_match_checked"
 
 
 class ProblemSchema(Schema):
@@ -95,6 +96,11 @@ class InvalidField(DomainError):
 
     def __init__(self, field: str, message: str):
         super().__init__(f"Invalid value for '{field}': {message}", errors={field: [message]})
+
+
+def note_if_match_checked() -> None:
+    """This request's If-Match named the resource's current ETag (``grc.api.Blueprint.check_etag``)."""
+    g.setdefault(IF_MATCH_CHECKED, True)
 
 
 def problem(status: int, detail: str | None = None, **extra: Any) -> Response:
@@ -177,6 +183,11 @@ def register_error_handlers(app: Flask) -> None:
     def _stale(_error: StaleDataError) -> Response:
         # Two requests changed the same row at once and this one lost the version check (its unit of work is
         # rolled back when the request ends): a conflict the client resolves by reading again, not a server fault.
+        if g.get(IF_MATCH_CHECKED):
+            # Its If-Match named the version it read, and the winner's commit made that ETag stale: the answer a
+            # stale ETag gets (412), whether the check ran after the winner's commit or, as here, just before it.
+            return problem(412, "The ETag in If-Match is stale: another request changed the resource meanwhile; "
+                                "fetch it again and retry.")
         return problem(409, "The resource was changed by another request meanwhile; fetch it again and retry.",
                        slug=Conflict.slug)
 

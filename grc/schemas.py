@@ -1,11 +1,12 @@
 """The bases of every schema and the field types the domains share (written once here).
 
 ``Schema`` is the base of every response: marshmallow's, dumping through a function compiled from its fields
-(grc/dumping.py). ``StrictSchema`` is the base of every request: unknown fields and NUL characters are refused
-(422). ``ListArgs`` and ``page_of`` are the query arguments and the envelope of every list.
+(grc/dumping.py). ``StrictSchema`` is the base of every request: unknown fields, NUL characters and lone surrogates
+are refused (422). ``ListArgs`` and ``page_of`` are the query arguments and the envelope of every list.
 """
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Mapping
 from typing import Any
@@ -37,29 +38,49 @@ class StrictSchema(Schema):
 
 
     @ma.pre_load
-    def _reject_nul_characters(self, data: Any, **_: Any) -> Any:
-        """PostgreSQL text cannot hold U+0000 (the query fails with a 500), so refuse it here as a 422."""
-        errors = _nul_errors(data) if isinstance(data, Mapping) else None  # other shapes: marshmallow's 422
+    def _reject_unstorable_text(self, data: Any, **_: Any) -> Any:
+        """Text PostgreSQL cannot hold fails the query with a 500, so refuse it here as a 422 naming the field:
+        U+0000, and lone UTF-16 surrogates (JSON's ``"\\ud800"`` escape decodes to one; UTF-8 cannot encode it)."""
+        errors = _unstorable_errors(data) if isinstance(data, Mapping) else None  # other shapes: marshmallow's 422
         if errors:
             raise ma.ValidationError(errors)
         return data
 
 
 NUL_MESSAGE = "Must not contain the NUL character (U+0000)."
+SURROGATE_MESSAGE = "Must not contain a lone surrogate (U+D800 to U+DFFF): it is not valid Unicode text."
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _nul_errors(value: Any) -> Any:
-    """Nested messages for every string (or mapping key) under ``value`` that contains U+0000, else None."""
+def _unstorable_errors(value: Any) -> Any:
+    """Nested messages for every string (or mapping key) under ``value`` that the database cannot store, else None."""
     if isinstance(value, str):
-        return [NUL_MESSAGE] if "\x00" in value else None
+        return _text_errors(value)
     found: dict[str | int, Any]
     if isinstance(value, Mapping):
-        found = {str(key): [NUL_MESSAGE] if "\x00" in str(key) else _nul_errors(value[key]) for key in value}
+        found = {_field_name(key): _text_errors(str(key)) or _unstorable_errors(value[key]) for key in value}
     elif isinstance(value, list):
-        found = {index: _nul_errors(item) for index, item in enumerate(value)}
+        found = {index: _unstorable_errors(item) for index, item in enumerate(value)}
     else:
         return None
     return {key: errors for key, errors in found.items() if errors} or None
+
+
+def _text_errors(text: str) -> list[str] | None:
+    if _UNSTORABLE.search(text) is None:
+        return None  # the common case: one scan of the text
+    messages = []
+    if "\x00" in text:
+        messages.append(NUL_MESSAGE)
+    if _SURROGATE.search(text):
+        messages.append(SURROGATE_MESSAGE)
+    return messages
+
+
+def _field_name(key: Any) -> str:
+    """A field name fit to send back: a lone surrogate in it is spelt out (``\\ud800``); clients cannot decode one."""
+    return str(key).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class ListArgs(StrictSchema):

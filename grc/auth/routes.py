@@ -51,13 +51,15 @@ def _login_limit_account() -> str:
 
 
 def _login_account() -> str:
-    """The account part of the login limit; an oversized body (answered 413) must not make the limiter log errors."""
+    """The account part of the login limit; an oversized body (answered 413) must not make the limiter log errors,
+    nor a lone surrogate in the e-mail (answered 422), which Redis cannot encode as a key: it is spelt out."""
     try:
         body = request.get_json(silent=True)
     except RequestEntityTooLarge:
         body = None
     email = body.get("email") if isinstance(body, dict) else None
-    return f"account:{str(email).strip().lower()}" if email else "account:-"
+    account = str(email).strip().lower().encode("utf-8", "backslashreplace").decode("utf-8")
+    return f"account:{account}" if email else "account:-"
 
 
 @auth.route("/auth/login", methods=["POST"])
