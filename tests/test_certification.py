@@ -278,6 +278,30 @@ def test_the_directory_export_uses_the_iaf_certsearch_fields(app, client, world)
     assert_problem(client.get("/api/v1/certificates/export", headers=cert.as_("client_admin")), 403)
 
 
+def test_the_directory_csv_neutralises_a_client_legal_name_a_spreadsheet_would_run_and_the_json_keeps_it(
+        client, world):
+    import csv
+    import io
+
+    cert = Decisions(client, world)
+    legal_name = '=HYPERLINK("http://evil.example","x")'
+    url = f"/api/v1/clients/{cert.client_id}"
+    etag = client.get(url, headers=cert.as_("cb_admin")).headers["ETag"]
+    cert.ok(client.patch(url, headers={**cert.as_("cb_admin"), "If-Match": etag},
+                         json={"legal_name": legal_name, "name": "@SUM(1)"}))
+    cert.ok(cert.decide("grant", audit_ids=cert.audited(), scope="-2+3 Online retail"), 201)
+    response = client.get("/api/v1/certificates/export?format=csv", headers=cert.as_("cb_viewer"))
+    [row] = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert row["certified_entity_name"] == "'" + legal_name and row["certified_entity_name"].startswith("'=")
+    assert row["scope"] == "'-2+3 Online retail"
+    assert row["sites"] == "'@SUM(1) (FR): -2+3 Online retail"  # the cell's start is what a spreadsheet reads
+    assert row["certificate_number"].startswith("CB-A-ISO9001-") and row["certified_entity_country"] == "FR"
+    assert row["certification_expiry_date"].isdigit() and row["certification_body_name"] == "CB A"
+    [record] = client.get("/api/v1/certificates/export?format=json", headers=cert.as_("cb_admin")).get_json()
+    assert record["certified_entity_name"] == legal_name and record["scope"] == "-2+3 Online retail"
+    assert record["sites"][0]["name"] == "@SUM(1)"  # JSON is not a spreadsheet: verbatim
+
+
 def test_C11_a_client_moves_its_active_certificate_to_another_cb_keeping_scope_and_expiry(client, world):
     cert = Decisions(client, world)
     certificate = cert.grant()

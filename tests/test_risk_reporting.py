@@ -217,3 +217,44 @@ def test_R7_the_printable_register_report_draws_the_heat_map_and_lists_the_risks
     assert stream.count(" re f") + stream.count(" re\nf") >= 25
     # another organisation does not learn the register exists
     assert_problem(client.get(url, headers=world.headers("client_admin@client-b.test")), 404)
+
+
+FORMULA_TITLES = ("+cmd|' /C calc'!A0", "@SUM(1)", "\tTabbed in from a spreadsheet")
+
+
+def formula_like_risks(shop: Shop) -> dict:  # type: ignore[type-arg]
+    """Three risks whose titles a spreadsheet would run as formulas, one ordinary; one formula-like category."""
+    register = shop.register()
+    for title in FORMULA_TITLES:
+        shop.assess(shop.risk(register, title, "=HYPERLINK(\"http://evil.example\",\"x\")"),
+                    inherent=(4, 4), current=(3, 4), target=(2, 3))
+    shop.risk(register, "Card-not-present fraud", "fraud")
+    return register
+
+
+def test_R7_the_csv_export_neutralises_titles_a_spreadsheet_would_run_and_leaves_ordinary_text_alone(client, world):
+    shop = Shop(client, world)
+    register = formula_like_risks(shop)
+    response = client.get(f"/api/v1/risk-registers/{register['id']}/export?format=csv", headers=shop.as_("member"))
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [row["title"] for row in rows] == [*("'" + title for title in FORMULA_TITLES), "Card-not-present fraud"]
+    assert {row["category"] for row in rows[:3]} == {"'=HYPERLINK(\"http://evil.example\",\"x\")"}
+    assert rows[3]["category"] == "fraud" and rows[0]["reference"] == "R-001"
+    assert (rows[0]["current_likelihood"], rows[0]["current_level"]) == ("3", "high")
+    assert rows[0]["next_review_on"] == (TODAY + timedelta(days=90)).isoformat()
+
+
+def test_R7_the_xlsx_export_stores_formula_like_titles_as_neutralised_string_cells_and_numbers_as_numbers(
+        client, world):
+    shop = Shop(client, world)
+    register = formula_like_risks(shop)
+    response = client.get(f"/api/v1/risk-registers/{register['id']}/export?format=xlsx", headers=shop.as_("member"))
+    sheet = load_workbook(io.BytesIO(response.data))["Risks"]
+    header = [cell.value for cell in sheet[1]]
+    rows = [dict(zip(header, cells, strict=True)) for cells in sheet.iter_rows(min_row=2)]
+    assert [(row["title"].data_type, row["title"].value) for row in rows] == [
+        *(("s", "'" + title) for title in FORMULA_TITLES), ("s", "Card-not-present fraud")]
+    assert all(row["category"].data_type == "s" for row in rows)
+    assert rows[0]["category"].value == "'=HYPERLINK(\"http://evil.example\",\"x\")"
+    assert (rows[0]["current_likelihood"].data_type, rows[0]["current_likelihood"].value) == ("n", 3)
+    assert rows[0]["above_appetite"].value is True and rows[0]["next_review_on"].is_date

@@ -250,6 +250,22 @@ def test_R7_the_export_re_imports_to_the_same_register_unchanged(client, world):
     assert [len(each) for each in assessments] == [1, 1, 1]  # unchanged ratings add no assessment
 
 
+def test_R7_formula_like_titles_come_back_exactly_when_the_exported_register_is_imported(client, world):
+    shop = Shop(client, world)
+    register = shop.register()
+    titles = ("+cmd|' /C calc'!A0", "@SUM(1)", "\tTabbed in", "=1+1", "'-already quoted by its author",
+              "Card-not-present fraud")
+    for title in titles:
+        shop.risk(register, title, "-fraud")
+    exported = export_csv(client, shop, register)
+    assert "'+cmd|" in exported and "'=1+1" in exported  # neutralised in the file...
+    assert shop.ok(import_csv(client, shop, register, exported)) == {"created": 0, "updated": 6}
+    risks = shop.ok(client.get(f"/api/v1/risks?register_id={register['id']}", headers=shop.as_("member")))["items"]
+    assert sorted(risk["title"] for risk in risks) == sorted(titles)  # ...and the original text once imported
+    assert {risk["category"] for risk in risks} == {"-fraud"}
+    assert export_csv(client, shop, register) == exported
+
+
 def test_R7_an_import_with_bad_rows_names_each_and_imports_nothing(client, world):
     import csv
     import io

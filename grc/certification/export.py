@@ -1,4 +1,6 @@
-"""The CB's certificate directory in the IAF CertSearch upload layout (CSV or JSON), streamed in batches."""
+"""The CB's certificate directory in the IAF CertSearch upload layout (CSV or JSON), streamed in batches.
+
+The CSV neutralises spreadsheet formulas in its cells (``grc.spreadsheet``); the JSON gives the text verbatim."""
 from __future__ import annotations
 
 import csv
@@ -10,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
-from grc import tenancy
+from grc import spreadsheet, tenancy
 from grc.certification.models import Certificate
 from grc.tenants import service as tenants
 
@@ -64,7 +66,7 @@ def as_csv(records: Iterator[dict[str, Any]]) -> Iterator[str]:
     writer.writeheader()
     for record in records:
         sites = "; ".join(f"{s['name']} ({s['country']}): {s['scope']}" for s in record["sites"])
-        writer.writerow({**record, "sites": sites})
+        writer.writerow({name: spreadsheet.neutralise(value) for name, value in {**record, "sites": sites}.items()})
         yield _drain(buffer)
     yield _drain(buffer)
 

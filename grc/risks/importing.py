@@ -4,6 +4,8 @@ Every row is validated before anything is written; the answer names the row and 
 A row whose reference exists in the register updates that risk; a row without a reference (or a new one)
 adds a risk. Ratings that differ from the risk's current ones are recorded as a new assessment; the
 derived columns (levels, above_appetite, next_review_on) are ignored, since they are never typed in (R3).
+Cells are read as the export wrote them: the quote it put before text a spreadsheet would read as a formula is
+taken off again (``grc.spreadsheet.restore``), so an exported register imports to its original text.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grc import spreadsheet
 from grc.auth.models import User
 from grc.errors import InvalidField, InvalidRows
 from grc.risks import criteria as criteria_service
@@ -82,16 +85,21 @@ def _parse(session: Session, data: bytes) -> list[Row]:
     return rows
 
 
+def _cell(raw: dict[str, str], name: str) -> str:
+    """The text of one cell, trimmed, without the quote the export adds before formula-like text."""
+    return spreadsheet.restore((raw.get(name) or "").strip())
+
+
 def _row(number: int, raw: dict[str, str], criteria: Any, owners: set[str]) -> Row:
-    row = Row(number, (raw.get("reference") or "").strip(), {}, None)
+    row = Row(number, _cell(raw, "reference"), {}, None)
     for name, limit in TEXT_LIMITS.items():
-        value = (raw.get(name) or "").strip()
+        value = _cell(raw, name)
         if len(value) > limit:
             row.errors[name] = [f"at most {limit} characters"]
         row.fields[name] = value or None
     if not row.fields["title"]:
         row.errors["title"] = ["is required"]
-    owner = (raw.get("owner_id") or "").strip()
+    owner = _cell(raw, "owner_id")
     if owner not in owners:
         row.errors["owner_id"] = ["must be an active user of your organisation"]
     else:
@@ -105,7 +113,7 @@ def _row(number: int, raw: dict[str, str], criteria: Any, owners: set[str]) -> R
 
 
 def _ratings(row: Row, raw: dict[str, str], criteria: Any) -> dict[str, dict[str, int]] | None:
-    cells = {f"{basis}_{part}": (raw.get(f"{basis}_{part}") or "").strip() for basis, part in RATINGS}
+    cells = {f"{basis}_{part}": _cell(raw, f"{basis}_{part}") for basis, part in RATINGS}
     if not any(cells.values()):
         return None
     limits = {"likelihood": len(criteria.likelihood_scale), "consequence": len(criteria.consequence_scale)}

@@ -3,7 +3,8 @@
 Counts and averages are computed by the database (GROUP BY, COUNT, AVG), never by looping over rows in
 Python; only the export streams the register's rows, because that is what an export is. The heat map and
 the export read one register the caller may see (its own, or one a client shared with the caller's CB); the
-KPIs read the caller's own rows only (a CB's KPIs do not count a client's shared risks).
+KPIs read the caller's own rows only (a CB's KPIs do not count a client's shared risks). The exports neutralise
+spreadsheet formulas in their text cells (``grc.spreadsheet``); the register import restores the text.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from grc import tenancy, viewcache
+from grc import spreadsheet, tenancy, viewcache
 from grc.actions.models import Action, ActionStatus
 from grc.certification.models import Certificate, CertificateStatus
 from grc.db import utcnow
@@ -200,16 +201,19 @@ def _cell(value: Any) -> Any:
 
 
 def as_csv(rows: Iterable[list[Any]]) -> str:
+    """The header and one line per risk; text that a spreadsheet would read as a formula is neutralised."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
     for row in rows:
-        writer.writerow(["" if v is None else v.isoformat() if isinstance(v, date) else v for v in row])
+        writer.writerow([spreadsheet.neutralise("" if v is None else v.isoformat() if isinstance(v, date) else v)
+                         for v in row])
     return buffer.getvalue()
 
 
 def as_xlsx(rows: Iterable[list[Any]], grid: dict[str, Any]) -> bytes:
-    """A workbook with a "Risks" sheet (header row, one row per risk) and a "Heat map" sheet (current basis)."""
+    """A workbook with a "Risks" sheet (header row, one row per risk) and a "Heat map" sheet (current basis); text
+    cells are string cells with formulas neutralised, numbers, dates and booleans keep their types."""
     from openpyxl import Workbook  # imported here: only exports need it
     from openpyxl.styles import Font
     from openpyxl.worksheet.worksheet import Worksheet
@@ -218,20 +222,22 @@ def as_xlsx(rows: Iterable[list[Any]], grid: dict[str, Any]) -> bytes:
     sheet = workbook.active
     assert isinstance(sheet, Worksheet)  # a new workbook starts with one worksheet
     sheet.title = "Risks"
-    sheet.append(list(EXPORT_COLUMNS))
+    spreadsheet.append_row(sheet, EXPORT_COLUMNS)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row)
+        spreadsheet.append_row(sheet, row)
     sheet.freeze_panes = "A2"
 
     heat = workbook.create_sheet("Heat map")
-    heat.append([f"{grid['basis'].capitalize()} risk, criteria v{grid['criteria_version']}: likelihood \\ consequence",
-                 *grid["consequence_labels"]])
+    spreadsheet.append_row(heat, [
+        f"{grid['basis'].capitalize()} risk, criteria v{grid['criteria_version']}: likelihood \\ consequence",
+        *grid["consequence_labels"]])  # the labels are the tenant's own text
     counts = {(cell["likelihood"], cell["consequence"]): cell["count"] for cell in grid["cells"]}
     consequences = range(1, len(grid["consequence_labels"]) + 1)
     for likelihood in range(len(grid["likelihood_labels"]), 0, -1):  # most likely on top, as heat maps are drawn
-        heat.append([grid["likelihood_labels"][likelihood - 1], *[counts[(likelihood, c)] for c in consequences]])
+        spreadsheet.append_row(heat, [grid["likelihood_labels"][likelihood - 1],
+                                      *[counts[(likelihood, c)] for c in consequences]])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
