@@ -94,10 +94,10 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=settings.access_token_minutes),
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=settings.refresh_token_days),
         "JWT_TOKEN_LOCATION": ["headers"],
-        "RATELIMIT_STORAGE_URI": settings.redis_url or "memory://",
+        "RATELIMIT_STORAGE_URI": ratelimit.storage_uri(settings.redis_url),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_STRATEGY": ratelimit.NAME,
-        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_SWALLOW_ERRORS": False,  # fail closed: a limiter that cannot count never lets requests through
         "API_TITLE": "grc — ISO certification and risk API",
         "API_VERSION": "1.0.0",
         "OPENAPI_VERSION": "3.1.0",
