@@ -13,6 +13,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, Response, g, json
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -174,6 +175,19 @@ def http_exception_to_problem(error: HTTPException) -> Response:
     return problem(status, detail, headers=headers, **extra)
 
 
+RETRY_AFTER_SECONDS = 5  # what a 503 asks a client to wait: a restarting database or Redis is back within seconds
+UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")  # connection exceptions; the server shutting down or starting
+
+
+def database_unreachable(error: DBAPIError) -> bool:
+    """A connection lost, refused or ended by a restarting server: the request may be retried as it is. (A statement
+    the database refused, a deadlock or a constraint, is not this: it has its own SQLSTATE.)"""
+    if error.connection_invalidated:
+        return True
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return isinstance(error, OperationalError) and (sqlstate is None or sqlstate.startswith(UNREACHABLE_SQLSTATES))
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(error: DomainError) -> Response:
@@ -190,6 +204,14 @@ def register_error_handlers(app: Flask) -> None:
                                 "fetch it again and retry.")
         return problem(409, "The resource was changed by another request meanwhile; fetch it again and retry.",
                        slug=Conflict.slug)
+
+    @app.errorhandler(DBAPIError)
+    def _database(error: DBAPIError) -> Response:
+        if not database_unreachable(error):
+            return _unexpected(error)
+        log.warning("database unreachable", extra={"request_id": g.get("request_id"), "error": repr(error.orig)})
+        return problem(503, "The database cannot be reached right now; retry shortly.", slug=Unavailable.slug,
+                       headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

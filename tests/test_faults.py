@@ -69,3 +69,17 @@ def test_login_throttling_keeps_counting_while_redis_is_down(app, world):
     assert statuses[statuses.index(429):] == [429] * (30 - statuses.index(429)), statuses
     assert right.status_code == 429
     assert right.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_a_database_that_cannot_be_reached_answers_503_with_retry_after(app):
+    """PostgreSQL down (here: nothing listens where it should): a login and a public certificate check answer
+    503 problem+json with Retry-After, which a client may retry as they are (before: a generic 500)."""
+    unreachable = f"postgresql+psycopg://grc:grc@127.0.0.1:{servers.free_port()}/grc"
+    with api_process(app, "", GRC_DATABASE_URL=unreachable) as base:
+        answers = [requests.post(base + LOGIN, json={"email": "cb_admin@cb-a.test", "password": PASSWORD}, timeout=30),
+                   requests.get(base + "/api/v1/public/certificates/acme/ACME-9001-2026-00001", timeout=30)]
+    for answer in answers:
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["Content-Type"].startswith("application/problem+json")
+        assert int(answer.headers["Retry-After"]) > 0
+        assert answer.json()["type"].endswith("/unavailable")
