@@ -7,8 +7,6 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from rq import Worker
-from rq.cron import CronScheduler
 
 from grc.app import create_app
 from grc.config import PROJECT_ROOT, Settings
@@ -17,9 +15,9 @@ from grc.demo import DEMO_LOGINS, DEMO_PASSWORD, ensure_platform_admin
 from grc.demo import seed_demo as seed
 from grc.extensions import db as database
 from grc.jobs.inline import start_inline_scheduler
+from grc.jobs.processes import run_scheduler, run_worker
 from grc.jobs.queue import get_queue, set_worker_app
 from grc.openapi import spec_json
-from grc.redis_connection import redis_connection
 
 
 def _settings() -> Settings:
@@ -102,24 +100,21 @@ def serve(host: str, port: int) -> None:
 @main.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker(burst: bool) -> None:
-    """Run an RQ worker on GRC_REDIS_URL (start as many as the queues need)."""
+    """Run an RQ worker on GRC_REDIS_URL (start as many as the queues need); it rides out Redis outages."""
     app = _app()
     if not app.config["GRC_SETTINGS"].uses_redis:
         raise click.UsageError("GRC_REDIS_URL is not set: without Redis, jobs run inside `grc serve`.")
     set_worker_app(app)
-    queue = get_queue(app)
-    Worker([queue], connection=redis_connection(app)).work(burst=burst, with_scheduler=True)
+    run_worker(app, burst=burst)
 
 
 @main.command("scheduler")
 def scheduler() -> None:
-    """Run RQ's cron scheduler with the grc schedule (run exactly one)."""
+    """Run RQ's cron scheduler with the grc schedule (run exactly one); it rides out Redis outages."""
     app = _app()
     if not app.config["GRC_SETTINGS"].uses_redis:
         raise click.UsageError("GRC_REDIS_URL is not set: without Redis, `grc serve` runs the schedule.")
-    cron = CronScheduler(connection=redis_connection(app))
-    cron.load_config_from_file("worker.cron_config")
-    cron.start()  # type: ignore[no-untyped-call]  # rq leaves CronScheduler.start unannotated
+    run_scheduler(app)
 
 
 @main.group()

@@ -6,14 +6,20 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 import requests
+from rq import Queue
+from rq.job import JobStatus
 
+from grc.events import OutboxStatus
 from tests import servers
+from tests.servers import app_on_redis
+from tests.test_jobs import NEW_USER, messages, worker_env
 from tests.world import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,3 +89,46 @@ def test_a_database_that_cannot_be_reached_answers_503_with_retry_after(app):
         assert answer.headers["Content-Type"].startswith("application/problem+json")
         assert int(answer.headers["Retry-After"]) > 0
         assert answer.json()["type"].endswith("/unavailable")
+
+
+def slow_job(seconds: float) -> None:
+    """A job still running when Redis goes away (the worker imports it from this module by name)."""
+    time.sleep(seconds)
+
+
+@needs_redis_server
+def test_J6_a_worker_rides_out_a_redis_outage_and_relays_what_was_written_after_it(app, client, world):
+    """Redis stopped under `grc worker` while it runs a job, which ends during the outage: the worker process stays
+    up, and once Redis is back it relays the next write by itself. Before, RQ's loop met the dead connection when
+    the job ended ("found an unhandled exception, quitting") and the outbox waited until someone restarted it."""
+    port = servers.free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    redis_server = servers.start_redis(port)
+    worker = subprocess.Popen([sys.executable, "-m", "grc.cli", "worker"], cwd=ROOT, env=worker_env(app, url),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with app_on_redis(app, url):
+            queue = Queue(app.config["GRC_SETTINGS"].queue_name, connection=redis.Redis.from_url(url))
+            job = queue.enqueue(slow_job, 3)
+            wait_until(lambda: job.get_status() == JobStatus.STARTED, "the worker started the job")
+            redis_server.terminate()
+            redis_server.wait(timeout=10)
+            time.sleep(6)  # the job ends in the outage
+            assert worker.poll() is None, "the worker quit during the outage"
+            redis_server = servers.start_redis(port)
+            created = client.post("/api/v1/users", headers=world.headers("cb_admin@cb-a.test"), json=NEW_USER)
+            assert created.status_code == 201
+            wait_until(lambda: messages(app, "user.created")[0].status == OutboxStatus.dispatched,
+                       "the worker relayed the write made after the outage")
+    finally:
+        worker.terminate()
+        assert worker.wait(timeout=30) == 0  # SIGTERM still stops it, warmly
+        redis_server.terminate()
+        redis_server.wait(timeout=10)
+
+
+def wait_until(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        time.sleep(0.2)

@@ -1,0 +1,89 @@
+"""The long-running job processes, ``grc worker`` and ``grc scheduler``, that ride out a Redis outage (J6).
+
+RQ's worker ends its loop on any Redis error ("found an unhandled exception, quitting") and RQ's cron scheduler
+raises out of its loop; a process that quits leaves the outbox waiting until someone restarts it. Here, when the
+loop ends without having been asked to stop, the process waits until Redis answers again (one PING a second) and
+starts a fresh worker or scheduler. SIGTERM and SIGINT still stop it as RQ stops it (a worker finishes its job
+first). A PostgreSQL restart needs nothing of this: the job that ran into it fails, is kept in the failed registry,
+and the next trigger or scheduled run does its work.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from types import FrameType
+
+from flask import Flask
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Worker
+from rq.cron import CronScheduler
+from rq.exceptions import StopRequested
+
+from grc.jobs.queue import get_queue
+from grc.redis_connection import redis_connection
+
+CRON_CONFIG = "worker.cron_config"
+log = logging.getLogger("grc.jobs")
+
+
+class StoppableWorker(Worker):
+    """RQ's worker, remembering whether a signal asked it to stop (then its loop's end is not an outage)."""
+
+    signalled = False
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.signalled = True
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]  # rq leaves it unannotated
+
+
+def run_worker(app: Flask, *, burst: bool) -> None:
+    """Work the queue until stopped (``burst``: until it is empty), starting again after every Redis outage."""
+    connection = redis_connection(app)
+    while True:
+        worker = StoppableWorker([get_queue(app)], connection=connection)
+        try:
+            worker.work(burst=burst, with_scheduler=True)
+        except RedisError as exc:  # RQ's teardown talks to Redis too
+            log.warning("worker stopped by a Redis error", extra={"error": repr(exc)})
+        if burst or worker.signalled or not _wait_for_redis(connection):
+            return
+        log.warning("Redis answers again: starting a fresh worker")
+
+
+def run_scheduler(app: Flask) -> None:
+    """Enqueue the schedule (worker/cron_config.py) until stopped, starting again after every Redis outage."""
+    connection = redis_connection(app)
+    while True:
+        cron = CronScheduler(connection=connection)
+        cron.load_config_from_file(CRON_CONFIG)
+        try:
+            cron.start()  # type: ignore[no-untyped-call]  # rq leaves CronScheduler.start unannotated
+            return  # it returns only when a signal stopped it
+        except RedisError as exc:
+            log.warning("scheduler stopped by a Redis error", extra={"error": repr(exc)})
+        if not _wait_for_redis(connection):
+            return
+        log.warning("Redis answers again: starting a fresh scheduler")
+
+
+def _wait_for_redis(connection: Redis) -> bool:
+    """Until Redis answers (True), or SIGTERM or SIGINT asks the process to stop meanwhile (False)."""
+    previous = {number: signal.signal(number, _stop) for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while True:
+            try:
+                connection.ping()
+                return True
+            except RedisError:
+                time.sleep(1)
+    except StopRequested:
+        return False
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _stop(_signum: int, _frame: FrameType | None) -> None:
+    raise StopRequested()
