@@ -67,6 +67,20 @@ def test_logout_revokes_the_access_and_the_refresh_token(client, world):
     assert_problem(client.post("/api/v1/auth/refresh", headers=bearer(tokens["refresh_token"])), 401)
 
 
+def test_I4_logout_ends_the_whole_sign_in_even_without_its_refresh_token(client, world):
+    """The refresh token was not sent with the logout, and the pair was rotated once: every token of the sign-in
+    stops working, another sign-in of the same user goes on."""
+    first = login(client, "cb_viewer@cb-a.test").get_json()
+    rotated = client.post("/api/v1/auth/refresh", headers=bearer(first["refresh_token"])).get_json()
+    elsewhere = login(client, "cb_viewer@cb-a.test").get_json()
+    assert client.post("/api/v1/auth/logout", headers=bearer(rotated["access_token"]), json={}).status_code == 204
+    assert_problem(client.post("/api/v1/auth/refresh", headers=bearer(rotated["refresh_token"])), 401)
+    assert_problem(client.get("/api/v1/me", headers=bearer(rotated["access_token"])), 401)
+    assert_problem(client.get("/api/v1/me", headers=bearer(first["access_token"])), 401)
+    assert client.get("/api/v1/me", headers=bearer(elsewhere["access_token"])).status_code == 200
+    assert client.post("/api/v1/auth/refresh", headers=bearer(elsewhere["refresh_token"])).status_code == 200
+
+
 def test_someone_elses_refresh_token_cannot_be_revoked_by_logout(client, world):
     mine = login(client, "cb_viewer@cb-a.test").get_json()
     theirs = login(client, "auditor@cb-a.test").get_json()

@@ -92,7 +92,10 @@ def refresh() -> dict[str, Any]:
 @auth.arguments(LogoutSchema)
 @auth.response(204)
 def logout(data: dict[str, Any]) -> None:
-    """Revoke the access token used for this call, and the given refresh token."""
+    """End the sign-in this access token belongs to.
+
+    Rule I4: every access and refresh token of the sign-in stops working, also after refresh rotations, whether or
+    not the refresh token is sent. A refresh_token given is revoked too."""
     service.logout(db.session, data.get("refresh_token"))
 
 

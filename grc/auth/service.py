@@ -26,9 +26,12 @@ BAD_CREDENTIALS = "The e-mail address or password is wrong, or the account is in
 # --------------------------------------------------------------------------- tokens
 
 
-def issue_tokens(principal: User | ApiClient, tenant: Tenant, *, with_refresh: bool) -> dict[str, Any]:
-    """Access (and refresh) JWTs carrying the tenant; roles are read from the database on each request."""
-    claims = {"tid": str(tenant.id), "kind": tenant.kind.value, "typ": _actor_type(principal)}
+def issue_tokens(principal: User | ApiClient, tenant: Tenant, *, with_refresh: bool,
+                 session_id: str | None = None) -> dict[str, Any]:
+    """Access (and refresh) JWTs carrying the tenant and the sign-in session (I4: ``sid``, kept when a refresh
+    rotates the pair, so logout ends every token of the sign-in); roles are read from the database on each request."""
+    claims = {"tid": str(tenant.id), "kind": tenant.kind.value, "typ": _actor_type(principal),
+              "sid": session_id or secrets.token_hex(16)}
     result: dict[str, Any] = {
         "access_token": create_access_token(identity=str(principal.id), additional_claims=claims),
         "token_type": "Bearer",
@@ -45,8 +48,24 @@ def _actor_type(principal: User | ApiClient) -> str:
 
 def revoke(session: Session, claims: dict[str, Any]) -> None:
     """Revoke one token until its own expiry (a second revocation of the same token is a no-op)."""
-    if session.get(RevokedToken, claims["jti"]) is None:
-        session.add(RevokedToken(jti=claims["jti"], expires_at=datetime.fromtimestamp(claims["exp"], UTC)))
+    _revoke(session, claims["jti"], datetime.fromtimestamp(claims["exp"], UTC))
+
+
+def end_session(session: Session, claims: dict[str, Any]) -> None:
+    """I4: revoke every token of the sign-in ``claims`` belong to, until the last of them would have expired (every
+    one was issued before now, and a revoked sign-in gets no new ones)."""
+    if claims.get("sid"):
+        _revoke(session, session_key(claims["sid"]), utcnow() + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"])
+
+
+def session_key(session_id: str) -> str:
+    """A revoked sign-in is kept among the revoked token ids under this key (the guard checks both at once)."""
+    return f"sid:{session_id}"
+
+
+def _revoke(session: Session, key: str, until: datetime) -> None:
+    if session.get(RevokedToken, key) is None:
+        session.add(RevokedToken(jti=key, expires_at=until))
 
 
 def login(session: Session, email: str, password: str) -> dict[str, Any]:
@@ -73,16 +92,19 @@ def refresh(session: Session) -> dict[str, Any]:
         user = session.get_one(User, principal.actor_id)
         tenant = session.get_one(Tenant, principal.tenant_id)
         revoke(session, claims)
-        tokens = issue_tokens(user, tenant, with_refresh=True)
+        tokens = issue_tokens(user, tenant, with_refresh=True, session_id=claims.get("sid"))
         session.flush()
     return tokens
 
 
 def logout(session: Session, refresh_token: str | None) -> None:
-    """Revoke the access token used for this call and, when given, the refresh token of the same user."""
+    """I4: end the sign-in session of the access token used for this call (every access and refresh token of it),
+    and revoke the access token itself and, when given, a refresh token of the same user (older tokens carry no
+    session)."""
     claims = get_jwt()
     with tenancy.system_scope(session):
         revoke(session, claims)
+        end_session(session, claims)
         if refresh_token:
             other = _decode_own_refresh(refresh_token, claims["sub"])
             revoke(session, other)
@@ -137,7 +159,8 @@ def authenticate(session: Session, *, refresh: bool = False) -> tenancy.Principa
     tenancy.scope_to(session, tenant_id)
     found = session.connection().execute(
         _CALLER[actor_type == "api_client"],
-        {"actor_id": actor_id, "tenant_id": tenant_id, "jti": claims.get("jti", "")},
+        {"actor_id": actor_id, "tenant_id": tenant_id, "jti": claims.get("jti", ""),
+         "session": session_key(claims["sid"]) if claims.get("sid") else ""},
     ).first()
     if found is not None and found.revoked is not None:
         raise Unauthorized("The token has been revoked.")
@@ -156,13 +179,13 @@ def authenticate(session: Session, *, refresh: bool = False) -> tenancy.Principa
 
 def _caller_query(model: type[User | ApiClient]) -> Select[Any]:
     """One round trip, on every authenticated request: is the caller (of the token's tenant) active, with which
-    roles, what kind of tenant, and was this token revoked (logout, deactivation)? Core rows, built once: the
+    roles, what kind of tenant, and was this token or its sign-in revoked (logout)? Core rows, built once: the
     columns are all the guard needs, and ORM objects would cost more than the query (GET /me loads its own)."""
     actor, tenants, revoked = model.__table__, Tenant.__table__, RevokedToken.__table__
     return (
         select(actor.c.is_active, actor.c.roles, tenants.c.kind, revoked.c.jti.label("revoked"))
         .select_from(actor.join(tenants, tenants.c.id == actor.c.tenant_id)
-                     .outerjoin(revoked, revoked.c.jti == bindparam("jti")))
+                     .outerjoin(revoked, revoked.c.jti.in_([bindparam("jti"), bindparam("session")])))
         .where(actor.c.id == bindparam("actor_id"), actor.c.tenant_id == bindparam("tenant_id"))
     )
 
