@@ -63,6 +63,31 @@ limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
 
+# --- the errors gunicorn answers itself ---------------------------------------------------------------------
+# A request gunicorn refuses before the app sees it (a request line over the limit: 414; a header too large or too
+# many: 431; a malformed line or header: 400) is answered as RFC 9457 problem+json like every other error of the
+# API, not as gunicorn's HTML page. gunicorn has no setting for that page, so its writer (gunicorn.util.write_error,
+# which every worker's handle_error calls) is replaced in the master when it starts, before any worker is forked;
+# status, reason and message stay gunicorn's.
+
+
+def _answer_refusals_as_problem_json() -> None:
+    import json
+
+    from gunicorn import util
+
+    from grc.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+
+    def write_problem(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+        body = json.dumps({"type": PROBLEM_TYPE_BASE + reason.lower().replace(" ", "-"), "title": reason,
+                           "status": status_int, "detail": mesg}).encode()
+        head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: {PROBLEM_MEDIA_TYPE}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n")
+        util.write_nonblock(sock, head.encode("latin1") + body)
+
+    util.write_error = write_problem
+
+
 # --- logging ---------------------------------------------------------------------------------------------
 # The app writes one JSON line per request (logger grc.access, with the request id); gunicorn's own access
 # log would duplicate it in another format.
@@ -84,13 +109,15 @@ raw_env = [f"PROMETHEUS_MULTIPROC_DIR={metrics_dir}"]
 
 
 def on_starting(server: Any) -> None:
-    """Start without a previous run's metric files, which would be added to this run's counts.
+    """Start without a previous run's metric files, which would be added to this run's counts, and with gunicorn's
+    own refusals answered as problem+json (above).
 
     Only prometheus_client's ``*.db`` files go: the directory may be one the operator chose and shares.
     """
     os.makedirs(metrics_dir, exist_ok=True)
     for stale in glob.glob(os.path.join(metrics_dir, "*.db")):
         os.remove(stale)
+    _answer_refusals_as_problem_json()
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -12,6 +12,7 @@ import os
 import re
 import runpy
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -258,3 +259,32 @@ def test_gunicorn_stops_cleanly_on_sigterm(gunicorn_server: tuple[str, Path, Pat
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=40) == 0, log.read_text()
     assert "Shutting down" in log.read_text()
+
+
+def raw_request(base: str, request: bytes) -> tuple[int, str, dict[str, object]]:
+    """Send bytes no HTTP client would, read the answer: status, content type, JSON body."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers.get("Content-Type", ""), json.loads(body)
+
+
+@pytest.mark.parametrize(("request_bytes", "status"), [
+    (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),  # request line over limit_request_line
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n", 431),  # header over limit_request_field_size
+    (b"GET / HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n", 400),  # a malformed header line
+], ids=["request-line-too-long", "header-too-large", "malformed-header"])
+def test_errors_gunicorn_answers_itself_are_problem_json(
+    gunicorn_server: tuple[str, Path, Path, subprocess.Popen[bytes]], request_bytes: bytes, status: int,
+) -> None:
+    """What gunicorn refuses before the app sees it is answered as problem+json, like every error of the API."""
+    base = gunicorn_server[0]
+    answered, content_type, body = raw_request(base, request_bytes)
+    assert (answered, content_type) == (status, "application/problem+json")
+    assert body["status"] == status and str(body["type"]).startswith("https://grc.example/problems/")
