@@ -66,9 +66,12 @@ def _finish_operation(
         wanted += [400, 413, 422]
     if "parameters" in operation and any(p.get("in") == "query" for p in operation["parameters"]):
         wanted.append(422)
+    wanted.append(503)  # any operation may find the database (or the job queue) unreachable: retry after a while
     for code in wanted:
         if str(code) not in responses:
             responses[str(code)] = spec.components.get_ref("response", _status_name(code))
+    unavailable = spec.components.responses[_status_name(503)]
+    unavailable.setdefault("headers", {})["Retry-After"] = _header(spec, "Retry-After", *RETRY_AFTER)
 
 
 RATE_LIMIT_HEADERS = {
@@ -77,7 +80,8 @@ RATE_LIMIT_HEADERS = {
     "X-RateLimit-Reset": ("integer",
                           "When the current window ends, in Unix seconds (windows are aligned to the clock)."),
 }
-RETRY_AFTER = ("integer", "Seconds until the current window ends and requests are served again.")
+RETRY_AFTER = ("integer", "Seconds to wait before retrying the request as it is: until the rate-limit window ends "
+                          "(429), or while the database or the job queue cannot be reached (503).")
 
 
 def _document_rate_limit(operation: dict[str, Any], spec: APISpec) -> None:

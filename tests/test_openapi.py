@@ -96,6 +96,13 @@ def test_operations_with_a_request_body_document_422(spec: dict[str, Any]) -> No
             assert "422" in operation["responses"], f"{label(method, path)} takes a body but does not document 422"
 
 
+def test_every_operation_documents_503_with_retry_after(spec: dict[str, Any]) -> None:
+    """Any operation may find the database or the job queue unreachable; the client is told when to retry."""
+    for method, path, operation, _ in operations(spec):
+        assert "503" in operation["responses"], f"{label(method, path)} does not document 503"
+    assert "Retry-After" in spec["components"]["responses"]["SERVICE_UNAVAILABLE"]["headers"]
+
+
 def test_rate_limited_operations_document_their_headers(spec: dict[str, Any]) -> None:
     """An integrator's client can read where it stands (X-RateLimit-*) and, on 429, when to come back."""
     limited = [(method, path, operation) for method, path, operation, _ in operations(spec)
