@@ -115,15 +115,21 @@ def test_surrogate_bytes_in_a_query_or_a_path_are_never_a_500(client: Any, world
 # --------------------------------------------------------------------------- one ETag, many writers
 
 
-def test_twenty_concurrent_patches_with_one_if_match_one_wins_every_other_gets_412(app: Any, world: World) -> None:
-    """The README promises 412 for a stale ETag: a writer that lost the race sent an ETag that is stale now,
-    whether its check ran after the winner's commit (the ETag differs) or before it (the version check fails)."""
+def a_risk_and_its_etag(app: Any, world: World) -> tuple[Any, Shop, str, str, dict[str, str]]:
+    """A client's risk as its risk manager reads it: the test client, the shop, its URL, its ETag and the headers
+    of a PATCH carrying that ETag in If-Match."""
     client = app.test_client()
     shop = Shop(client, world)
     risk = shop.risk(shop.register(), "Card fraud", "financial")
     url = f"/api/v1/risks/{risk['id']}"
     etag = client.get(url, headers=shop.as_("risk_manager")).headers["ETag"]
-    headers = {**shop.as_("risk_manager"), "If-Match": etag}
+    return client, shop, url, etag, {**shop.as_("risk_manager"), "If-Match": etag}
+
+
+def test_twenty_concurrent_patches_with_one_if_match_one_wins_every_other_gets_412(app: Any, world: World) -> None:
+    """The README promises 412 for a stale ETag: a writer that lost the race sent an ETag that is stale now,
+    whether its check ran after the winner's commit (the ETag differs) or before it (the version check fails)."""
+    client, shop, url, etag, headers = a_risk_and_its_etag(app, world)
     start = threading.Barrier(20)
 
     def patch(index: int) -> Any:
@@ -145,12 +151,7 @@ def test_twenty_concurrent_patches_with_one_if_match_one_wins_every_other_gets_4
 @pytest.mark.skipif(not on_postgresql(), reason="SQLite lets one writer in at a time: the two cannot overlap")
 def test_a_patch_whose_if_match_passed_but_lost_the_version_check_gets_412_not_409(app: Any, world: World) -> None:
     """Deterministic: the other PATCH with the same ETag commits between this one's ETag check and its flush."""
-    client = app.test_client()
-    shop = Shop(client, world)
-    risk = shop.risk(shop.register(), "Card fraud", "financial")
-    url = f"/api/v1/risks/{risk['id']}"
-    etag = client.get(url, headers=shop.as_("risk_manager")).headers["ETag"]
-    headers = {**shop.as_("risk_manager"), "If-Match": etag}
+    client, shop, url, _etag, headers = a_risk_and_its_etag(app, world)
     other: list[int] = []
     fired = threading.Event()  # once: the other PATCH's own flush passes through here too
 
