@@ -19,6 +19,7 @@ from rq.job import JobStatus
 from grc.events import OutboxStatus
 from tests import servers
 from tests.servers import app_on_redis
+from tests.test_cli import stop, wait_until_serving
 from tests.test_jobs import NEW_USER, messages, worker_env
 from tests.world import PASSWORD
 
@@ -28,40 +29,32 @@ needs_redis_server = pytest.mark.skipif(servers.redis_server_path() is None, rea
 
 
 @contextmanager
-def api_process(app, redis_url: str, **settings: str) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def api_process(app, tmp_path: Path, redis_url: str, **settings: str) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """``grc serve`` on a free loopback port against the session's database and ``redis_url``; its base URL."""
-    port = servers.free_port()
+    port, log = servers.free_port(), tmp_path / "serve.log"
     env = {**os.environ, "GRC_ENV": "test", "GRC_DATABASE_URL": app.config["GRC_SETTINGS"].database_url,
            "GRC_REDIS_URL": redis_url, "GRC_SECRET_KEY": app.config["GRC_SETTINGS"].secret_key,
-           "GRC_LOG_LEVEL": "CRITICAL", **settings}
-    process = subprocess.Popen([sys.executable, "-m", "grc.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+           "GRC_LOG_LEVEL": "ERROR", **settings}
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "grc.cli", "serve", "--host", "127.0.0.1", "--port",
+                                    str(port)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "grc serve did not start"
-            time.sleep(0.2)
+        wait_until_serving(process, base, log, timeout=60)
         yield base
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
 
 
 @needs_redis_server
-def test_login_throttling_keeps_counting_while_redis_is_down(app, world):
+def test_login_throttling_keeps_counting_while_redis_is_down(app, world, tmp_path):
     """30 wrong passwords for one account with Redis stopped, then the right one: still refused (429). Before, the
     limiter swallowed the storage errors and let every attempt through, so the 31st logged in."""
     port = servers.free_port()
     redis_server = servers.start_redis(port)
     limits = {"GRC_LOGIN_RATE_LIMIT_ACCOUNT": "5 per minute", "GRC_LOGIN_RATE_LIMIT_IP": "1000 per minute"}
     try:
-        with api_process(app, f"redis://127.0.0.1:{port}/0", **limits) as base:
+        with api_process(app, tmp_path, f"redis://127.0.0.1:{port}/0", **limits) as base:
             wrong = {"email": "cb_admin@cb-a.test", "password": "not the password at all"}
             assert requests.post(base + LOGIN, json=wrong, timeout=10).status_code == 401  # counted in Redis
             redis_server.terminate()
@@ -77,11 +70,11 @@ def test_login_throttling_keeps_counting_while_redis_is_down(app, world):
     assert right.headers["Content-Type"].startswith("application/problem+json")
 
 
-def test_a_database_that_cannot_be_reached_answers_503_with_retry_after(app):
+def test_a_database_that_cannot_be_reached_answers_503_with_retry_after(app, tmp_path):
     """PostgreSQL down (here: nothing listens where it should): a login and a public certificate check answer
     503 problem+json with Retry-After, which a client may retry as they are (before: a generic 500)."""
     unreachable = f"postgresql+psycopg://grc:grc@127.0.0.1:{servers.free_port()}/grc"
-    with api_process(app, "", GRC_DATABASE_URL=unreachable) as base:
+    with api_process(app, tmp_path, "", GRC_DATABASE_URL=unreachable) as base:
         answers = [requests.post(base + LOGIN, json={"email": "cb_admin@cb-a.test", "password": PASSWORD}, timeout=30),
                    requests.get(base + "/api/v1/public/certificates/acme/ACME-9001-2026-00001", timeout=30)]
     for answer in answers:
