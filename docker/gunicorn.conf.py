@@ -76,11 +76,10 @@ def _answer_refusals_as_problem_json() -> None:
 
     from gunicorn import util
 
-    from grc.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+    from grc.errors import PROBLEM_MEDIA_TYPE, problem_document
 
     def write_problem(sock: Any, status_int: int, reason: str, mesg: str) -> None:
-        body = json.dumps({"type": PROBLEM_TYPE_BASE + reason.lower().replace(" ", "-"), "title": reason,
-                           "status": status_int, "detail": mesg}).encode()
+        body = json.dumps(problem_document(status_int, mesg)).encode()
         head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: {PROBLEM_MEDIA_TYPE}\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n")
         util.write_nonblock(sock, head.encode("latin1") + body)

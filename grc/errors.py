@@ -104,15 +104,16 @@ def note_if_match_checked() -> None:
     g.setdefault(IF_MATCH_CHECKED, True)
 
 
+def problem_document(status: int, detail: str | None = None, slug: str | None = None) -> dict[str, Any]:
+    """The RFC 9457 members every problem has; also what gunicorn's own refusals answer (docker/gunicorn.conf.py)."""
+    phrase = http.HTTPStatus(status).phrase
+    return {"type": PROBLEM_TYPE_BASE + (slug or phrase.lower().replace(" ", "-")), "title": phrase,
+            "status": status, "detail": detail or phrase}
+
+
 def problem(status: int, detail: str | None = None, **extra: Any) -> Response:
     """Build a problem+json response."""
-    phrase = http.HTTPStatus(status).phrase
-    body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + extra.pop("slug", phrase.lower().replace(" ", "-")),
-        "title": phrase,
-        "status": status,
-        "detail": detail or phrase,
-    }
+    body = problem_document(status, detail, extra.pop("slug", None))
     request_id = g.get("request_id")
     if request_id:
         body["instance"] = f"urn:request:{request_id}"
