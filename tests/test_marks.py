@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import uuid
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -148,6 +149,20 @@ def test_M2_certificate_suspended_suspends_the_licence_in_the_same_transaction_a
     assert ok(client.get(f"{API}/{licence['id']}", headers=world.headers(MANAGER)))["status"] == "active"
     assert "VALID" in badge(client, licence["number"])[2]
     assert outbox_topics(app).count("mark_licence.active") == 1
+
+
+def test_M2_a_certificate_suspended_through_the_api_suspends_its_licence_by_subscription(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    """The certification service announces certificate.suspended and knows nothing of licences; the licence follows
+    because the marks domain subscribes (grc.events), in the request's own transaction."""
+    licence, certificate_id = licence_of(client, world, app)
+    until = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
+    ok(client.post(f"/api/v1/certificates/{certificate_id}/suspend", headers=world.headers(MANAGER),
+                   json={"reason": "Overdue major nonconformity", "until": until}))
+    shown = ok(client.get(f"{API}/{licence['id']}", headers=world.headers(MANAGER)))
+    assert shown["status"] == "suspended" and shown["status_reason"] == "Certificate CB-A-9001-0001 is suspended."
+    assert outbox_topics(app)[-2:] == ["certificate.suspended", "mark_licence.suspended"]
 
 
 def test_M2_certificate_withdrawn_withdraws_the_licence_for_good(app: Flask, client: FlaskClient, world: World) -> None:
