@@ -14,15 +14,12 @@ size to the smallest is the result: near 1 when the cost tracks what is due, nea
 from __future__ import annotations
 
 import argparse
-import os
 import signal
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -68,17 +65,8 @@ class Measurement:
 @contextmanager
 def throwaway_postgres() -> Iterator[str]:
     """The test suite's throwaway PostgreSQL (tests/servers.py), without Redis: the URL of a migrated database."""
-    from grc.dbmigrate import upgrade
-
-    root = Path(tempfile.mkdtemp(prefix="grc-bench-"))
-    os.chmod(root, 0o777)  # initdb runs as 'postgres' when we are root
-    started = servers.Servers(root=root)
-    try:
-        url = servers.create_database(servers._start_postgres(started), "grc_bench")
-        upgrade(url)
+    with servers.own_postgres("grc_bench") as (_, url):
         yield url
-    finally:
-        started.stop()
 
 
 def make_app(database_url: str) -> Flask:

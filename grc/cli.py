@@ -15,7 +15,7 @@ from grc.demo import DEMO_LOGINS, DEMO_PASSWORD, ensure_platform_admin
 from grc.demo import seed_demo as seed
 from grc.extensions import db as database
 from grc.jobs.inline import start_inline_scheduler
-from grc.jobs.processes import run_scheduler, run_worker
+from grc.jobs.processes import CRON_CONFIG, run_scheduler, run_worker
 from grc.jobs.queue import get_queue, set_worker_app
 from grc.openapi import spec_json
 
@@ -109,12 +109,14 @@ def worker(burst: bool) -> None:
 
 
 @main.command("scheduler")
-def scheduler() -> None:
+@click.option("--config", default=CRON_CONFIG, show_default=True,
+              help="The cron config (module or file, as `rq cron` takes it) that registers the schedule.")
+def scheduler(config: str) -> None:
     """Run RQ's cron scheduler with the grc schedule (run exactly one); it rides out Redis outages."""
     app = _app()
     if not app.config["GRC_SETTINGS"].uses_redis:
         raise click.UsageError("GRC_REDIS_URL is not set: without Redis, `grc serve` runs the schedule.")
-    run_scheduler(app)
+    run_scheduler(app, config)
 
 
 @main.group()

@@ -78,7 +78,9 @@ def start_servers() -> Servers:
     return servers
 
 
-def _start_postgres(servers: Servers) -> str:
+def _start_postgres(servers: Servers, *, durable: bool = False) -> str:
+    """A throwaway cluster under ``servers.root``; ``durable`` keeps PostgreSQL's crash safety (fsync, synchronous
+    commit), which the suite trades for speed but a fault run that kills the server needs."""
     bindir = pg_bin_dir()
     data, sockets = servers.root / "pgdata", servers.root / "pgsock"
     sockets.mkdir()
@@ -89,8 +91,9 @@ def _start_postgres(servers: Servers) -> str:
                           "--no-sync", "--locale=C"]),
         check=True, capture_output=True,
     )
-    options = (f"-h 127.0.0.1 -p {port} -k {sockets} -F -c fsync=off -c synchronous_commit=off "
-               f"-c full_page_writes=off -c max_connections=200")
+    options = f"-h 127.0.0.1 -p {port} -k {sockets} -c max_connections=200"
+    if not durable:
+        options += " -F -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     subprocess.run(
         _as_service_user([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(servers.root / "pg.log"),
                           "-w", "start"]),
@@ -101,6 +104,32 @@ def _start_postgres(servers: Servers) -> str:
     ))
     _psql(port, "CREATE ROLE grc LOGIN PASSWORD 'grc' NOSUPERUSER CREATEDB")
     return f"postgresql+psycopg://grc:grc@127.0.0.1:{port}"
+
+
+@contextmanager
+def own_postgres(name: str, *, durable: bool = False) -> Iterator[tuple[Servers, str]]:
+    """A PostgreSQL cluster of its own (the session's is shared, so never restarted) and the URL of its database
+    ``name``, migrated; everything is removed on exit."""
+    from grc.dbmigrate import upgrade
+
+    root = Path(tempfile.mkdtemp(prefix="grc-pg-"))
+    os.chmod(root, 0o777)  # initdb runs as 'postgres' when we are root
+    started = Servers(root=root)
+    try:
+        url = create_database(_start_postgres(started, durable=durable), name)
+        upgrade(url)
+        yield started, url
+    finally:
+        started.stop()
+
+
+def restart_postgres(servers: Servers, mode: str = "immediate") -> None:
+    """Restart the cluster ``_start_postgres`` made: ``immediate`` is a crash (every connection cut, recovery from
+    the WAL at start), ``fast`` a clean shutdown; returns when it accepts connections again."""
+    bindir = pg_bin_dir()
+    subprocess.run(_as_service_user([str(bindir / "pg_ctl"), "-D", str(servers.root / "pgdata"), "-m", mode, "-l",
+                                     str(servers.root / "pg.log"), "-w", "restart"]),
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _psql(port: int, sql: str, dbname: str = "postgres") -> None:
@@ -117,10 +146,12 @@ def _start_redis(servers: Servers) -> str:
     return f"redis://127.0.0.1:{port}"
 
 
-def start_redis(port: int) -> subprocess.Popen[bytes]:
-    """A throwaway redis-server on 127.0.0.1:``port`` (no persistence), answering PING when this returns."""
+def start_redis(port: int, data_dir: Path | None = None) -> subprocess.Popen[bytes]:
+    """A throwaway redis-server on 127.0.0.1:``port``, answering PING when this returns: without persistence, or
+    with an append-only file in ``data_dir`` as production runs it (a restart there keeps queues and keys)."""
+    persistence = ["--dir", str(data_dir), "--appendonly", "yes"] if data_dir else ["--appendonly", "no"]
     proc = subprocess.Popen(
-        [redis_server_path(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        [redis_server_path(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", *persistence,
          "--databases", "64"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

@@ -15,8 +15,11 @@ import redis
 import requests
 from rq import Queue
 from rq.job import JobStatus
+from sqlalchemy import text
 
 from grc.events import OutboxStatus
+from grc.extensions import db
+from grc.jobs.queue import job
 from tests import servers
 from tests.servers import app_on_redis
 from tests.test_cli import stop, wait_until_serving
@@ -116,6 +119,74 @@ def test_J6_a_worker_rides_out_a_redis_outage_and_relays_what_was_written_after_
     finally:
         worker.terminate()
         assert worker.wait(timeout=30) == 0  # SIGTERM still stops it, warmly
+        redis_server.terminate()
+        redis_server.wait(timeout=10)
+
+
+@job
+def sleeping_query(seconds: float) -> int:
+    """A job inside a database statement (the worker imports it from this module by name)."""
+    return int(db.session.execute(text("SELECT 1 FROM pg_sleep(:seconds)"), {"seconds": seconds}).scalar_one())
+
+
+needs_own_postgres = pytest.mark.skipif(servers.pg_bin_dir() is None or servers.redis_server_path() is None,
+                                        reason="needs initdb/pg_ctl and redis-server to restart")
+
+
+@needs_own_postgres
+def test_J6_a_worker_rides_out_a_postgresql_restart_during_a_job(app, tmp_path):
+    """PostgreSQL crashes and restarts (``pg_ctl restart -m immediate``, on a cluster of the test's own) while
+    `grc worker` runs a job inside a statement: that job fails and is kept in the failed registry, the worker stays
+    up, and its next job reads the database again (the pool drops the dead connections, pool_pre_ping)."""
+    port = servers.free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    redis_server = servers.start_redis(port)
+    with servers.own_postgres("grc_restart") as (cluster, database_url):
+        worker = subprocess.Popen([sys.executable, "-m", "grc.cli", "worker"], cwd=ROOT,
+                                  env={**worker_env(app, url), "GRC_DATABASE_URL": database_url},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            queue = Queue(app.config["GRC_SETTINGS"].queue_name, connection=redis.Redis.from_url(url))
+            interrupted = queue.enqueue(sleeping_query, 20)
+            wait_until(lambda: interrupted.get_status() == JobStatus.STARTED, "the worker started the job")
+            time.sleep(0.5)  # the statement is running
+            servers.restart_postgres(cluster, "immediate")
+            wait_until(lambda: interrupted.get_status() == JobStatus.FAILED, "the interrupted job failed")
+            assert worker.poll() is None, "the worker quit after the restart"
+            after = queue.enqueue(sleeping_query, 0)
+            wait_until(lambda: after.get_status() == JobStatus.FINISHED, "the next job ran")
+            assert after.return_value() == 1
+        finally:
+            worker.terminate()
+            assert worker.wait(timeout=30) == 0
+            redis_server.terminate()
+            redis_server.wait(timeout=10)
+
+
+@needs_redis_server
+def test_J6_the_scheduler_rides_out_a_redis_outage_and_enqueues_again(app):
+    """`grc scheduler` with a schedule of one job a second (tests/cron_every_second.py), so its loop meets the
+    outage: Redis stopped for 4 s and started again empty, the scheduler is still running and enqueues again by
+    itself; SIGTERM still stops it. Before, RQ's cron loop raised the connection error and the process ended."""
+    port = servers.free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    redis_server = servers.start_redis(port)
+    scheduler = subprocess.Popen([sys.executable, "-m", "grc.cli", "scheduler", "--config",
+                                  "tests/cron_every_second.py"], cwd=ROOT, env=worker_env(app, url),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    queue = Queue(app.config["GRC_SETTINGS"].queue_name, connection=redis.Redis.from_url(url))
+    try:
+        wait_until(lambda: queue.count > 0, "the scheduler enqueued its job")
+        redis_server.terminate()
+        redis_server.wait(timeout=10)
+        time.sleep(4)
+        assert scheduler.poll() is None, "the scheduler quit during the outage"
+        redis_server = servers.start_redis(port)
+        assert queue.count == 0  # a fresh, empty Redis
+        wait_until(lambda: queue.count > 0, "the scheduler enqueued again after the outage")
+    finally:
+        scheduler.terminate()
+        assert scheduler.wait(timeout=30) == 0
         redis_server.terminate()
         redis_server.wait(timeout=10)
 

@@ -52,12 +52,13 @@ def run_worker(app: Flask, *, burst: bool) -> None:
         log.warning("Redis answers again: starting a fresh worker")
 
 
-def run_scheduler(app: Flask) -> None:
-    """Enqueue the schedule (worker/cron_config.py) until stopped, starting again after every Redis outage."""
+def run_scheduler(app: Flask, config: str = CRON_CONFIG) -> None:
+    """Enqueue the schedule that the cron ``config`` registers (grc's own: worker/cron_config.py) until stopped,
+    starting again after every Redis outage (a fresh scheduler enqueues its interval jobs at once)."""
     connection = redis_connection(app)
     while True:
         cron = CronScheduler(connection=connection)
-        cron.load_config_from_file(CRON_CONFIG)
+        cron.load_config_from_file(config)
         try:
             cron.start()  # type: ignore[no-untyped-call]  # rq leaves CronScheduler.start unannotated
             return  # it returns only when a signal stopped it
