@@ -3,10 +3,12 @@ with retries and the dead-letter state, redelivery. A real HTTP receiver on 127.
 from __future__ import annotations
 
 import base64
+import contextlib
 import ipaddress
 import json
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +17,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from grc import tenancy
@@ -24,6 +28,7 @@ from grc.jobs.job_functions import deliver_notifications, relay_outbox
 from grc.notifications.catalogue import EVENTS
 from grc.notifications.delivery import MAX_DELIVERY_ATTEMPTS, deliver_due
 from grc.webhooks.service import DestinationRefused, check_destination
+from tests.conftest import on_postgresql
 from tests.test_auth import assert_problem
 from tests.test_certification import TODAY, Decisions
 
@@ -54,6 +59,7 @@ class Receiver:
     status: int = 200
     secrets: dict[str, str] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
+    held: threading.Event | None = None  # while set here and not yet set itself, calls wait before answering
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -75,6 +81,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             receiver.record(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            if receiver.held is not None:
+                receiver.held.wait(30)
             self.send_response(receiver.status)
             self.send_header("content-length", "0")
             self.end_headers()
@@ -164,6 +172,46 @@ def test_J5_a_suspension_reaches_each_party_subscribed_to_it_signed_the_standard
     [logged] = deliveries(client, world, cb_a)
     assert logged["status"] == "delivered" and logged["attempts"] == 1 and logged["response_status"] == 200
     assert receiver.calls[0].headers["webhook-id"] == f"msg_{logged['event_id']}"
+
+
+@pytest.mark.skipif(not on_postgresql(), reason="row locks and backends to cut off are PostgreSQL's")
+def test_J5_a_runner_cut_off_mid_send_leaves_its_delivery_to_the_next_run_at_once(app, client, world, receiver):
+    """The worker running deliveries loses its database connection while a receiver holds its call (a PostgreSQL
+    restart or a kill -9 does this): the next run sends that delivery straight away. Before, a runner claimed its
+    batch with a five-minute lease committed up front, so the next run found nothing due for five minutes."""
+    subscription = listen(receiver, client, world, "cb_admin@cb-a.test", "/cb-a", [SUSPENDED])
+    suspended_certificate(client, world)
+    with app.app_context():
+        relay_outbox()
+    receiver.held = threading.Event()
+    cut_off = threading.Thread(target=_deliver_expecting_to_be_cut_off, args=(app,), daemon=True)
+    cut_off.start()
+    _wait_for(lambda: len(receiver.calls) == 1)
+    with app.app_context():
+        terminated = db.session.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND state = 'idle in transaction' AND pid <> pg_backend_pid()")).scalars().all()
+        db.session.rollback()
+    receiver.held.set()
+    cut_off.join(30)
+    with app.app_context():
+        deliver_notifications()
+    [logged] = deliveries(client, world, subscription)
+    assert logged["status"] == "delivered" and logged["attempts"] == 1, (terminated, logged)
+    first, second = receiver.calls  # at least once: the call cut off, then the one that counted, under one id
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == f"msg_{logged['event_id']}"
+
+
+def _deliver_expecting_to_be_cut_off(app: Flask) -> None:
+    with app.app_context(), contextlib.suppress(SQLAlchemyError):
+        deliver_notifications()
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, "not within 30 s"
+        time.sleep(0.05)
 
 
 def test_J5_the_secret_is_shown_once_and_rotation_changes_the_signing_key(app, client, world, receiver):

@@ -1,9 +1,14 @@
 """Sending deliveries (J4, J5): e-mails and webhook calls, each retried on its own schedule until ``dead``.
 
-A runner claims due rows by pushing their ``available_at`` a lease into the future and committing, so two
-runners never send the same row at once and a runner that dies mid-way leaves the row to be retried after
-the lease. The retry schedule is the one Standard Webhooks recommends; the eighth failure is final, and a
-dead delivery stays visible (and re-deliverable) through the API.
+Each attempt is one transaction that claims its row first, so two runners never send the same row at once. On
+PostgreSQL the claim is the row lock (``FOR UPDATE SKIP LOCKED``), held while the row is sent: it ends with the
+transaction however that ends, so a runner killed mid-send or cut off by a database restart frees its row at once
+and the next run retries it. (A lease committed before the send, as before, left a killed runner's whole batch
+waiting five minutes.) SQLite has no row locks; there the claim is a lease committed before the send, and the
+runner lives in the one embedded process, so it cannot die alone.
+
+The retry schedule is the one Standard Webhooks recommends; the eighth failure is final, and a dead delivery stays
+visible (and re-deliverable) through the API.
 
 The channels register their sender here (``@sender(DeliveryChannel.webhook)``): this module sends through them
 without knowing them, and a channel raises ``DeliveryFailed`` when its destination refuses.
@@ -11,7 +16,6 @@ without knowing them, and a channel raises ``DeliveryFailed`` when its destinati
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -56,32 +60,33 @@ def sender(channel: DeliveryChannel) -> Callable[[Sender], Sender]:
 
 
 def deliver_due(session: Session, *, now: datetime | None = None, batch: int = BATCH) -> dict[str, int]:
-    """Attempt one batch of due deliveries; returns how many were delivered, will be retried, went dead."""
+    """Attempt up to ``batch`` due deliveries; returns how many were delivered, will be retried, went dead."""
     now = now or utcnow()
     counts = {"delivered": 0, "retrying": 0, "dead": 0}
-    for delivery_id in _claim(session, now, batch):
-        counts[_attempt(session, delivery_id, now, _senders)] += 1
+    for _ in range(batch):
+        delivery = _claim_next(session, now)
+        if delivery is None:
+            break
+        counts[_attempt(session, delivery, now, _senders)] += 1
     return counts
 
 
-def _claim(session: Session, now: datetime, batch: int) -> list[uuid.UUID]:
-    rows = list(session.scalars(
+def _claim_next(session: Session, now: datetime) -> Delivery | None:
+    """The next due delivery, claimed until this transaction ends (row lock) or for ``LEASE`` (SQLite)."""
+    delivery = session.scalars(
         select(Delivery)
         .where(Delivery.status == DeliveryStatus.pending, Delivery.available_at <= now)
         .order_by(Delivery.available_at, Delivery.id)
-        .limit(batch)
+        .limit(1)
         .with_for_update(skip_locked=True)
-    ))
-    for row in rows:
-        row.available_at = now + LEASE
-    ids = [row.id for row in rows]
-    session.commit()
-    return ids
+    ).first()
+    if delivery is not None and session.get_bind().dialect.name == "sqlite":
+        delivery.available_at = now + LEASE
+        session.commit()
+    return delivery
 
 
-def _attempt(session: Session, delivery_id: uuid.UUID, now: datetime, senders: dict[DeliveryChannel, Sender]) -> str:
-    delivery = session.get(Delivery, delivery_id)
-    assert delivery is not None
+def _attempt(session: Session, delivery: Delivery, now: datetime, senders: dict[DeliveryChannel, Sender]) -> str:
     message = session.get(OutboxMessage, delivery.event_id)
     assert message is not None
     delivery.attempts += 1
@@ -91,7 +96,7 @@ def _attempt(session: Session, delivery_id: uuid.UUID, now: datetime, senders: d
     except DeliveryFailed as exc:
         outcome = _failed(delivery, now, str(exc), exc.status)
     except Exception as exc:  # noqa: BLE001 - whatever went wrong, the delivery is retried, never lost
-        log.exception("delivery %s failed", delivery_id)
+        log.exception("delivery %s failed", delivery.id)
         outcome = _failed(delivery, now, f"{type(exc).__name__}: {exc}", None)
     else:
         delivery.status, delivery.delivered_at, delivery.last_error = DeliveryStatus.delivered, now, None
