@@ -123,6 +123,31 @@ def test_J6_a_worker_rides_out_a_redis_outage_and_relays_what_was_written_after_
         redis_server.wait(timeout=10)
 
 
+@needs_redis_server
+def test_J6_a_worker_started_while_redis_is_down_waits_for_it_then_works(app):
+    """`grc worker` (re)started by its supervisor during a Redis outage waits for Redis, then runs jobs. Before, RQ
+    named the new worker in Redis before the loop that rides out outages, and the process died at once (found by
+    bench/chaos.py: a run had no worker at all after the outage)."""
+    port = servers.free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    worker = subprocess.Popen([sys.executable, "-m", "grc.cli", "worker"], cwd=ROOT, env=worker_env(app, url),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis_server = None
+    try:
+        time.sleep(4)  # the worker has started and found no Redis
+        assert worker.poll() is None, "the worker quit because Redis was down"
+        redis_server = servers.start_redis(port)
+        queue = Queue(app.config["GRC_SETTINGS"].queue_name, connection=redis.Redis.from_url(url))
+        ran = queue.enqueue(slow_job, 0)
+        wait_until(lambda: ran.get_status() == JobStatus.FINISHED, "the worker ran a job once Redis was up")
+    finally:
+        worker.terminate()
+        assert worker.wait(timeout=30) == 0
+        if redis_server is not None:
+            redis_server.terminate()
+            redis_server.wait(timeout=10)
+
+
 @job
 def sleeping_query(seconds: float) -> int:
     """A job inside a database statement (the worker imports it from this module by name)."""

@@ -39,15 +39,17 @@ class StoppableWorker(Worker):
 
 
 def run_worker(app: Flask, *, burst: bool) -> None:
-    """Work the queue until stopped (``burst``: until it is empty), starting again after every Redis outage."""
+    """Work the queue until stopped (``burst``: until it is empty), starting again after every Redis outage,
+    also one under way when the process starts."""
     connection = redis_connection(app)
     while True:
-        worker = StoppableWorker([get_queue(app)], connection=connection)
+        worker = None
         try:
+            worker = StoppableWorker([get_queue(app)], connection=connection)  # it names itself in Redis already
             worker.work(burst=burst, with_scheduler=True)
         except RedisError as exc:  # RQ's teardown talks to Redis too
             log.warning("worker stopped by a Redis error", extra={"error": repr(exc)})
-        if burst or worker.signalled or not _wait_for_redis(connection):
+        if burst or (worker is not None and worker.signalled) or not _wait_for_redis(connection):
             return
         log.warning("Redis answers again: starting a fresh worker")
 
@@ -57,9 +59,9 @@ def run_scheduler(app: Flask, config: str = CRON_CONFIG) -> None:
     starting again after every Redis outage (a fresh scheduler enqueues its interval jobs at once)."""
     connection = redis_connection(app)
     while True:
-        cron = CronScheduler(connection=connection)
-        cron.load_config_from_file(config)
         try:
+            cron = CronScheduler(connection=connection)
+            cron.load_config_from_file(config)
             cron.start()  # type: ignore[no-untyped-call]  # rq leaves CronScheduler.start unannotated
             return  # it returns only when a signal stopped it
         except RedisError as exc:
