@@ -92,11 +92,16 @@ def slow_job(seconds: float) -> None:
     time.sleep(seconds)
 
 
+DURING = "during.outage@cb-a.test"
+
+
 @needs_redis_server
 def test_J6_a_worker_rides_out_a_redis_outage_and_relays_what_was_written_after_it(app, client, world):
     """Redis stopped under `grc worker` while it runs a job, which ends during the outage: the worker process stays
-    up, and once Redis is back it relays the next write by itself. Before, RQ's loop met the dead connection when
-    the job ended ("found an unhandled exception, quitting") and the outbox waited until someone restarted it."""
+    up; once Redis is back it relays, unasked, the write committed during the outage (whose trigger failed), and
+    the next write too. Before, RQ's loop met the dead connection when the job ended ("found an unhandled exception,
+    quitting") and the outbox waited until someone restarted it; then, the write made during the outage waited for
+    the next write or the once-a-minute schedule."""
     port = servers.free_port()
     url = f"redis://127.0.0.1:{port}/0"
     redis_server = servers.start_redis(port)
@@ -111,7 +116,12 @@ def test_J6_a_worker_rides_out_a_redis_outage_and_relays_what_was_written_after_
             redis_server.wait(timeout=10)
             time.sleep(6)  # the job ends in the outage
             assert worker.poll() is None, "the worker quit during the outage"
+            during = client.post("/api/v1/users", headers=world.headers("cb_admin@cb-a.test"),
+                                 json={**NEW_USER, "email": DURING})
+            assert during.status_code == 201  # committed; its trigger could not reach Redis
             redis_server = servers.start_redis(port)
+            wait_until(lambda: messages(app, "user.created", DURING)[0].status == OutboxStatus.dispatched,
+                       "the worker relayed, unasked, the write made during the outage")
             created = client.post("/api/v1/users", headers=world.headers("cb_admin@cb-a.test"), json=NEW_USER)
             assert created.status_code == 201
             wait_until(lambda: messages(app, "user.created")[0].status == OutboxStatus.dispatched,

@@ -28,6 +28,14 @@ def run_jobs_after_commit(session: Session, *_: Any) -> None:
         trigger(deliver_notifications, name=DELIVERIES)
 
 
+def catch_up() -> None:
+    """Trigger both runs, waiting marks or not: after a Redis outage, the commits made meanwhile could not trigger
+    theirs, and a run under way when Redis went may have left its mark standing (``grc worker`` calls this each
+    time it starts a worker, so the outbox does not wait for the next write or the schedule)."""
+    trigger(relay_outbox, name=RELAY, again=True)
+    trigger(deliver_notifications, name=DELIVERIES, again=True)
+
+
 def forget_on_rollback(session: Session) -> None:
     """A rolled-back transaction gave the jobs nothing (a savepoint's rollback leaves the rest standing)."""
     if session.in_nested_transaction():

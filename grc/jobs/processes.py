@@ -4,8 +4,11 @@ RQ's worker ends its loop on any Redis error ("found an unhandled exception, qui
 raises out of its loop; a process that quits leaves the outbox waiting until someone restarts it. Here, when the
 loop ends without having been asked to stop, the process waits until Redis answers again (one PING a second) and
 starts a fresh worker or scheduler. SIGTERM and SIGINT still stop it as RQ stops it (a worker finishes its job
-first). A PostgreSQL restart needs nothing of this: the job that ran into it fails, is kept in the failed registry,
-and the next trigger or scheduled run does its work.
+first). Each worker it starts first triggers the outbox relay and the sender (``catch_up``): what was committed
+during the outage could not trigger them.
+
+A PostgreSQL restart needs nothing of this: the job that ran into it fails, is kept in the failed registry, and the
+next trigger or scheduled run does its work.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from rq import Worker
 from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
 
+from grc.jobs.commit_triggers import catch_up
 from grc.jobs.queue import get_queue
 from grc.redis_connection import redis_connection
 
@@ -45,6 +49,9 @@ def run_worker(app: Flask, *, burst: bool) -> None:
     while True:
         worker = None
         try:
+            if not burst:
+                with app.app_context():
+                    catch_up()
             worker = StoppableWorker([get_queue(app)], connection=connection)  # it names itself in Redis already
             worker.work(burst=burst, with_scheduler=True)
         except RedisError as exc:  # RQ's teardown talks to Redis too
