@@ -123,6 +123,33 @@ def test_J6_a_write_committed_while_the_relay_runs_is_relayed_by_the_next_run(ap
     assert messages(app, "user.created", "pia@cb-a.test")[0].status == OutboxStatus.dispatched
 
 
+@needs_redis
+def test_J6_a_relay_run_with_more_than_a_batch_hands_the_rest_to_a_run_queued_behind_the_waiting_jobs(
+        app, client, world, monkeypatch):
+    """One batch per run: a run that found a full batch queues the next one instead of looping, so on a single
+    worker a sender draining a backlog and the relay of new writes take turns. Before, a run drained everything
+    (a webhook backlog held the relay of new writes for seconds: bench/chaos.py)."""
+    monkeypatch.setattr(outbox, "RELAY_BATCH", 1)
+    headers = world.headers("cb_admin@cb-a.test")
+    for email in ("pia@cb-a.test", "ola@cb-a.test"):
+        assert client.post("/api/v1/users", headers=headers, json={**NEW_USER, "email": email}).status_code == 201
+    pending = _pending_messages(app)
+    queue = Queue(app.config["GRC_SETTINGS"].queue_name, connection=redis_connection(app))
+    queue.empty()
+    with app.app_context():
+        assert sum(relay_outbox().values()) == 1
+    assert _pending_messages(app) == pending - 1
+    [follow_up] = queue.get_jobs()
+    assert follow_up.func_name == "grc.jobs.job_functions.relay_outbox"
+    run_worker_in_process(app)
+    assert _pending_messages(app) == 0
+
+
+def _pending_messages(app) -> int:  # type: ignore[no-untyped-def]
+    with app.app_context(), tenancy.system_scope(db.session):
+        return len(db.session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.pending)).all())
+
+
 def test_J4_when_redis_is_down_the_change_still_commits_and_the_message_waits(app, client, world):
     with app_on_redis(app, "redis://127.0.0.1:1/0"):
         response = client.post("/api/v1/users", headers=world.headers("cb_admin@cb-a.test"), json=NEW_USER)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from datetime import date
 
@@ -12,35 +11,37 @@ from grc.auth.models import RevokedToken
 from grc.db import utcnow
 from grc.extensions import db
 from grc.jobs.daily_sweeps import SWEEPS, run_sweeps
-from grc.jobs.queue import job, started
+from grc.jobs.queue import job, started, trigger
 from grc.notifications import delivery
 from grc.notifications import service as outbox
 
 RELAY, DELIVERIES = "outbox-relay", "deliveries"  # the names their triggers go by (grc.jobs.commit_triggers)
 
 
-def _drain(step: Callable[[], dict[str, int]], batch: int) -> dict[str, int]:
-    """Run ``step`` (one bounded batch) until a batch comes back short; add up its counts."""
-    totals: Counter[str] = Counter()
-    while True:
-        counts = step()
-        totals.update(counts)
-        if sum(counts.values()) < batch:
-            return dict(totals)
+def _one_batch(step: Callable[[], dict[str, int]], batch: int, run_again: Callable[[], object]) -> dict[str, int]:
+    """Run ``step`` (one bounded batch); when the batch came back full, queue the next run behind the jobs already
+    waiting instead of looping here, so that on one worker the relay and the sender take turns: a sender draining
+    a long backlog of webhook calls no longer holds up the relay of new writes (J6)."""
+    counts = step()
+    if sum(counts.values()) >= batch:
+        run_again()
+    return counts
 
 
 @job
 def relay_outbox() -> dict[str, int]:
-    """Fan out due outbox messages until none is left (one bounded transaction per batch)."""
+    """Fan out one batch of due outbox messages (one bounded transaction); more follow in the next run."""
     started(RELAY)
-    return _drain(lambda: outbox.relay(db.session), outbox.RELAY_BATCH)
+    return _one_batch(lambda: outbox.relay(db.session, batch=outbox.RELAY_BATCH), outbox.RELAY_BATCH,
+                      lambda: trigger(relay_outbox, name=RELAY))
 
 
 @job
 def deliver_notifications() -> dict[str, int]:
-    """Send due e-mails and webhook calls until none is left (each retried on its own schedule)."""
+    """Send one batch of due e-mails and webhook calls (each retried on its own schedule); more in the next run."""
     started(DELIVERIES)
-    return _drain(lambda: delivery.deliver_due(db.session), delivery.BATCH)
+    return _one_batch(lambda: delivery.deliver_due(db.session, batch=delivery.BATCH), delivery.BATCH,
+                      lambda: trigger(deliver_notifications, name=DELIVERIES))
 
 
 @job
