@@ -2,7 +2,7 @@
 # Extra flags go in ARGS, e.g. `make bench ARGS="--duration 30 --threads 2"`.
 PYTHON := $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
 
-.PHONY: bench bench-smoke bench-sweep bench-cpu bench-notify
+.PHONY: bench bench-smoke bench-sweep bench-cpu bench-notify chaos
 
 bench:  # the API under gunicorn and wrk next to its two floors, full data set (bench/run.py)
 	$(PYTHON) -m bench.run $(ARGS)
@@ -18,3 +18,6 @@ bench-cpu:  # CPU per request in process next to the floors, and a certificate p
 
 bench-notify:  # from a write's commit to its notification and its webhook call, one worker, at the write load
 	$(PYTHON) -m bench.notify_latency $(ARGS)
+
+chaos:  # a write load with Redis stopped, PostgreSQL crashed, the worker killed: nothing lost or doubled (bench/chaos.py)
+	$(PYTHON) -m bench.chaos $(ARGS)

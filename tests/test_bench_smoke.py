@@ -61,3 +61,25 @@ def test_J6_every_message_of_a_write_burst_is_notified_and_called_once(tmp_path:
     measured = json.loads(figures.read_text())
     assert measured["messages"] > 0, result.stdout[-2000:]
     assert measured["messages"] == measured["notified"] == measured["called"], result.stdout[-2000:]
+
+
+@pytest.mark.slow
+@needs_own_postgres
+@pytest.mark.skipif(servers.redis_server_path() is None, reason="the fault run stops and starts redis-server")
+def test_faults_under_a_write_load_lose_and_double_nothing(tmp_path: Path) -> None:
+    """bench/chaos.py (`make chaos`) shortened: 20 s of writes while Redis is stopped and started, PostgreSQL
+    crashes and restarts and the worker is killed. Every acknowledged write is stored once, has one outbox message,
+    its notifications and its webhook call; nothing answered 500; the processes still run. The waits depend on the
+    machine and are reported, not asserted here (docs/RELIABILITY.md has the full run's figures)."""
+    figures = tmp_path / "chaos.json"
+    result = subprocess.run([sys.executable, "-m", "bench.chaos", "--duration", "20", "--timeout", "300",
+                             "--json", str(figures)], cwd=ROOT, capture_output=True, text=True, timeout=360,
+                            check=False)
+    assert figures.exists(), result.stdout[-2000:] + result.stderr[-4000:]
+    outcome = json.loads(figures.read_text())
+    assert outcome["acknowledged"] > 0 and outcome["given_up"] == 0, result.stdout[-3000:]
+    for count in ("lost", "duplicated", "findings_without_one_message", "messages_without_notification",
+                  "duplicate_notifications", "messages_not_called"):
+        assert outcome[count] == 0, (count, result.stdout[-3000:])
+    assert outcome["messages"] == outcome["acknowledged"]
+    assert "500" not in outcome["statuses"] and outcome["processes_running"], result.stdout[-3000:]
