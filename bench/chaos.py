@@ -20,8 +20,9 @@ Meanwhile three faults are injected, one after the other:
 Once the load stops, the run waits until nothing is pending, then checks: every acknowledged finding is stored,
 no marker is stored twice, each finding has exactly one outbox message, every message has its in-app
 notifications (at most one per user) and reached the webhook receiver, no request answered 500, the worker and the
-scheduler still run. Waits are measured from each message's commit, or from the end of the fault it was written in:
-p99 under 2 s, and the outbox drained within 5 s of the load stopping (the targets of bench/notify_latency.py).
+scheduler still run. A message's wait runs from its commit to its first notification, less the time a fault
+lasted meanwhile: p99 under 2 s, and the outbox drained within 5 s of the load stopping (the targets of
+bench/notify_latency.py).
 
     python -m bench.chaos                    # 60 s, 8 writers
     python -m bench.chaos --duration 24      # what the test suite runs (tests/test_bench_smoke.py)
@@ -271,15 +272,17 @@ class Outcome:
             ("every message reached the webhook receiver", self.messages_not_called == 0),
             ("no 500 answered", self.statuses.get("500", 0) == 0),
             ("every write acknowledged within 60 s of retries", self.given_up == 0),
-            (f"p99 wait after commit or fault < {P99_TARGET_S:.0f} s", self.wait_p99_s < P99_TARGET_S),
+            (f"p99 wait, fault time excepted, < {P99_TARGET_S:.0f} s", self.wait_p99_s < P99_TARGET_S),
             (f"outbox drained < {DRAIN_TARGET_S:.0f} s after the load", self.drain_s < DRAIN_TARGET_S),
             ("API, worker and scheduler still running", self.processes_running),
         ]
 
 
-def blocked_until(written: datetime, faults: list[Fault]) -> datetime:
-    """When a message written at ``written`` could first be relayed: the end of the fault it was written in."""
-    return max([written, *(f.ended for f in faults if f.started <= written <= f.ended)])
+def waited_outside_faults(written: datetime, notified: datetime, faults: list[Fault]) -> float:
+    """Seconds from ``written`` to ``notified`` while every part was up: the time inside a fault is the fault's
+    (a message written just before a crash, or during an outage, waits for the part to come back)."""
+    inside = sum(max(0.0, (min(notified, f.ended) - max(written, f.started)).total_seconds()) for f in faults)
+    return (notified - written).total_seconds() - inside
 
 
 def examine(database_url: str, audit_id: str, load: Load, faults: list[Fault], arrived: dict[str, list[datetime]],
@@ -296,7 +299,7 @@ def examine(database_url: str, audit_id: str, load: Load, faults: list[Fault], a
         WHERE m.topic = %s AND m.payload->>'finding_id' IN (SELECT id::text FROM findings WHERE audit_id = %s)
         GROUP BY m.id, m.payload->>'finding_id', m.created_at""", TOPIC, audit_id)
     per_finding = Counter(finding for _, finding, *_ in messages)
-    waited = [(written, (first - blocked_until(written, faults)).total_seconds())
+    waited = [(written, waited_outside_faults(written, first, faults))
               for _, _, written, first, *_ in messages if first is not None]
     waits = [wait for _, wait in waited]
     p50, p99 = percentiles(waits)
@@ -411,7 +414,7 @@ def report(outcome: Outcome) -> str:
               f"{outcome.messages_without_notification} / {outcome.duplicate_notifications} |",
               f"| messages the webhook never got / repeated webhook calls | {outcome.messages_not_called} / "
               f"{outcome.duplicate_calls} |",
-              f"| wait after commit or fault, p50 / p99 / max s | {outcome.wait_p50_s:.2f} / "
+              f"| wait for the notification, fault time excepted, p50 / p99 / max s | {outcome.wait_p50_s:.2f} / "
               f"{outcome.wait_p99_s:.2f} / {outcome.wait_max_s:.2f} |",
               f"| outbox drained after the load, s | {outcome.drain_s:.2f} |", ""]
     lines += [f"{'PASS' if ok else 'FAIL'}  {check}" for check, ok in outcome.verdicts()]
