@@ -110,7 +110,10 @@ def _changes(obj: Base, verb: str) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for attr in state.mapper.column_attrs:
         column = attr.columns[0]
-        secret = column.info.get("audit") == "redact"
+        marker = column.info.get("audit")
+        if marker == "omit":
+            continue
+        secret = marker == "redact"
         history = state.attrs[attr.key].history
         if verb == "updated":
             if not history.has_changes():
