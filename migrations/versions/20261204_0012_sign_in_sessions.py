@@ -1,8 +1,11 @@
-"""Sign-in sessions as rows (I4: listed and ended by the user or an admin).
+"""Sign-in sessions as rows (I4: listed and ended by the user or an admin); audit events name their hash format.
 
 Every sign-in writes a sign_in_sessions row whose id the tokens carry as ``sid``; the guard refuses tokens of an
 ended (or unknown) session. Logged-out sign-ins were kept as ``sid:<id>`` keys in revoked_tokens: tokens with
 such a sid have no row here, so the guard refuses them too (everyone signed in before this upgrade signs in again).
+
+audit_events.hash_version: events already written were hashed in format 1 (the server default says so, also for
+a process still running the older code); new events are written in format 2, which covers request_id and id.
 
 Revision ID: 0012
 Revises: 0010
@@ -47,8 +50,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_sign_in_sessions_valid_until'), ['valid_until'], unique=False)
     rls.enable_tenant_rls('sign_in_sessions')
 
+    # Not in batch mode: SQLite adds the column in place, keeping audit_events' append-only triggers.
+    op.add_column('audit_events', sa.Column('hash_version', sa.Integer(), server_default=sa.text('1'), nullable=False))
+
 
 def downgrade() -> None:
+    op.drop_column('audit_events', 'hash_version')
     rls.disable_tenant_rls('sign_in_sessions')
     with op.batch_alter_table('sign_in_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sign_in_sessions_valid_until'))
