@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from grc import tenancy
 from grc.auditlog.models import AuditEvent
-from grc.auth.models import SignInSession
+from grc.auth import sessions
+from grc.auth.models import SessionEnd, SignInSession
 from grc.db import utcnow
+from grc.errors import Unauthorized
 from grc.extensions import db
 from grc.jobs.job_functions import purge_expired_tokens
 from tests.test_auth import LOGIN, assert_problem, bearer
@@ -183,3 +186,15 @@ def test_I4_sessions_that_stopped_working_a_month_ago_are_purged_with_their_addr
         purge_expired_tokens()
     assert [s["user_agent"] for s in listed(client, world, AUDITOR, admin)] == [PHONE]
     assert works(client, old) == (False, False) and works(client, recent) == (False, False)
+
+
+def test_I4_a_refresh_racing_the_end_of_its_session_does_not_revive_it(app: Flask, client, world):
+    """The guard let the refresh token through, then an admin ended the session before the refresh wrote: the
+    refresh refuses (401) instead of extending an ended sign-in."""
+    sign_in(client, AUDITOR, LAPTOP)
+    with app.app_context(), tenancy.system_scope(db.session):
+        row = db.session.scalars(select(SignInSession)).one()
+        sessions.end(row, reason=SessionEnd.ended, by=None)
+        db.session.commit()
+        with pytest.raises(Unauthorized):
+            sessions.touch(db.session, row.id)

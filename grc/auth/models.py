@@ -20,6 +20,7 @@ ROLES_BY_KIND: dict[TenantKind, tuple[str, ...]] = {
 ALL_ROLES: tuple[str, ...] = tuple(role for roles in ROLES_BY_KIND.values() for role in roles)
 ADMIN_ROLES = ("platform_admin", "cb_admin", "client_admin")
 USER_AGENT_LENGTH = 200  # enough to tell browsers and devices apart; longer ones are cut
+IP_ADDRESS_LENGTH = 45  # the longest IPv6 text (IPv4-mapped)
 
 # Audit-trail marker: these columns are recorded as changed, never with their value.
 SECRET = {"audit": "redact"}
@@ -85,7 +86,7 @@ class SignInSession(IdMixin, TenantScoped, Base):
     ended_by: Mapped[uuid.UUID | None]
     end_reason: Mapped[SessionEnd | None] = mapped_column(enum_column(SessionEnd, "session_end"))
     user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH), info=SECRET)
-    ip_address: Mapped[str | None] = mapped_column(String(45), info=SECRET)
+    ip_address: Mapped[str | None] = mapped_column(String(IP_ADDRESS_LENGTH), info=SECRET)
 
     @property
     def active(self) -> bool:

@@ -22,7 +22,6 @@ from grc.errors import Unauthorized
 from grc.tenants.models import Tenant
 
 BAD_CREDENTIALS = "The e-mail address or password is wrong, or the account is inactive."
-SIGN_IN_AGAIN = "The sign-in this token belongs to has ended; sign in again."
 
 
 # --------------------------------------------------------------------------- tokens
@@ -99,7 +98,7 @@ def logout(session: Session, refresh_token: str | None) -> None:
         revoke(session, claims)
         if principal.sign_in_id is not None:
             sign_in = session.get_one(SignInSession, principal.sign_in_id)
-            sessions.end(session, sign_in, reason=SessionEnd.logout, by=principal.actor_id)
+            sessions.end(sign_in, reason=SessionEnd.logout, by=principal.actor_id)
         if refresh_token:
             other = _decode_own_refresh(refresh_token, claims["sub"])
             revoke(session, other)
@@ -108,7 +107,7 @@ def logout(session: Session, refresh_token: str | None) -> None:
 
 def _sign_in_of(principal: tenancy.Principal) -> uuid.UUID:
     if principal.sign_in_id is None:  # the guard lets no refresh token without a session through: a backstop
-        raise Unauthorized(SIGN_IN_AGAIN)
+        raise Unauthorized(sessions.SIGN_IN_ENDED)
     return principal.sign_in_id
 
 
@@ -156,7 +155,7 @@ def authenticate(session: Session, *, refresh: bool = False) -> tenancy.Principa
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise Unauthorized("The token does not name a tenant, a subject and a sign-in.") from exc
     if refresh and sign_in_id is None:  # refresh tokens were always issued with a sign-in since I4
-        raise Unauthorized(SIGN_IN_AGAIN)
+        raise Unauthorized(sessions.SIGN_IN_ENDED)
     actor_type = claims.get("typ", "user")
     # The caller is looked up inside the tenant the signed token names, which is the scope the request keeps:
     # the row-level security settings go out once, with the transaction's first statement.
@@ -168,7 +167,7 @@ def authenticate(session: Session, *, refresh: bool = False) -> tenancy.Principa
     if found is not None and found.revoked is not None:
         raise Unauthorized("The token has been revoked.")
     if found is not None and sign_in_id is not None and (found.sign_in is None or found.ended_at is not None):
-        raise Unauthorized(SIGN_IN_AGAIN)
+        raise Unauthorized(sessions.SIGN_IN_ENDED)
     if found is None or not found.is_active:
         raise Unauthorized("The account behind this token is inactive or gone.")
     principal = tenancy.Principal(

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from grc import tenancy
 from grc.api import paginate
-from grc.auth.models import ADMIN_ROLES, USER_AGENT_LENGTH, SessionEnd, SignInSession, User
+from grc.auth.models import ADMIN_ROLES, IP_ADDRESS_LENGTH, USER_AGENT_LENGTH, SessionEnd, SignInSession, User
 from grc.db import new_id, utcnow
-from grc.errors import NotFound
+from grc.errors import NotFound, Unauthorized
 from grc.extensions import db
 
+SIGN_IN_ENDED = "The sign-in this token belongs to has ended; sign in again."
 KEPT_AFTER_END = timedelta(days=30)  # an ended or expired sign-in (its address and user agent) is kept this long
 
 
@@ -35,24 +36,32 @@ def start(session: Session, user: User, device: Device) -> SignInSession:
     now = utcnow()
     sign_in = SignInSession(
         id=new_id(), tenant_id=user.tenant_id, user_id=user.id, created_at=now, valid_until=now + _lifetime(),
-        ip_address=device.ip_address, user_agent=(device.user_agent or None) and device.user_agent[:USER_AGENT_LENGTH],
+        ip_address=_cut(device.ip_address, IP_ADDRESS_LENGTH), user_agent=_cut(device.user_agent, USER_AGENT_LENGTH),
     )
     session.add(sign_in)
     return sign_in
 
 
+def _cut(text: str | None, length: int) -> str | None:
+    return text[:length] if text else None
+
+
 def touch(session: Session, session_id: uuid.UUID) -> None:
-    """A refresh: the sign-in works until the new refresh token expires (the trail leaves this out: bookkeeping)."""
+    """A refresh: the sign-in works until the new refresh token expires (the trail leaves this out: bookkeeping).
+    A sign-in ended since the guard let the token through is not revived: 401."""
     sign_in = session.get_one(SignInSession, session_id)
+    if sign_in.ended_at is not None:
+        raise Unauthorized(SIGN_IN_ENDED)
     sign_in.last_refreshed_at = utcnow()
     sign_in.valid_until = sign_in.last_refreshed_at + _lifetime()
 
 
-def _lifetime() -> Any:
-    return current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+def _lifetime() -> timedelta:
+    lifetime: timedelta = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    return lifetime
 
 
-def end(session: Session, sign_in: SignInSession, *, reason: SessionEnd, by: uuid.UUID | None) -> None:
+def end(sign_in: SignInSession, *, reason: SessionEnd, by: uuid.UUID | None) -> None:
     """End a sign-in: every token of it is refused from the next request on. Ending an ended one changes nothing."""
     if sign_in.ended_at is not None:
         return
@@ -66,7 +75,7 @@ def end_all(session: Session, user_id: uuid.UUID, *, reason: SessionEnd, by: uui
     for sign_in in session.scalars(select(SignInSession).where(SignInSession.user_id == user_id,
                                                                SignInSession.ended_at.is_(None),
                                                                SignInSession.valid_until > utcnow())):
-        end(session, sign_in, reason=reason, by=by)
+        end(sign_in, reason=reason, by=by)
     session.flush()
 
 
@@ -106,7 +115,7 @@ def end_one(session: Session, user: User, sign_in: SignInSession, *, caller: ten
     if sign_in.user_id != user.id:
         raise NotFound("No such sign-in session of this user.")
     check_may_manage(user, caller=caller)
-    end(session, sign_in, reason=SessionEnd.ended, by=caller.actor_id)
+    end(sign_in, reason=SessionEnd.ended, by=caller.actor_id)
     session.flush()
 
 

@@ -36,7 +36,7 @@ def grow_sign_ins(scene: Scene, count: int) -> Read:
         for n in range(count):
             sign_in = sessions.start(session, user, sessions.Device("192.0.2.1", f"device {scene.serial('device')}"))
             if n % 2:
-                sessions.end(session, sign_in, reason=SessionEnd.ended, by=None)
+                sessions.end(sign_in, reason=SessionEnd.ended, by=None)
     return Read(CB_ADMIN, f"/api/v1/users/{auditor}/sessions")
 
 
