@@ -2,7 +2,7 @@
 from grc.actions.models import Action, ActionNote
 from grc.auditlog.models import AuditChainHead, AuditEvent
 from grc.audits.models import Audit, AuditTeamMember
-from grc.auth.models import ApiClient, RevokedToken, User
+from grc.auth.models import ApiClient, RevokedToken, SignInSession, User
 from grc.certification.models import (
     Certificate,
     CertificateEvent,
@@ -70,6 +70,7 @@ __all__ = [
     "Reminder",
     "WebhookSubscription",
     "RevokedToken",
+    "SignInSession",
     "Tenant",
     "User",
 ]

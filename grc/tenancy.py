@@ -54,6 +54,7 @@ class Principal:
     actor_type: str  # "user" | "api_client"
     actor_id: uuid.UUID
     roles: frozenset[str]
+    sign_in_id: uuid.UUID | None = None  # the sign-in session (I4) the token belongs to; None for machine clients
 
     def has_any(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))

@@ -1,6 +1,8 @@
 """A1: every change writes an append-only, hash-chained audit event in the same transaction."""
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -9,7 +11,9 @@ from sqlalchemy import select, text
 
 from grc import tenancy
 from grc.auditlog.models import AuditChainHead, AuditEvent
+from grc.auditlog.service import HASH_VERSION
 from grc.auth.models import User
+from grc.db import new_id, utcnow
 from grc.extensions import db
 from tests.conftest import on_postgresql
 from tests.test_auth import assert_problem
@@ -153,6 +157,64 @@ def test_A1_admins_list_events_newest_first_filtered_by_entity(client, world):
     newest = client.get("/api/v1/audit-events?limit=3", headers=admin).get_json()["items"]
     assert [e["seq"] for e in newest] == sorted((e["seq"] for e in newest), reverse=True)
     assert_problem(client.get("/api/v1/audit-events", headers=world.headers("auditor@cb-a.test")), 403)
+
+
+def test_A1_a_changed_request_id_of_an_event_breaks_the_chain(app, client, world):
+    """Events are hashed in format 2, which covers request_id (and the event's id): format 1 left them out."""
+    admin = world.headers("cb_admin@cb-a.test")
+    client.post("/api/v1/users", headers={**admin, "X-Request-ID": "req-genuine"}, json=NEW_USER)
+    target = events(app, world.tenants["cb-a"])[-1]
+    assert (target.request_id, target.hash_version) == ("req-genuine", HASH_VERSION) and HASH_VERSION == 2
+    tamper(app, "UPDATE audit_events SET request_id = :r WHERE id = :id", {"r": "req-forged", "id": target.id})
+    report = client.get("/api/v1/audit-events/verify", headers=admin).get_json()
+    assert report["valid"] is False and report["first_broken"]["id"] == str(target.id)
+    assert "altered" in report["first_broken"]["reason"]
+
+
+def test_A1_an_event_passed_off_as_the_old_format_breaks_the_chain(app, client, world):
+    """Downgrading a new event to format 1 (which ignores request_id) does not make a forged request_id pass."""
+    admin = world.headers("cb_admin@cb-a.test")
+    client.post("/api/v1/users", headers=admin, json=NEW_USER)
+    target = events(app, world.tenants["cb-a"])[-1]
+    tamper(app, "UPDATE audit_events SET request_id = 'req-forged', hash_version = 1 WHERE id = :id", {"id": target.id})
+    report = client.get("/api/v1/audit-events/verify", headers=admin).get_json()
+    assert report["valid"] is False and report["first_broken"]["id"] == str(target.id)
+
+
+def test_A1_a_chain_holding_events_of_the_old_format_still_verifies(app, client, world):
+    """Events written before hash formats were numbered (format 1, inserted here as that code did: without the
+    column, hashed without request_id and id) verify next to the new ones that follow them on the same chain."""
+    admin = world.headers("cb_admin@cb-a.test")
+    append_old_format_events(app, world.tenants["cb-a"], 3)
+    client.post("/api/v1/users", headers=admin, json=NEW_USER)
+    trail = events(app, world.tenants["cb-a"])
+    assert [e.hash_version for e in trail[-4:]] == [1, 1, 1, 2]
+    report = client.get("/api/v1/audit-events/verify", headers=admin).get_json()
+    assert report == {"valid": True, "checked": len(trail), "first_broken": None}
+    old = trail[-2]
+    tamper(app, "UPDATE audit_events SET changes = :c WHERE id = :id", {"c": '{"name": "forged"}', "id": old.id})
+    broken = client.get("/api/v1/audit-events/verify", headers=admin).get_json()["first_broken"]
+    assert broken["id"] == str(old.id) and "altered" in broken["reason"]  # format 1 still guards what it covered
+
+
+def append_old_format_events(app, tenant_id, count: int) -> None:  # type: ignore[no-untyped-def]
+    """Extend the tenant's chain as the code before hash versions did: its formula, copied here, and a row without
+    hash_version (the column's default says 1)."""
+    with app.app_context(), tenancy.system_scope(db.session):
+        head = db.session.scalars(select(AuditChainHead).where(AuditChainHead.tenant_id == tenant_id)
+                                  .with_for_update()).one()
+        for _ in range(count):
+            event = {"tenant_id": tenant_id, "seq": head.last_seq + 1, "occurred_at": utcnow(),
+                     "actor_type": "system", "actor_id": None, "action": "user.updated", "entity_type": "user",
+                     "entity_id": new_id(), "changes": {"name": ["old", "new"]}, "prev_hash": head.last_hash}
+            canonical = {**event, "tenant_id": str(tenant_id), "entity_id": str(event["entity_id"]),
+                         "occurred_at": event["occurred_at"].isoformat(timespec="microseconds")}
+            payload = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            digest = hashlib.sha256(payload.encode()).hexdigest()
+            db.session.execute(AuditEvent.__table__.insert().values(
+                {**event, "id": new_id(), "request_id": "req-old", "hash": digest}))
+            head.last_seq, head.last_hash = event["seq"], digest
+        db.session.commit()
 
 
 def tamper(app, statement: str, params: dict) -> None:  # type: ignore[no-untyped-def,type-arg]

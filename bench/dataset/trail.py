@@ -9,18 +9,18 @@ from typing import Any
 
 from bench.dataset.clock import Ids, instant, iso
 from bench.dataset.loader import NULL, TABLES, Loader, cell, escape, to_json
-from grc.auditlog.service import GENESIS, chain_hash
+from grc.auditlog.service import GENESIS, HASH_VERSION, chain_hash
 
 LINKS = ("audit_schemes", "decision_audits", "licence_certificates")
 if any(len(TABLES[name].columns) != 2 for name in LINKS):
     raise RuntimeError("an association table changed: update Recorder.link's callers")
 EVENT_COLUMNS = ("seq", "occurred_at", "actor_type", "actor_id", "action", "entity_type", "entity_id", "changes",
-                 "request_id", "prev_hash", "hash", "id", "tenant_id")
+                 "request_id", "prev_hash", "hash", "hash_version", "id", "tenant_id")
 if TABLES["audit_events"].columns != EVENT_COLUMNS:
     raise RuntimeError("audit_events changed: update EVENT_COLUMNS and Recorder.event")
 Actor = tuple[str, str | None]
 SYSTEM: Actor = ("system", None)
-EVENT_LINE = "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\\N\t%s\t%s\t%s\t%s"  # EVENT_COLUMNS, request_id null
+EVENT_LINE = "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\\N\t%s\t%s\t%d\t%s\t%s"  # EVENT_COLUMNS, request_id null
 
 
 def user(user_id: str) -> Actor:
@@ -76,12 +76,13 @@ class Recorder:
         the same dict as JSON, so ``verify_chain`` reads back what was hashed."""
         chain.seq += 1
         actor_type, actor_id = actor
-        digest = chain_hash(tenant_id=chain.tenant_id, seq=chain.seq, occurred_at=instant(when), actor_type=actor_type,
-                            actor_id=actor_id, action=action, entity_type=entity, entity_id=entity_id,
-                            changes=changes, prev_hash=chain.last_hash)
+        event_id = self.ids.new(when)
+        digest = chain_hash(event_id=event_id, tenant_id=chain.tenant_id, seq=chain.seq, occurred_at=instant(when),
+                            actor_type=actor_type, actor_id=actor_id, action=action, entity_type=entity,
+                            entity_id=entity_id, changes=changes, request_id=None, prev_hash=chain.last_hash)
         self.loader.add("audit_events", EVENT_LINE % (
             chain.seq, iso(when), actor_type, actor_id or NULL, action, entity, entity_id, escape(to_json(changes)),
-            chain.last_hash, digest, self.ids.new(when), chain.tenant_id))
+            chain.last_hash, digest, HASH_VERSION, event_id, chain.tenant_id))
         chain.last_hash = digest
 
     def close_chain(self, chain: Chain) -> None:

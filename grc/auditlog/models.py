@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grc.db import Base, IdMixin
@@ -14,7 +14,8 @@ from grc.tenants.models import Tenant
 
 
 class AuditEvent(IdMixin, TenantScoped, Base):
-    """One change. ``hash`` = sha256 of the canonical event and ``prev_hash``; ``seq`` numbers the chain."""
+    """One change. ``hash`` = sha256 of the canonical event and ``prev_hash`` in the format ``hash_version`` names
+    (``grc.auditlog.service.chain_hash``); ``seq`` numbers the chain."""
 
     __tablename__ = "audit_events"
     __audit__ = False
@@ -31,6 +32,8 @@ class AuditEvent(IdMixin, TenantScoped, Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Events written before versions existed (and by code that does not set it) were hashed in format 1.
+    hash_version: Mapped[int] = mapped_column(server_default=text("1"))
 
 
 class AuditChainHead(Base):

@@ -18,6 +18,9 @@ class AuditEventSchema(Schema):
     request_id = ma.fields.String(allow_none=True)
     prev_hash = ma.fields.String()
     hash = ma.fields.String()
+    hash_version = ma.fields.Integer(metadata={
+        "description": "The format the hash was computed in: 1 leaves the event's id and request_id out, 2 covers "
+                       "every field but the hash"})
 
 
 class AuditEventListArgs(ListArgs):

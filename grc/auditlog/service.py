@@ -31,6 +31,8 @@ from grc.tenancy import TENANT_KEY, TenantScoped, system_scope
 from grc.tenants.models import Tenant
 
 GENESIS = "0" * 64
+HASH_VERSION = 2  # the format new events are hashed in; older events keep theirs (``chain_hash``)
+HASH_VERSIONS = (1, 2)
 ACTIONS_KEY = "audit_actions"
 PENDING_KEY = "audit_pending"  # Session.info: events noted by this transaction's flushes, chained at its commit
 VERIFY_BATCH = 1000
@@ -110,7 +112,10 @@ def _changes(obj: Base, verb: str) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for attr in state.mapper.column_attrs:
         column = attr.columns[0]
-        secret = column.info.get("audit") == "redact"
+        marker = column.info.get("audit")
+        if marker == "omit":
+            continue
+        secret = marker == "redact"
         history = state.attrs[attr.key].history
         if verb == "updated":
             if not history.has_changes():
@@ -160,6 +165,7 @@ def _append(session: Session, pending: list[tuple[uuid.UUID, str, Base, dict[str
             changes=changes,
             request_id=request_id,
             prev_hash=head.last_hash,
+            hash_version=HASH_VERSION,
         )
         link.hash = event_hash(link)
         head.last_seq, head.last_hash = link.seq, link.hash
@@ -180,19 +186,27 @@ def _lock_head(session: Session, tenant_id: uuid.UUID) -> AuditChainHead:
 
 
 def event_hash(link: AuditEvent) -> str:
-    return chain_hash(tenant_id=link.tenant_id, seq=link.seq, occurred_at=link.occurred_at,
-                      actor_type=link.actor_type, actor_id=link.actor_id, action=link.action,
-                      entity_type=link.entity_type, entity_id=link.entity_id, changes=link.changes,
-                      prev_hash=link.prev_hash)
+    """The hash of a stored event, in the format it says it was written in."""
+    return chain_hash(hash_version=link.hash_version, event_id=link.id, tenant_id=link.tenant_id, seq=link.seq,
+                      occurred_at=link.occurred_at, actor_type=link.actor_type, actor_id=link.actor_id,
+                      action=link.action, entity_type=link.entity_type, entity_id=link.entity_id,
+                      changes=link.changes, request_id=link.request_id, prev_hash=link.prev_hash)
 
 
-def chain_hash(*, tenant_id: uuid.UUID | str, seq: int, occurred_at: datetime, actor_type: str,
-               actor_id: uuid.UUID | str | None, action: str, entity_type: str, entity_id: uuid.UUID | str,
-               changes: dict[str, Any], prev_hash: str) -> str:
+def chain_hash(*, hash_version: int = HASH_VERSION, event_id: uuid.UUID | str, tenant_id: uuid.UUID | str, seq: int,
+               occurred_at: datetime, actor_type: str, actor_id: uuid.UUID | str | None, action: str,
+               entity_type: str, entity_id: uuid.UUID | str, changes: dict[str, Any], request_id: str | None,
+               prev_hash: str) -> str:
     """The hash of one link: SHA-256 over its canonical JSON (sorted keys, no spaces, UTF-8). The one definition
     of the chain's format: the app appends with it, ``verify_chain`` checks with it, the benchmark data set
-    (bench/) writes its chains with it."""
-    canonical = {
+    (bench/) writes its chains with it.
+
+    Format 1 (events written before formats were numbered) left the event's own id and its request id out, so
+    either could be changed unnoticed. Format 2 covers every column of the event but the hash itself: the
+    version, the id and the request id too. A stored event is checked in its own format, so old chains verify."""
+    if hash_version not in HASH_VERSIONS:
+        raise ValueError(f"no audit hash format {hash_version}")
+    canonical: dict[str, Any] = {
         "tenant_id": str(tenant_id),
         "seq": seq,
         "occurred_at": occurred_at.isoformat(timespec="microseconds"),
@@ -204,6 +218,8 @@ def chain_hash(*, tenant_id: uuid.UUID | str, seq: int, occurred_at: datetime, a
         "changes": changes,
         "prev_hash": prev_hash,
     }
+    if hash_version >= 2:
+        canonical.update(hash_version=hash_version, id=str(event_id), request_id=request_id)
     payload = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -242,6 +258,8 @@ def _broken(link: AuditEvent, expected_seq: int, prev_hash: str) -> str | None:
         return f"event {expected_seq} is missing"
     if link.prev_hash != prev_hash:
         return "prev_hash does not match the previous event"
+    if link.hash_version not in HASH_VERSIONS:
+        return f"unknown hash version {link.hash_version} (the row was altered)"
     if link.hash != event_hash(link):
         return "hash does not match the event's content (the row was altered)"
     return None

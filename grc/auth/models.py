@@ -1,13 +1,14 @@
-"""Users, machine clients and revoked tokens; the role catalogue of DESIGN.md section 2."""
+"""Users, machine clients, sign-in sessions and revoked tokens; the role catalogue of DESIGN.md section 2."""
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from grc.db import Base, IdMixin, TimestampMixin
+from grc.db import Base, IdMixin, TimestampMixin, enum_column, utcnow
 from grc.tenancy import TenantScoped
 from grc.tenants.models import TenantKind
 
@@ -18,9 +19,14 @@ ROLES_BY_KIND: dict[TenantKind, tuple[str, ...]] = {
 }
 ALL_ROLES: tuple[str, ...] = tuple(role for roles in ROLES_BY_KIND.values() for role in roles)
 ADMIN_ROLES = ("platform_admin", "cb_admin", "client_admin")
+USER_AGENT_LENGTH = 200  # enough to tell browsers and devices apart; longer ones are cut
+IP_ADDRESS_LENGTH = 45  # the longest IPv6 text (IPv4-mapped)
 
 # Audit-trail marker: these columns are recorded as changed, never with their value.
 SECRET = {"audit": "redact"}
+# Audit-trail marker: bookkeeping that changes on its own (every token refresh); the trail leaves it out, so a change
+# of these columns alone writes no event.
+UNAUDITED = {"audit": "omit"}
 
 
 class User(IdMixin, TimestampMixin, TenantScoped, Base):
@@ -53,8 +59,43 @@ class ApiClient(IdMixin, TimestampMixin, TenantScoped, Base):
     last_used_at: Mapped[datetime | None]
 
 
+class SessionEnd(enum.StrEnum):
+    """Why a sign-in ended: its own logout, ended through the API (by the user or an admin, ``ended_by`` says who),
+    or its user was deactivated."""
+
+    logout = "logout"
+    ended = "ended"
+    deactivated = "deactivated"
+
+
+class SignInSession(IdMixin, TenantScoped, Base):
+    """One sign-in of a user (I4): every access and refresh token of it carries its id as ``sid``, across refresh
+    rotations; once ``ended_at`` is set the guard refuses them all. ``valid_until`` is when the sign-in stops
+    working by itself (its last refresh token's expiry), cut to the moment it ends: sorted on it, the sessions still
+    working come first. The client's address and user agent are personal data: the audit trail records only that
+    they were set, and the row goes (``grc.jobs.job_functions.purge_expired_tokens``) some days after the end."""
+
+    __tablename__ = "sign_in_sessions"
+    __table_args__ = (Index("ix_sign_in_sessions_user_page", "user_id", "valid_until", "id"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    last_refreshed_at: Mapped[datetime | None] = mapped_column(info=UNAUDITED)
+    valid_until: Mapped[datetime] = mapped_column(index=True, info=UNAUDITED)
+    ended_at: Mapped[datetime | None]
+    ended_by: Mapped[uuid.UUID | None]
+    end_reason: Mapped[SessionEnd | None] = mapped_column(enum_column(SessionEnd, "session_end"))
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_LENGTH), info=SECRET)
+    ip_address: Mapped[str | None] = mapped_column(String(IP_ADDRESS_LENGTH), info=SECRET)
+
+    @property
+    def active(self) -> bool:
+        """Its tokens still work: not ended, and its last refresh token has not expired."""
+        return self.ended_at is None and self.valid_until > utcnow()
+
+
 class RevokedToken(Base):
-    """A JWT revoked before its expiry (logout, refresh rotation); rows past ``expires_at`` can be purged."""
+    """A JWT revoked before its expiry (refresh rotation, logout); rows past ``expires_at`` can be purged."""
 
     __tablename__ = "revoked_tokens"
     __audit__ = False

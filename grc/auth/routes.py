@@ -10,7 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from grc import tenancy
 from grc.api import Blueprint
-from grc.auth import service
+from grc.auth import service, sessions
 from grc.auth import users as user_service
 from grc.auth.models import ADMIN_ROLES, ApiClient, User
 from grc.auth.schemas import (
@@ -21,6 +21,7 @@ from grc.auth.schemas import (
     LoginSchema,
     LogoutSchema,
     MeSchema,
+    SignInSessionSchema,
     TokenPairSchema,
     UserCreateSchema,
     UserListArgs,
@@ -77,7 +78,8 @@ def login(data: dict[str, Any]) -> dict[str, Any]:
     Returns an access token (15 minutes) and a refresh token (30 days). Rate-limited per IP address and per
     account; over the limit the answer is 429 with Retry-After.
     """
-    return service.login(db.session, data["email"], data["password"])
+    device = sessions.Device(ip_address=request.remote_addr, user_agent=request.headers.get("User-Agent"))
+    return service.login(db.session, data["email"], data["password"], device)
 
 
 @auth.route("/auth/refresh", methods=["POST"])
@@ -95,7 +97,8 @@ def logout(data: dict[str, Any]) -> None:
     """End the sign-in this access token belongs to.
 
     Rule I4: every access and refresh token of the sign-in stops working, also after refresh rotations, whether or
-    not the refresh token is sent. A refresh_token given is revoked too."""
+    not the refresh token is sent; the sign-in stays listed as ended (reason logout). A refresh_token given is
+    revoked too."""
     service.logout(db.session, data.get("refresh_token"))
 
 
@@ -178,6 +181,39 @@ def update_user(data: dict[str, Any], user_id: uuid.UUID) -> User:
     user = tenancy.resolved(user_service.visible_user, user_id)
     users.check_etag(user, UserSchema)
     return user_service.update_user(db.session, user, data)
+
+
+@users.route("/<uuid:user_id>/sessions", methods=["GET"])
+@users.arguments(ListArgs, location="query")
+@users.response(200, page_of(SignInSessionSchema))
+def list_sign_in_sessions(args: dict[str, Any], user_id: uuid.UUID) -> dict[str, Any]:
+    """Rule I4: the user's sign-ins, those still working first, then the ended and expired ones, latest first.
+
+    A user sees their own; an admin of the tenant everyone's."""
+    user = tenancy.resolved(user_service.visible_user, user_id)
+    return sessions.list_sessions(db.session, user, args, caller=tenancy.current())
+
+
+@users.route("/<uuid:user_id>/sessions", methods=["DELETE"])
+@users.response(204)
+def end_sign_in_sessions(user_id: uuid.UUID) -> None:
+    """Rule I4: sign the user out everywhere: every access and refresh token of every sign-in stops working at once.
+
+    A user may end their own sign-ins; an admin of the tenant anyone's. Ending what has ended already is a no-op."""
+    user = tenancy.resolved(user_service.visible_user, user_id)
+    sessions.end_every(db.session, user, caller=tenancy.current())
+
+
+@users.route("/<uuid:user_id>/sessions/<uuid:session_id>", methods=["DELETE"])
+@users.response(204)
+def end_sign_in_session(user_id: uuid.UUID, session_id: uuid.UUID) -> None:
+    """Rule I4: end one sign-in of the user (one device): its access and refresh tokens stop working at once.
+
+    The sign-in stays listed, ended (reason ended, ended_by the caller). A user may end their own sign-ins; an admin
+    of the tenant anyone's. Ending an ended sign-in is a no-op."""
+    user = tenancy.resolved(user_service.visible_user, user_id)
+    sign_in = tenancy.resolved(sessions.visible_session, session_id)
+    sessions.end_one(db.session, user, sign_in, caller=tenancy.current())
 
 
 # --------------------------------------------------------------------------- API clients

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from grc.auth.models import ALL_ROLES
+from grc.auth.models import ALL_ROLES, SessionEnd
 from grc.schemas import ListArgs, Schema, StrictSchema, password, text
 from grc.tenants.models import TenantKind
 
@@ -76,6 +76,24 @@ class UserUpdateSchema(StrictSchema):
 class UserListArgs(ListArgs):
     is_active = ma.fields.Boolean()
     email = ma.fields.String(validate=ma.validate.Length(min=1, max=320))
+
+
+class SignInSessionSchema(Schema):
+    id = ma.fields.UUID(metadata={"description": "The sign-in's id, carried by its tokens as the sid claim"})
+    user_id = ma.fields.UUID()
+    active = ma.fields.Boolean(metadata={"description": "Its tokens still work: not ended, not expired"})
+    created_at = ma.fields.DateTime(metadata={"description": "When the user signed in"})
+    last_refreshed_at = ma.fields.DateTime(allow_none=True)
+    valid_until = ma.fields.DateTime(metadata={
+        "description": "When it stops working unless refreshed (its last refresh token's expiry); when it ended, "
+                       "if it was ended"})
+    ended_at = ma.fields.DateTime(allow_none=True)
+    ended_by = ma.fields.UUID(allow_none=True, metadata={"description": "Who ended it: the user, or an admin"})
+    end_reason = ma.fields.Enum(SessionEnd, by_value=True, allow_none=True, metadata={
+        "description": "logout; ended (through this API, by the user or an admin); deactivated (the user was)"})
+    ip_address = ma.fields.String(allow_none=True, metadata={"description": "The client's address at sign-in"})
+    user_agent = ma.fields.String(allow_none=True, metadata={
+        "description": "The client's User-Agent at sign-in (its first 200 characters)"})
 
 
 class ApiClientCreateSchema(StrictSchema):

@@ -10,11 +10,12 @@ from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token, get_jwt, verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt.exceptions import PyJWTError
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, Uuid, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from grc import tenancy
-from grc.auth.models import ApiClient, RevokedToken, User
+from grc.auth import sessions
+from grc.auth.models import ApiClient, RevokedToken, SessionEnd, SignInSession, User
 from grc.auth.passwords import hash_secret, needs_rehash, verify_secret
 from grc.db import utcnow
 from grc.errors import Unauthorized
@@ -27,11 +28,13 @@ BAD_CREDENTIALS = "The e-mail address or password is wrong, or the account is in
 
 
 def issue_tokens(principal: User | ApiClient, tenant: Tenant, *, with_refresh: bool,
-                 session_id: str | None = None) -> dict[str, Any]:
-    """Access (and refresh) JWTs carrying the tenant and the sign-in session (I4: ``sid``, kept when a refresh
-    rotates the pair, so logout ends every token of the sign-in); roles are read from the database on each request."""
-    claims = {"tid": str(tenant.id), "kind": tenant.kind.value, "typ": _actor_type(principal),
-              "sid": session_id or secrets.token_hex(16)}
+                 sign_in: uuid.UUID | None = None) -> dict[str, Any]:
+    """Access (and refresh) JWTs carrying the tenant and, for a user, the sign-in session (I4: ``sid``, kept when a
+    refresh rotates the pair, so ending the session ends every token of it); roles are read from the database on
+    each request. An API client's token has no session: it lives 15 minutes, and revoking the client ends it."""
+    claims = {"tid": str(tenant.id), "kind": tenant.kind.value, "typ": _actor_type(principal)}
+    if sign_in is not None:
+        claims["sid"] = str(sign_in)
     result: dict[str, Any] = {
         "access_token": create_access_token(identity=str(principal.id), additional_claims=claims),
         "token_type": "Bearer",
@@ -48,27 +51,12 @@ def _actor_type(principal: User | ApiClient) -> str:
 
 def revoke(session: Session, claims: dict[str, Any]) -> None:
     """Revoke one token until its own expiry (a second revocation of the same token is a no-op)."""
-    _revoke(session, claims["jti"], datetime.fromtimestamp(claims["exp"], UTC))
+    if session.get(RevokedToken, claims["jti"]) is None:
+        session.add(RevokedToken(jti=claims["jti"], expires_at=datetime.fromtimestamp(claims["exp"], UTC)))
 
 
-def end_session(session: Session, claims: dict[str, Any]) -> None:
-    """I4: revoke every token of the sign-in ``claims`` belong to, until the last of them would have expired (every
-    one was issued before now, and a revoked sign-in gets no new ones)."""
-    if claims.get("sid"):
-        _revoke(session, session_key(claims["sid"]), utcnow() + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"])
-
-
-def session_key(session_id: str) -> str:
-    """A revoked sign-in is kept among the revoked token ids under this key (the guard checks both at once)."""
-    return f"sid:{session_id}"
-
-
-def _revoke(session: Session, key: str, until: datetime) -> None:
-    if session.get(RevokedToken, key) is None:
-        session.add(RevokedToken(jti=key, expires_at=until))
-
-
-def login(session: Session, email: str, password: str) -> dict[str, Any]:
+def login(session: Session, email: str, password: str, device: sessions.Device) -> dict[str, Any]:
+    """Check the password and start a sign-in session (I4) from ``device``."""
     with tenancy.system_scope(session):
         user = session.scalars(select(User).where(User.email == email.strip().lower())).one_or_none()
         ok = verify_secret(user.password_hash if user else None, password)
@@ -79,20 +67,23 @@ def login(session: Session, email: str, password: str) -> dict[str, Any]:
             user.password_hash = hash_secret(password)
         user.last_login_at = utcnow()
         tenancy.set_actor(session, "user", user.id)
-        tokens = issue_tokens(user, tenant, with_refresh=True)
+        sign_in = sessions.start(session, user, device)
+        tokens = issue_tokens(user, tenant, with_refresh=True, sign_in=sign_in.id)
         session.flush()
     return tokens
 
 
 def refresh(session: Session) -> dict[str, Any]:
-    """Rotate: the presented refresh token is revoked and a new pair issued (the guard already checked it)."""
+    """Rotate: the presented refresh token is revoked and a new pair of the same sign-in issued (the guard already
+    checked the token and that its sign-in goes on)."""
     principal = tenancy.current()
-    claims = get_jwt()
     with tenancy.system_scope(session):
         user = session.get_one(User, principal.actor_id)
         tenant = session.get_one(Tenant, principal.tenant_id)
-        revoke(session, claims)
-        tokens = issue_tokens(user, tenant, with_refresh=True, session_id=claims.get("sid"))
+        revoke(session, get_jwt())
+        sign_in = _sign_in_of(principal)
+        sessions.touch(session, sign_in)
+        tokens = issue_tokens(user, tenant, with_refresh=True, sign_in=sign_in)
         session.flush()
     return tokens
 
@@ -101,14 +92,23 @@ def logout(session: Session, refresh_token: str | None) -> None:
     """I4: end the sign-in session of the access token used for this call (every access and refresh token of it),
     and revoke the access token itself and, when given, a refresh token of the same user (older tokens carry no
     session)."""
+    principal = tenancy.current()
     claims = get_jwt()
     with tenancy.system_scope(session):
         revoke(session, claims)
-        end_session(session, claims)
+        if principal.sign_in_id is not None:
+            sign_in = session.get_one(SignInSession, principal.sign_in_id)
+            sessions.end(sign_in, reason=SessionEnd.logout, by=principal.actor_id)
         if refresh_token:
             other = _decode_own_refresh(refresh_token, claims["sub"])
             revoke(session, other)
         session.flush()
+
+
+def _sign_in_of(principal: tenancy.Principal) -> uuid.UUID:
+    if principal.sign_in_id is None:  # the guard lets no refresh token without a session through: a backstop
+        raise Unauthorized(sessions.SIGN_IN_ENDED)
+    return principal.sign_in_id
 
 
 def _decode_own_refresh(token: str, subject: str) -> dict[str, Any]:
@@ -151,19 +151,23 @@ def authenticate(session: Session, *, refresh: bool = False) -> tenancy.Principa
     claims = get_jwt()
     try:
         tenant_id, actor_id = uuid.UUID(claims["tid"]), uuid.UUID(claims["sub"])
-    except (KeyError, ValueError) as exc:
-        raise Unauthorized("The token does not name a tenant and a subject.") from exc
+        sign_in_id = uuid.UUID(claims["sid"]) if claims.get("sid") else None
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise Unauthorized("The token does not name a tenant, a subject and a sign-in.") from exc
+    if refresh and sign_in_id is None:  # refresh tokens were always issued with a sign-in since I4
+        raise Unauthorized(sessions.SIGN_IN_ENDED)
     actor_type = claims.get("typ", "user")
     # The caller is looked up inside the tenant the signed token names, which is the scope the request keeps:
     # the row-level security settings go out once, with the transaction's first statement.
     tenancy.scope_to(session, tenant_id)
     found = session.connection().execute(
         _CALLER[actor_type == "api_client"],
-        {"actor_id": actor_id, "tenant_id": tenant_id, "jti": claims.get("jti", ""),
-         "session": session_key(claims["sid"]) if claims.get("sid") else ""},
+        {"actor_id": actor_id, "tenant_id": tenant_id, "jti": claims.get("jti", ""), "sign_in": sign_in_id},
     ).first()
     if found is not None and found.revoked is not None:
         raise Unauthorized("The token has been revoked.")
+    if found is not None and sign_in_id is not None and (found.sign_in is None or found.ended_at is not None):
+        raise Unauthorized(sessions.SIGN_IN_ENDED)
     if found is None or not found.is_active:
         raise Unauthorized("The account behind this token is inactive or gone.")
     principal = tenancy.Principal(
@@ -172,6 +176,7 @@ def authenticate(session: Session, *, refresh: bool = False) -> tenancy.Principa
         actor_type=actor_type,
         actor_id=actor_id,
         roles=frozenset(found.roles),
+        sign_in_id=sign_in_id,
     )
     tenancy.enter(session, principal)
     return principal
@@ -179,13 +184,19 @@ def authenticate(session: Session, *, refresh: bool = False) -> tenancy.Principa
 
 def _caller_query(model: type[User | ApiClient]) -> Select[Any]:
     """One round trip, on every authenticated request: is the caller (of the token's tenant) active, with which
-    roles, what kind of tenant, and was this token or its sign-in revoked (logout)? Core rows, built once: the
-    columns are all the guard needs, and ORM objects would cost more than the query (GET /me loads its own)."""
-    actor, tenants, revoked = model.__table__, Tenant.__table__, RevokedToken.__table__
+    roles, what kind of tenant, was this token revoked (refresh rotation, logout), and does the sign-in session the
+    token names go on (I4: a sign-in of this very caller, not ended)? Core rows, built once: the columns are all the
+    guard needs, and ORM objects would cost more than the query (GET /me loads its own)."""
+    actor, tenants = model.__table__, Tenant.__table__
+    revoked, sign_ins = RevokedToken.__table__, SignInSession.__table__
     return (
-        select(actor.c.is_active, actor.c.roles, tenants.c.kind, revoked.c.jti.label("revoked"))
+        select(actor.c.is_active, actor.c.roles, tenants.c.kind, revoked.c.jti.label("revoked"),
+               sign_ins.c.id.label("sign_in"), sign_ins.c.ended_at)
         .select_from(actor.join(tenants, tenants.c.id == actor.c.tenant_id)
-                     .outerjoin(revoked, revoked.c.jti.in_([bindparam("jti"), bindparam("session")])))
+                     .outerjoin(revoked, revoked.c.jti == bindparam("jti"))
+                     .outerjoin(sign_ins, and_(sign_ins.c.id == bindparam("sign_in", type_=Uuid()),
+                                               sign_ins.c.user_id == actor.c.id,
+                                               sign_ins.c.tenant_id == actor.c.tenant_id)))
         .where(actor.c.id == bindparam("actor_id"), actor.c.tenant_id == bindparam("tenant_id"))
     )
 

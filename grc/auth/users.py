@@ -1,4 +1,5 @@
-"""Users and API clients of a tenant: creation, roles, deactivation (which revokes access at once)."""
+"""Users and API clients of a tenant: creation, roles, deactivation (which revokes access at once and ends every
+sign-in, so reactivating the user does not bring old tokens back)."""
 from __future__ import annotations
 
 import uuid
@@ -9,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from grc import tenancy
 from grc.api import paginate
-from grc.auth.models import ADMIN_ROLES, ROLES_BY_KIND, ApiClient, User
+from grc.auth import sessions
+from grc.auth.models import ADMIN_ROLES, ROLES_BY_KIND, ApiClient, SessionEnd, User
 from grc.auth.passwords import hash_secret
 from grc.auth.service import new_client_credentials
 from grc.errors import InvalidField, RuleViolation
@@ -89,6 +91,7 @@ def update_user(session: Session, user: User, changes: dict[str, Any]) -> User:
     if ("roles" in changes or "is_active" in changes) and _active_admins(session) == 0:
         raise RuleViolation("A tenant must keep at least one active administrator.", rule="T1")
     if changes.get("is_active") is False:
+        sessions.end_all(session, user.id, reason=SessionEnd.deactivated, by=principal.actor_id)
         publish(session, "user.deactivated", {"user_id": str(user.id)})
     return user
 

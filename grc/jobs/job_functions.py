@@ -7,6 +7,8 @@ from datetime import date
 
 from sqlalchemy import CursorResult, delete
 
+from grc import tenancy
+from grc.auth import sessions
 from grc.auth.models import RevokedToken
 from grc.db import utcnow
 from grc.extensions import db
@@ -46,11 +48,14 @@ def deliver_notifications() -> dict[str, int]:
 
 @job
 def purge_expired_tokens() -> int:
-    """Revoked tokens past their own expiry cannot be replayed anyway; drop them."""
+    """Revoked tokens past their own expiry cannot be replayed anyway; drop them, and the sign-in sessions that
+    ended or expired long enough ago (``grc.auth.sessions.purge_ended``). Returns how many rows went."""
     result = db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
     assert isinstance(result, CursorResult)  # a DELETE without RETURNING: Session.execute's typing cannot say so
+    with tenancy.system_scope(db.session):
+        sign_ins = sessions.purge_ended(db.session)
     db.session.commit()
-    return result.rowcount or 0
+    return (result.rowcount or 0) + sign_ins
 
 
 @job

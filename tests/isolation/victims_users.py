@@ -1,4 +1,5 @@
-"""Isolation victims of the users domain: the victims' users and API clients, and what identifies them."""
+"""Isolation victims of the users domain: the victims' users, their sign-in sessions and API clients, and what
+identifies them."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +7,8 @@ from typing import Any
 from flask import Flask
 
 from grc import tenancy
-from grc.auth.models import ApiClient
+from grc.auth import sessions
+from grc.auth.models import ApiClient, User
 from grc.extensions import db
 from tests.isolation.registry import (
     STRANGER_PASSWORD,
@@ -29,6 +31,19 @@ VICTIM_ADMINS = (("cb-a", "cb_admin"), ("client-a", "client_admin"))
 def user_victims(_app: Flask, world: World) -> list[Victim]:
     return [Victim("user_id", f"{slug}'s {role}", world.users[f"{role}@{slug}.test"], frozenset({slug}))
             for slug, role in VICTIM_ADMINS]
+
+
+@victims("session_id", marked=True)
+def sign_in_victims(app: Flask, world: World) -> list[Victim]:
+    """A sign-in of each victim admin (the users ``user_id`` names), as login starts it."""
+    found = []
+    with app.app_context(), tenancy.system_scope(db.session):
+        for slug, role in VICTIM_ADMINS:
+            user = db.session.get_one(User, world.users[f"{role}@{slug}.test"])
+            sign_in = sessions.start(db.session, user, sessions.Device("192.0.2.7", "victim's browser"))
+            found.append(Victim("session_id", f"{slug}'s {role}'s sign-in", sign_in.id, frozenset({slug})))
+        db.session.commit()
+    return found
 
 
 @victims("api_client_id")

@@ -1,9 +1,10 @@
-"""Statement-count growers of users and API clients: the user list, /me and the API clients."""
+"""Statement-count growers of users and API clients: the user list, /me, a user's sign-ins and the API clients."""
 from __future__ import annotations
 
-from grc.auth import users
+from grc.auth import sessions, users
+from grc.auth.models import SessionEnd, User
 from tests.query_counts.registry import grows_hot_read, grows_list
-from tests.query_counts.scene import CB_ADMIN, PASSWORD, Read, Scene
+from tests.query_counts.scene import AUDITOR, CB_ADMIN, PASSWORD, Read, Scene
 
 
 def add_users(scene: Scene, count: int) -> None:
@@ -24,6 +25,19 @@ def grow_users(scene: Scene, count: int) -> Read:
 def grow_me(scene: Scene, count: int) -> Read:
     add_users(scene, count)
     return Read(CB_ADMIN, "/api/v1/me")
+
+
+@grows_list("GET /api/v1/users/{user_id}/sessions")
+def grow_sign_ins(scene: Scene, count: int) -> Read:
+    """Sign-ins of the auditor, every other one ended, as login starts them and an admin ends them."""
+    auditor = scene.user(AUDITOR)
+    with scene.system() as session:
+        user = session.get_one(User, auditor)
+        for n in range(count):
+            sign_in = sessions.start(session, user, sessions.Device("192.0.2.1", f"device {scene.serial('device')}"))
+            if n % 2:
+                sessions.end(sign_in, reason=SessionEnd.ended, by=None)
+    return Read(CB_ADMIN, f"/api/v1/users/{auditor}/sessions")
 
 
 @grows_list("GET /api/v1/api-clients")
