@@ -117,10 +117,14 @@ def _start_redis(servers: Servers) -> str:
     return f"redis://127.0.0.1:{port}"
 
 
-def start_redis(port: int) -> subprocess.Popen[bytes]:
-    """A throwaway redis-server on 127.0.0.1:``port`` (no persistence), answering PING when this returns."""
+def start_redis(port: int, data_dir: Path | None = None) -> subprocess.Popen[bytes]:
+    """A throwaway redis-server on 127.0.0.1:``port``, answering PING when this returns. No persistence, or with
+    ``data_dir`` every write appended to a file there, so a restart on the same directory comes back with its data
+    (as a production Redis with AOF does)."""
+    persistence = ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(data_dir)] if data_dir \
+        else ["--appendonly", "no"]
     proc = subprocess.Popen(
-        [redis_server_path(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        [redis_server_path(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", *persistence,
          "--databases", "64"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
