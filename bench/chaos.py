@@ -4,7 +4,7 @@ outbox message notified once, and how long until everything catches up?
 Everything runs on 127.0.0.1, as production runs it, and is thrown away at the end:
 
 - a PostgreSQL cluster of its own with its crash safety on (fsync, synchronous commit), the small data set;
-- Redis with an append-only file, as docker/compose.yaml runs it;
+- Redis with an append-only file (docker/compose.yaml runs it so too);
 - the API under gunicorn with the production config, one ``grc worker``, one ``grc scheduler``;
 - a webhook receiver (the client subscribes to ``finding.raised``).
 
@@ -68,26 +68,6 @@ def now() -> datetime:
 
 
 # --------------------------------------------------------------------------- the processes
-
-
-class RedisServer:
-    """redis-server on a fixed port with its append-only file in ``data``: stopped and started again on its data."""
-
-    def __init__(self, data: Path) -> None:
-        self.port, self.data = servers.free_port(), data
-        data.mkdir()
-        self.process = servers.start_redis(self.port, data)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
-
-    def start(self) -> None:
-        self.process = servers.start_redis(self.port, self.data)
 
 
 class Process:
@@ -209,15 +189,14 @@ def inject(name: str, action: Callable[[], None]) -> Fault:
     return fault
 
 
-def redis_outage(redis_server: RedisServer, seconds: float) -> Callable[[], None]:
+def redis_outage(redis_server: servers.PersistentRedis, seconds: float) -> Callable[[], None]:
     def action() -> None:
-        redis_server.stop()
-        time.sleep(seconds)
-        redis_server.start()
+        with redis_server.stopped():
+            time.sleep(seconds)
     return action
 
 
-def run_faults(duration: float, redis_server: RedisServer, cluster: servers.Servers,
+def run_faults(duration: float, redis_server: servers.PersistentRedis, cluster: servers.Servers,
                worker: WorkerProcess) -> list[Fault]:
     """The three faults at fixed fractions of the run, one after the other."""
     started = time.monotonic()
@@ -349,7 +328,7 @@ def describe(fault: Fault, load: Load, messages: list[tuple[object, ...]]) -> di
 
 def run(duration: float, writers: int, workdir: Path, stack: ExitStack) -> Outcome:
     cluster, database_url = stack.enter_context(servers.own_postgres("grc_chaos", durable=True))
-    redis_server = RedisServer(workdir / "redis")
+    redis_server = servers.PersistentRedis(workdir / "redis")
     stack.callback(redis_server.stop)
     data = load_dataset(SMALL, database_url)
     hooks = stack.enter_context(receiver())

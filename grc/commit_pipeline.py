@@ -7,9 +7,10 @@ bottom as a unit of work lives:
 - a transaction begins with the row-level security settings of the caller's scope;
 - each flush stamps new rows with the caller's tenant, then notes an audit event per changed row, then notes
   which tenants' cached views the rows show in;
-- the commit chains the noted audit events to each tenant's hash chain (A1), inside the transaction;
-- after the commit the cached views of the changed tenants are dropped, then the relay and the sender are
-  enqueued if the transaction wrote outbox messages or deliveries (so a notification leaves within a second);
+- the commit chains the noted audit events to each tenant's hash chain (A1), then bumps the view versions of
+  the noted tenants (their cached views are stale from this commit on), both inside the transaction;
+- after the commit the relay and the sender are enqueued if the transaction wrote outbox messages or
+  deliveries (so a notification leaves within a second);
 - a rollback forgets the noted audit events and the job triggers.
 
 Domain reactions are not here: they are event subscriptions (``grc.events.on``) and run inside the transaction
@@ -30,7 +31,7 @@ PIPELINE: tuple[Hook, ...] = (
     Hook("audit events", "before_flush", audit_trail.record_changes),
     Hook("changed tenants noted for the view cache", "after_flush", viewcache.note_changes),
     Hook("audit chain at commit", "before_commit", audit_trail.chain_at_commit),
-    Hook("view-cache drop", "after_commit", viewcache.drop_changed),
+    Hook("view versions bumped at commit", "before_commit", viewcache.bump_versions),
     Hook("outbox relay and delivery triggers", "after_commit", commit_triggers.run_jobs_after_commit),
     Hook("audit events forgotten", "after_rollback", audit_trail.forget_pending),
     Hook("job triggers forgotten", "after_rollback", commit_triggers.forget_on_rollback),

@@ -31,6 +31,7 @@ from grc.risks.models import (
 from grc.schemes.models import Scheme
 from grc.tenants.models import CbPolicy, ClientRelationship, Tenant
 from grc.uow import IdempotencyRecord
+from grc.viewcache import ViewVersion
 
 __all__ = [
     "Action",
@@ -73,4 +74,5 @@ __all__ = [
     "SignInSession",
     "Tenant",
     "User",
+    "ViewVersion",
 ]

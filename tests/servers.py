@@ -147,9 +147,11 @@ def _start_redis(servers: Servers) -> str:
 
 
 def start_redis(port: int, data_dir: Path | None = None) -> subprocess.Popen[bytes]:
-    """A throwaway redis-server on 127.0.0.1:``port``, answering PING when this returns: without persistence, or
-    with an append-only file in ``data_dir`` as production runs it (a restart there keeps queues and keys)."""
-    persistence = ["--dir", str(data_dir), "--appendonly", "yes"] if data_dir else ["--appendonly", "no"]
+    """A throwaway redis-server on 127.0.0.1:``port``, answering PING when this returns. No persistence, or with
+    ``data_dir`` every write appended to a file there, so a restart on the same directory comes back with its data
+    (as a production Redis with AOF does)."""
+    persistence = ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(data_dir)] if data_dir \
+        else ["--appendonly", "no"]
     proc = subprocess.Popen(
         [redis_server_path(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", *persistence,
          "--databases", "64"],
@@ -164,6 +166,30 @@ def start_redis(port: int, data_dir: Path | None = None) -> subprocess.Popen[byt
             time.sleep(0.05)
     proc.terminate()
     raise RuntimeError("redis-server did not start")
+
+
+class PersistentRedis:
+    """A real redis-server that appends every write to a file in ``data_dir``: stopped and started again, it comes
+    back with what it held, as a production Redis with AOF (or one only cut off from the app) does."""
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.port, self.data_dir = free_port(), data_dir
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = start_redis(self.port, data_dir)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def start(self) -> None:
+        self.process = start_redis(self.port, self.data_dir)
+
+    @contextmanager
+    def stopped(self) -> Iterator[None]:
+        self.stop()
+        yield
+        self.start()
 
 
 def create_database(pg_url: str, name: str) -> str:

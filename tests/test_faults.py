@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,9 +21,19 @@ from grc.events import OutboxStatus
 from grc.extensions import db
 from grc.jobs.queue import job
 from tests import servers
-from tests.servers import app_on_redis
+from tests.marks_factory import make_certificate
+from tests.servers import PersistentRedis, app_on_redis
 from tests.test_cli import stop, wait_until_serving
 from tests.test_jobs import NEW_USER, messages, worker_env
+from tests.test_view_cache import (
+    CHECK,
+    LOOKUPS_TO_CACHE,
+    badge_text,
+    grant_licence,
+    status_of,
+    suspend_certificate,
+    suspend_licence,
+)
 from tests.world import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -231,3 +241,83 @@ def wait_until(condition: Callable[[], bool], what: str, seconds: float = 30) ->
     while not condition():
         assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
         time.sleep(0.2)
+
+
+def cached_views(server: PersistentRedis) -> list[bytes]:
+    return redis.Redis.from_url(server.url).keys("grc:views:*")
+
+
+def _redis_stopped(_app, server: PersistentRedis) -> AbstractContextManager[None]:  # type: ignore[no-untyped-def]
+    return server.stopped()
+
+
+def _redis_unreachable(app, _server: PersistentRedis) -> AbstractContextManager[None]:  # type: ignore[no-untyped-def]
+    return app_on_redis(app, f"redis://127.0.0.1:{servers.free_port()}/0")  # nothing listens there
+
+
+OUTAGES = {"stopped, back with its data": _redis_stopped, "unreachable, then reachable again": _redis_unreachable}
+
+
+@needs_redis_server
+@pytest.mark.parametrize("outage", OUTAGES)
+def test_a_certificate_suspended_while_redis_was_away_is_suspended_at_the_first_check_after(
+        app, client, world, tmp_path, outage):
+    """The issue's scenario: a certificate's public check and its licence's badge are cached; Redis goes away; the
+    CB suspends the certificate (2xx); Redis is back with the old views in it; the very next check and badge say
+    suspended. Before, the write's drop failed and every process served the old views until their TTL."""
+    certificate_id = make_certificate(app, world, number="CB-A-OUTAGE-1")
+    licence = grant_licence(client, world, certificate_id)
+    server = PersistentRedis(tmp_path)
+    try:
+        with app_on_redis(app, server.url):
+            for _ in range(LOOKUPS_TO_CACHE):
+                assert status_of(client, "CB-A-OUTAGE-1") == "active"
+                assert "VALID" in badge_text(client, licence["number"])
+            with OUTAGES[outage](app, server):
+                suspend_certificate(client, world, certificate_id)
+            assert cached_views(server)  # the views cached before the outage are still in Redis
+            assert status_of(client, "CB-A-OUTAGE-1") == "suspended"
+            assert "SUSPENDED" in badge_text(client, licence["number"])
+    finally:
+        server.stop()
+
+
+@needs_redis_server
+@pytest.mark.parametrize("outage", OUTAGES)
+def test_a_licence_suspended_while_redis_was_away_shows_on_the_first_badge_after(app, client, world, tmp_path, outage):
+    licence = grant_licence(client, world, make_certificate(app, world, number="CB-A-OUTAGE-2"))
+    server = PersistentRedis(tmp_path)
+    try:
+        with app_on_redis(app, server.url):
+            for _ in range(LOOKUPS_TO_CACHE):
+                assert "VALID" in badge_text(client, licence["number"])
+            with OUTAGES[outage](app, server):
+                suspend_licence(client, world, licence)
+            assert cached_views(server)
+            assert "SUSPENDED" in badge_text(client, licence["number"])
+    finally:
+        server.stop()
+
+
+@needs_redis_server
+def test_another_api_process_serves_no_view_hidden_by_a_redis_outage(app, client, world, tmp_path):
+    """`grc serve`, in its own process, caches the check; this process suspends the certificate while their shared
+    Redis is stopped; Redis comes back with its data, and the other process's next check says suspended, though
+    nothing told it of the outage."""
+    certificate_id = make_certificate(app, world, number="CB-A-OUTAGE-3")
+    (tmp_path / "redis").mkdir()
+    server = PersistentRedis(tmp_path / "redis")
+    try:
+        with api_process(app, tmp_path, server.url) as base, app_on_redis(app, server.url):
+            def check() -> str:
+                answer = requests.get(f"{base}{CHECK}/CB-A-OUTAGE-3", timeout=10)
+                assert answer.status_code == 200, answer.text
+                return str(answer.json()["status"])
+
+            assert [check() for _ in range(LOOKUPS_TO_CACHE + 1)] == ["active"] * (LOOKUPS_TO_CACHE + 1)
+            with server.stopped():
+                suspend_certificate(client, world, certificate_id)
+            assert cached_views(server)
+            assert check() == "suspended"
+    finally:
+        server.stop()

@@ -57,7 +57,7 @@ def find_public(session: Session, cb_slug: str, number: str) -> dict[str, Any] |
     if not _plausible(cb_slug, MAX_SLUG_LENGTH) or not _plausible(number, MAX_NUMBER_LENGTH):
         return None
     slug = cb_slug.lower()
-    view = viewcache.cached("certificate", f"{slug}/{number}", lambda: _load_public(session, slug, number))
+    view = viewcache.cached(session, "certificate", f"{slug}/{number}", lambda: _load_public(session, slug, number))
     return None if view is None else {**view, "verified_at": utcnow()}
 
 

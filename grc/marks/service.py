@@ -320,7 +320,7 @@ def public_licence(session: Session, number: str) -> PublicLicence:
     number = number.strip().upper()
     if not number.startswith(NUMBER_PREFIX) or len(number) > MAX_NUMBER_LENGTH or "\x00" in number:
         raise NotFound("No mark licence with this number.")
-    view = viewcache.cached("licence", number, lambda: _load_public_licence(session, number))
+    view = viewcache.cached(session, "licence", number, lambda: _load_public_licence(session, number))
     if view is None:
         raise NotFound("No mark licence with this number.")
     return view

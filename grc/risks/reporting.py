@@ -47,7 +47,7 @@ def heatmap(session: Session, register: RiskRegister, basis: str = "current") ->
     in force; risks rated outside the current scales (an older, larger version) are left out of the grid.
     Cached (grc.viewcache) until a row of the register's owner or of the viewer (its criteria) changes."""
     viewer = tenancy.current().tenant_id
-    grid = viewcache.cached("heatmap", f"{register.id}/{basis}/{viewer}", lambda: (
+    grid = viewcache.cached(session, "heatmap", f"{register.id}/{basis}/{viewer}", lambda: (
         (register.tenant_id, viewer), _heatmap(session, register, basis)))
     assert grid is not None  # None is a miss, and the loader always answers
     return grid
@@ -90,7 +90,8 @@ def kpis(session: Session, today: date | None = None) -> dict[str, Any]:
     (grc.viewcache) until a row of the tenant, or about it, changes."""
     tenant = tenancy.current().tenant_id
     today = today or utcnow().date()
-    figures = viewcache.cached("kpis", f"{tenant}/{today.isoformat()}", lambda: ((tenant,), _kpis(session, today)))
+    figures = viewcache.cached(session, "kpis", f"{tenant}/{today.isoformat()}",
+                               lambda: ((tenant,), _kpis(session, today)))
     assert figures is not None  # None is a miss, and the loader always answers
     return figures
 

@@ -183,7 +183,7 @@ def test_the_commit_pipeline_is_installed_in_its_order() -> None:
     create_app(database_url="sqlite://")
     assert [hook.when for hook in PIPELINE] == [
         "do_orm_execute", "do_orm_execute", "after_begin", "before_flush", "before_flush", "after_flush",
-        "before_commit", "after_commit", "after_commit", "after_rollback", "after_rollback"]
+        "before_commit", "before_commit", "after_commit", "after_rollback", "after_rollback"]
     assert all(event.contains(Session, hook.when, hook.run) for hook in PIPELINE)
 
 
