@@ -43,6 +43,7 @@ class OutboxStatus(enum.StrEnum):
 class OutboxMessage(IdMixin, TenantScoped, Base):
     """A domain event waiting to be delivered; the relay job dispatches it at least once, in order."""
 
+    __in_views__ = False  # bookkeeping no cached view shows (grc.viewcache)
     __tablename__ = "outbox_messages"
     __audit__ = False
     __table_args__ = (Index("ix_outbox_messages_due", "status", "available_at"),)

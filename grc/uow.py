@@ -33,6 +33,7 @@ MAX_KEY_LENGTH = 200
 class IdempotencyRecord(IdMixin, TenantScoped, Base):
     """The first response to a POST with an Idempotency-Key, replayed to retries for 24 hours."""
 
+    __in_views__ = False  # bookkeeping no cached view shows (grc.viewcache)
     __tablename__ = "idempotency_records"
     __audit__ = False
     __table_args__ = (Index("uq_idempotency_records_actor_key", "actor_id", "key", unique=True),)

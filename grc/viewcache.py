@@ -139,7 +139,10 @@ def _store(redis: Redis, view_key: str, entry: tuple[frozenset[uuid.UUID], Versi
 
 def _owners(obj: object) -> set[uuid.UUID]:
     """The tenants whose views ``obj`` may show in: the tenant itself (a class marked ``__owns_views__``), a row's
-    owner and the tenant it is about."""
+    owner and the tenant it is about; none for bookkeeping no view shows (``__in_views__ = False``: the outbox,
+    notifications and deliveries the worker writes after every change, audit events, idempotency records)."""
+    if not getattr(type(obj), "__in_views__", True):
+        return set()
     if getattr(type(obj), "__owns_views__", False):
         return {obj.id}  # type: ignore[attr-defined]
     return {owner for owner in (getattr(obj, "tenant_id", None), getattr(obj, "client_tenant_id", None)) if owner}

@@ -11,15 +11,19 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
-from grc import viewcache
+from grc import tenancy, viewcache
 from grc.certification.public import _load_public
+from grc.events import OutboxMessage, OutboxStatus
 from grc.extensions import db
+from grc.jobs.job_functions import deliver_notifications, relay_outbox
 from tests import servers
 from tests.certificates import issue_certificate
 from tests.conftest import on_postgresql
 from tests.marks_factory import change_certificate, make_certificate
 from tests.query_counts.counting import recorded_statements
+from tests.test_jobs import NEW_USER
 from tests.test_risk_reporting import counted, three_assessed_risks
 from tests.test_risks import Shop
 from tests.world import World
@@ -109,6 +113,28 @@ def test_another_cbs_change_leaves_a_cbs_cached_views_alone(app: Flask, client: 
     with recorded_statements(app) as seen:
         assert status_of(client, "CB-A-CACHE-5") == "active"
     assert len(seen) == 1 and "FROM view_versions" in seen[0].sql  # cb-a's version has not moved
+
+
+def test_the_workers_bookkeeping_after_a_change_leaves_the_cached_views_alone(
+        app: Flask, client: FlaskClient, world: World) -> None:
+    """The relay's notifications and outbox updates, and the deliveries, are rows of the tenant too, but no cached
+    view shows them: a public check cached after a change stays cached while the worker relays that change.
+    Before, every relay and delivery commit moved the tenant's version (and, before that, dropped its views)."""
+    issue_certificate(app, world, number="CB-A-CACHE-6")
+    created = client.post("/api/v1/users", headers=world.headers("cb_admin@cb-a.test"),
+                          json=NEW_USER)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    for _ in range(LOOKUPS_TO_CACHE):
+        assert status_of(client, "CB-A-CACHE-6") == "active"
+    with app.app_context():
+        relay_outbox()
+        deliver_notifications()
+    with recorded_statements(app) as seen:
+        assert status_of(client, "CB-A-CACHE-6") == "active"
+    assert len(seen) == 1 and "FROM view_versions" in seen[0].sql, seen
+    with app.app_context(), tenancy.system_scope(db.session):
+        assert db.session.scalars(select(OutboxMessage.status)).all() == [OutboxStatus.dispatched] * len(
+            db.session.scalars(select(OutboxMessage.id)).all())
 
 
 @pytest.mark.skipif(not on_postgresql(), reason="SQLite lets one transaction in at a time: the two cannot overlap")

@@ -17,6 +17,7 @@ class AuditEvent(IdMixin, TenantScoped, Base):
     """One change. ``hash`` = sha256 of the canonical event and ``prev_hash`` in the format ``hash_version`` names
     (``grc.auditlog.service.chain_hash``); ``seq`` numbers the chain."""
 
+    __in_views__ = False  # bookkeeping no cached view shows (grc.viewcache)
     __tablename__ = "audit_events"
     __audit__ = False
     __table_args__ = (UniqueConstraint("tenant_id", "seq"),)

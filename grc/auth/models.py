@@ -75,6 +75,7 @@ class SignInSession(IdMixin, TenantScoped, Base):
     working come first. The client's address and user agent are personal data: the audit trail records only that
     they were set, and the row goes (``grc.jobs.job_functions.purge_expired_tokens``) some days after the end."""
 
+    __in_views__ = False  # bookkeeping no cached view shows (grc.viewcache)
     __tablename__ = "sign_in_sessions"
     __table_args__ = (Index("ix_sign_in_sessions_user_page", "user_id", "valid_until", "id"),)
 

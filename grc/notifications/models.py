@@ -21,6 +21,7 @@ class Reminder(IdMixin, TenantScoped, Base):
     a retried job or two schedulers at once send nothing twice (the insert that loses the race does nothing).
     The due date is part of the key because a renewed certificate or the next surveillance is a new deadline."""
 
+    __in_views__ = False  # bookkeeping no cached view shows (grc.viewcache)
     __tablename__ = "reminders"
     __audit__ = False
     __table_args__ = (UniqueConstraint("subject_id", "kind", "due_on", "threshold"),)
@@ -70,6 +71,7 @@ class Delivery(IdMixin, TenantScoped, Base):
     """One message to one destination (an e-mail address or a webhook subscription), retried on its own with
     backoff until delivered or ``dead``; a failing webhook never re-sends an e-mail that already went out."""
 
+    __in_views__ = False  # bookkeeping no cached view shows (grc.viewcache)
     __tablename__ = "deliveries"
     __audit__ = False
     __table_args__ = (
