@@ -396,7 +396,7 @@ def report(outcome: Outcome) -> str:
               f"| wait for the notification, fault time excepted, p50 / p99 / max s | {outcome.wait_p50_s:.2f} / "
               f"{outcome.wait_p99_s:.2f} / {outcome.wait_max_s:.2f} |",
               f"| outbox drained after the load, s | {outcome.drain_s:.2f} |", ""]
-    lines += [f"{'PASS' if ok else 'FAIL'}  {check}" for check, ok in outcome.verdicts()]
+    lines += [f"- {'PASS' if ok else 'FAIL'}: {check}" for check, ok in outcome.verdicts()]
     return "\n".join(lines)
 
 
