@@ -9,6 +9,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, pool
 
 from grc.config import PROJECT_ROOT
+from grc.rls import grant_api_role
 
 
 def alembic_config() -> Config:
@@ -18,7 +19,14 @@ def alembic_config() -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    _run(url, lambda cfg: command.upgrade(cfg, revision))
+    """Migrate to ``revision``, then (re)grant the API role its rows (``grc.rls.grant_api_role``): a role created
+    after the last migration gets its privileges from the next ``grc db upgrade``."""
+
+    def migrate_and_grant(config: Config) -> None:
+        command.upgrade(config, revision)
+        grant_api_role(config.attributes["connection"])
+
+    _run(url, migrate_and_grant)
 
 
 def downgrade(url: str, revision: str = "base") -> None:

@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from sqlalchemy.engine import make_url
+
+from grc.rls import API_ROLE
 
 
 def free_port() -> int:
@@ -100,7 +103,13 @@ def _start_postgres(servers: Servers) -> str:
         _as_service_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]), capture_output=True
     ))
     _psql(port, "CREATE ROLE grc LOGIN PASSWORD 'grc' NOSUPERUSER CREATEDB")
+    _psql(port, f"CREATE ROLE {API_ROLE} LOGIN PASSWORD '{API_ROLE}' NOSUPERUSER NOBYPASSRLS")
     return f"postgresql+psycopg://grc:grc@127.0.0.1:{port}"
+
+
+def as_api_role(database_url: str) -> str:
+    """The URL of the same database for the API's role, as production gives the API process its own URL."""
+    return make_url(database_url).set(username=API_ROLE, password=API_ROLE).render_as_string(hide_password=False)
 
 
 def _psql(port: int, sql: str, dbname: str = "postgres") -> None:
@@ -136,7 +145,8 @@ def start_redis(port: int) -> subprocess.Popen[bytes]:
 
 
 def create_database(pg_url: str, name: str) -> str:
-    """A fresh database owned by the unprivileged 'grc' role (so row-level security applies to it)."""
+    """A fresh database owned by the unprivileged 'grc' role (so row-level security applies to it); the 'grc_api'
+    role gets its grants from the migrations (``grc.dbmigrate.upgrade``)."""
     import psycopg
 
     port = int(pg_url.rsplit(":", 1)[1])
