@@ -65,9 +65,13 @@ class Measurement:
 # --------------------------------------------------------------------------- the server and the app
 
 
+SECRET_KEY = "bench-" + "x" * 40  # the apps' (tenant scopes are proven with a key derived from it)
+
+
 @contextmanager
 def throwaway_postgres() -> Iterator[str]:
-    """The test suite's throwaway PostgreSQL (tests/servers.py), without Redis: the URL of a migrated database."""
+    """The test suite's throwaway PostgreSQL (tests/servers.py), without Redis: the owner's URL of a database migrated
+    for apps with ``SECRET_KEY`` (``servers.as_api_role`` gives the API role's URL)."""
     from grc.dbmigrate import upgrade
 
     root = Path(tempfile.mkdtemp(prefix="grc-bench-"))
@@ -75,7 +79,7 @@ def throwaway_postgres() -> Iterator[str]:
     started = servers.Servers(root=root)
     try:
         url = servers.create_database(servers._start_postgres(started), "grc_bench")
-        upgrade(url)
+        upgrade(url, secret_key=SECRET_KEY)
         yield url
     finally:
         started.stop()
@@ -84,7 +88,7 @@ def throwaway_postgres() -> Iterator[str]:
 def make_app(database_url: str) -> Flask:
     from grc.app import create_app
 
-    return create_app(env="test", database_url=database_url, redis_url="", secret_key="bench-" + "x" * 40,
+    return create_app(env="test", database_url=database_url, redis_url="", secret_key=SECRET_KEY,
                       log_level="WARNING")
 
 

@@ -123,6 +123,21 @@ def revoke_api_role(connection: Connection) -> bool:
     return _api_privileges(connection, _API_REVOKES)
 
 
+def store_scope_key(connection: Connection, key: bytes) -> bool:
+    """Keep the key that proves a tenant scope (``grc.tenancy.scope_key``) where only the owner reads it; the API
+    derives the same key from its GRC_SECRET_KEY. Returns False where there is nowhere to keep it (SQLite, or a
+    schema before migration 0011)."""
+    if connection.dialect.name != "postgresql":
+        return False
+    if connection.exec_driver_sql("SELECT to_regclass('grc_private.scope_key')").scalar() is None:
+        return False
+    connection.exec_driver_sql(
+        "INSERT INTO grc_private.scope_key (id, key) VALUES (1, %(key)s)"
+        " ON CONFLICT (id) DO UPDATE SET key = excluded.key", {"key": key},
+    )
+    return True
+
+
 def _api_privileges(connection: Connection, statements: str) -> bool:
     if connection.dialect.name != "postgresql":
         return False

@@ -11,16 +11,18 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from sqlalchemy import Table
+from sqlalchemy import Table, event
 from sqlalchemy.engine import make_url
 
 from grc.models import Base
+from grc.rls import API_ROLE
 from tests import servers
-from tests.conftest import on_postgresql
+from tests.conftest import on_postgresql, request_engine, scope_params
 
 pytestmark = pytest.mark.skipif(not on_postgresql(), reason="roles and row-level security are PostgreSQL features")
 
 TENANT_COLUMNS = ("tenant_id", "client_tenant_id", "cb_tenant_id")
+ENTER_SCOPE = "SELECT grc_enter_scope(%(tenant)s, %(writable)s, %(proof)s)"
 PER_TENANT_TABLES = [table for table in Base.metadata.sorted_tables if "tenant_id" in table.c]
 
 
@@ -44,8 +46,13 @@ def owner(database_url: str) -> Iterator[psycopg.Connection]:
         yield conn
 
 
-def scope_to(conn: psycopg.Connection, tenant_id: uuid.UUID) -> None:
-    conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant_id),))
+def scope_to(conn: psycopg.Connection, tenant_id: uuid.UUID, writable: str = "") -> None:
+    """Enter a tenant's scope as the API does: through grc_enter_scope, with the proof only the app can make."""
+    conn.execute(ENTER_SCOPE, scope_params(tenant_id, writable))
+
+
+def users_seen(conn: psycopg.Connection) -> set[uuid.UUID]:
+    return {row[0] for row in conn.execute("SELECT DISTINCT tenant_id FROM users")}
 
 
 def tenants_named(conn: psycopg.Connection, table: Table) -> set[uuid.UUID]:
@@ -83,6 +90,41 @@ def test_setting_the_bypass_as_the_api_role_changes_nothing(api, world):
     assert {row[0] for row in api.execute("SELECT tenant_id FROM users")} == {world.tenants["cb-a"]}
 
 
+def test_setting_another_tenant_as_the_api_role_shows_nothing(api, world):
+    cb_b = str(world.tenants["cb-b"])
+    api.execute("SELECT set_config('app.tenant_id', %s, false)", (cb_b,))
+    assert users_seen(api) == set()
+    scope_to(api, world.tenants["cb-a"])
+    api.execute("SELECT set_config('app.tenant_id', %s, true)", (cb_b,))  # inside a sealed scope
+    assert users_seen(api) == set()
+    api.execute("SELECT set_config('app.writable_tenants', %s, true)", (cb_b,))
+    assert users_seen(api) == set()
+
+
+def test_a_scope_needs_the_apps_proof(api, world):
+    forged = {**scope_params(world.tenants["cb-b"]), "proof": b"\0" * 32}
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="proof"):
+        api.execute(ENTER_SCOPE, forged)
+    api.rollback()
+    proof_for_a = scope_params(world.tenants["cb-a"])["proof"]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="proof"):
+        api.execute(ENTER_SCOPE, {**scope_params(world.tenants["cb-b"]), "proof": proof_for_a})
+    api.rollback()
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):  # the key lives where only the owner reads
+        api.execute("SELECT key FROM grc_private.scope_key")
+
+
+def test_a_seal_seen_in_one_transaction_is_worth_nothing_in_the_next(api, world):
+    scope_to(api, world.tenants["cb-b"])  # a scope the attacker saw the app enter
+    sealed = {name: api.execute("SELECT current_setting(%s)", (name,)).fetchone()[0]
+              for name in ("app.tenant_id", "app.writable_tenants", "app.scope_seal")}
+    assert users_seen(api) == {world.tenants["cb-b"]}
+    api.commit()
+    for name, value in sealed.items():
+        api.execute("SELECT set_config(%s, %s, true)", (name, value))
+    assert users_seen(api) == set()
+
+
 def test_a_temporary_table_cannot_pose_as_the_platform_tenant(api, world):
     api.execute("CREATE TEMPORARY TABLE tenants (id uuid, kind text)")
     api.execute("INSERT INTO pg_temp.tenants VALUES (%s, 'platform')", (world.tenants["cb-a"],))
@@ -106,3 +148,19 @@ def test_a_temporary_table_cannot_pose_as_the_platform_tenant(api, world):
 def test_the_api_role_cannot_change_who_it_is_or_what_the_walls_are(api, world, statement):
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         api.execute(statement)
+
+
+def test_the_apps_requests_connect_as_the_api_role(app, client, world):
+    """The suite's requests run as the API role (tests/conftest.py), so every scenario test proves it suffices."""
+    engine, statements = request_engine(app), []
+    assert engine.url.username == API_ROLE
+
+    def record(_conn, _cursor, statement, *_rest):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get("/api/v1/me", headers=world.headers("auditor@cb-a.test")).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert any("FROM users" in statement for statement in statements)

@@ -68,32 +68,44 @@ def _revoke(session: Session, key: str, until: datetime) -> None:
         session.add(RevokedToken(jti=key, expires_at=until))
 
 
+# The tenant an e-mail address signs in to (addresses are unique across tenants), and the tenant of an API client.
+SIGN_IN = tenancy.Crossing("grc_tenant_of_user", select(User.tenant_id).where(User.email == bindparam("key")))
+API_CLIENT = tenancy.Crossing("grc_tenant_of_api_client",
+                              select(ApiClient.tenant_id).where(ApiClient.client_id == bindparam("key")))
+
+
 def login(session: Session, email: str, password: str) -> dict[str, Any]:
-    with tenancy.system_scope(session):
-        user = session.scalars(select(User).where(User.email == email.strip().lower())).one_or_none()
-        ok = verify_secret(user.password_hash if user else None, password)
-        if user is None or not ok or not user.is_active:
-            raise Unauthorized(BAD_CREDENTIALS)
-        tenant = session.get_one(Tenant, user.tenant_id)
-        if needs_rehash(user.password_hash):
-            user.password_hash = hash_secret(password)
-        user.last_login_at = utcnow()
-        tenancy.set_actor(session, "user", user.id)
-        tokens = issue_tokens(user, tenant, with_refresh=True)
-        session.flush()
+    """The address names its tenant (a crossing); the user is then read inside it. An unknown address still costs a
+    password verification (against no hash), so the answer's timing does not tell which addresses exist."""
+    email = email.strip().lower()
+    tenant_id = tenancy.tenant_of(session, SIGN_IN, email)
+    user = None
+    if tenant_id is not None:
+        tenancy.scope_to(session, tenant_id)
+        user = session.scalars(select(User).where(User.email == email)).one_or_none()
+    ok = verify_secret(user.password_hash if user else None, password)
+    if user is None or not ok or not user.is_active:
+        raise Unauthorized(BAD_CREDENTIALS)
+    tenant = session.get_one(Tenant, user.tenant_id)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_secret(password)
+    user.last_login_at = utcnow()
+    tenancy.set_actor(session, "user", user.id)
+    tokens = issue_tokens(user, tenant, with_refresh=True)
+    session.flush()
     return tokens
 
 
 def refresh(session: Session) -> dict[str, Any]:
-    """Rotate: the presented refresh token is revoked and a new pair issued (the guard already checked it)."""
+    """Rotate: the presented refresh token is revoked and a new pair issued (the guard already checked it, and
+    scoped the session to its tenant)."""
     principal = tenancy.current()
     claims = get_jwt()
-    with tenancy.system_scope(session):
-        user = session.get_one(User, principal.actor_id)
-        tenant = session.get_one(Tenant, principal.tenant_id)
-        revoke(session, claims)
-        tokens = issue_tokens(user, tenant, with_refresh=True, session_id=claims.get("sid"))
-        session.flush()
+    user = session.get_one(User, principal.actor_id)
+    tenant = session.get_one(Tenant, principal.tenant_id)
+    revoke(session, claims)
+    tokens = issue_tokens(user, tenant, with_refresh=True, session_id=claims.get("sid"))
+    session.flush()
     return tokens
 
 
@@ -102,13 +114,12 @@ def logout(session: Session, refresh_token: str | None) -> None:
     and revoke the access token itself and, when given, a refresh token of the same user (older tokens carry no
     session)."""
     claims = get_jwt()
-    with tenancy.system_scope(session):
-        revoke(session, claims)
-        end_session(session, claims)
-        if refresh_token:
-            other = _decode_own_refresh(refresh_token, claims["sub"])
-            revoke(session, other)
-        session.flush()
+    revoke(session, claims)
+    end_session(session, claims)
+    if refresh_token:
+        other = _decode_own_refresh(refresh_token, claims["sub"])
+        revoke(session, other)
+    session.flush()
 
 
 def _decode_own_refresh(token: str, subject: str) -> dict[str, Any]:
@@ -130,15 +141,19 @@ def new_client_credentials() -> tuple[str, str]:
 
 
 def exchange_client_credentials(session: Session, client_id: str, client_secret: str) -> dict[str, Any]:
-    with tenancy.system_scope(session):
+    """As ``login``: the client id names its tenant, the client is read inside it."""
+    tenant_id = tenancy.tenant_of(session, API_CLIENT, client_id)
+    client = None
+    if tenant_id is not None:
+        tenancy.scope_to(session, tenant_id)
         client = session.scalars(select(ApiClient).where(ApiClient.client_id == client_id)).one_or_none()
-        ok = verify_secret(client.secret_hash if client else None, client_secret)
-        if client is None or not ok or not client.is_active:
-            raise Unauthorized("The client id or secret is wrong, or the client was revoked.")
-        client.last_used_at = utcnow()
-        tenancy.set_actor(session, "api_client", client.id)
-        tokens = issue_tokens(client, session.get_one(Tenant, client.tenant_id), with_refresh=False)
-        session.flush()
+    ok = verify_secret(client.secret_hash if client else None, client_secret)
+    if client is None or not ok or not client.is_active:
+        raise Unauthorized("The client id or secret is wrong, or the client was revoked.")
+    client.last_used_at = utcnow()
+    tenancy.set_actor(session, "api_client", client.id)
+    tokens = issue_tokens(client, session.get_one(Tenant, client.tenant_id), with_refresh=False)
+    session.flush()
     return tokens
 
 

@@ -28,29 +28,89 @@ down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-FUNCTIONS = """
+def _owner_read(signature: str, returns: str, query: str) -> str:
+    """A function answering one narrow question across tenants (``query``, on its arguments ``$1``...) as the owner,
+    in system scope for that one query: the API role may ask it, and learns that answer and nothing else."""
+    return f"""
+CREATE OR REPLACE FUNCTION {signature} RETURNS {returns} LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = {{schema}}, pg_temp AS
+$$ DECLARE before text := coalesce(current_setting('app.rls_bypass', true), ''); answer {returns};
+   BEGIN
+     PERFORM set_config('app.rls_bypass', 'on', true);
+     answer := ({query});
+     PERFORM set_config('app.rls_bypass', before, true);
+     RETURN answer;
+   END $$;"""
+
+
+# The scope seal. grc_enter_scope sets app.tenant_id and app.writable_tenants only with a proof (sha256 of the two
+# and the key in grc_private.scope_key, which only the owner reads; the app derives the same key from
+# GRC_SECRET_KEY) and seals them to this transaction (backend pid, transaction start); the policies read them only
+# through grc_current_tenant() and grc_writable_tenants(), which verify the seal (once per statement: InitPlans).
+# A tenant set any other way, or a seal carried into another transaction, shows nothing.
+SEAL = """
+CREATE SCHEMA grc_private;
+CREATE TABLE grc_private.scope_key (id integer PRIMARY KEY CHECK (id = 1), key bytea NOT NULL);
+CREATE FUNCTION grc_private.digest(message text) RETURNS bytea LANGUAGE sql STABLE AS
+$$ SELECT sha256(convert_to(message, 'UTF8') || key) FROM grc_private.scope_key $$;
+CREATE FUNCTION grc_private.sealed_scope() RETURNS text LANGUAGE sql STABLE AS
+$$ SELECT concat_ws('|', pg_backend_pid(), extract(epoch FROM transaction_timestamp()),
+                    current_setting('app.tenant_id', true), current_setting('app.writable_tenants', true)) $$;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA grc_private FROM PUBLIC;
+CREATE FUNCTION grc_enter_scope(tenant text, writable text, proof bytea) RETURNS void LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = {schema}, pg_temp AS
+$$ BEGIN
+     IF tenant <> '' OR writable <> '' THEN  -- an empty scope sees nothing, so it needs no proof
+       IF grc_private.digest('') IS NULL THEN
+         RAISE EXCEPTION 'no tenant scope key: run grc db upgrade with the API''s GRC_SECRET_KEY'
+           USING ERRCODE = 'insufficient_privilege';
+       END IF;
+       IF proof IS DISTINCT FROM grc_private.digest(tenant || '|' || writable) THEN
+         RAISE EXCEPTION 'the tenant scope proof is not valid' USING ERRCODE = 'insufficient_privilege';
+       END IF;
+     END IF;
+     PERFORM set_config('app.tenant_id', tenant, true), set_config('app.writable_tenants', writable, true);
+     PERFORM set_config('app.scope_seal', coalesce(encode(grc_private.digest(grc_private.sealed_scope()), 'hex'), ''),
+                        true);
+   END $$;
+CREATE FUNCTION grc_scope_sealed() RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = {schema}, pg_temp AS
+$$ SELECT coalesce(current_setting('app.scope_seal', true) = encode(grc_private.digest(grc_private.sealed_scope()),
+                                                                      'hex'), false) $$;
+"""
+FUNCTIONS = SEAL + """
+CREATE OR REPLACE FUNCTION grc_current_tenant() RETURNS uuid LANGUAGE sql STABLE AS
+$$ SELECT CASE WHEN grc_scope_sealed() THEN NULLIF(current_setting('app.tenant_id', true), '')::uuid END $$;
 CREATE OR REPLACE FUNCTION grc_rls_bypass() RETURNS boolean LANGUAGE sql STABLE AS
 $$ SELECT coalesce(current_setting('app.rls_bypass', true), '') = 'on'
           AND pg_has_role(current_user, (SELECT datdba FROM pg_database WHERE datname = current_database()),
                           'MEMBER') $$;
 CREATE OR REPLACE FUNCTION grc_writable_tenants() RETURNS uuid[] LANGUAGE sql STABLE AS
-$$ SELECT array_remove(grc_current_tenant()
-          || string_to_array(NULLIF(current_setting('app.writable_tenants', true), ''), ',')::uuid[], NULL) $$;
+$$ SELECT CASE WHEN grc_scope_sealed() THEN array_remove(NULLIF(current_setting('app.tenant_id', true), '')::uuid
+          || string_to_array(NULLIF(current_setting('app.writable_tenants', true), ''), ',')::uuid[], NULL) END $$;
 CREATE OR REPLACE FUNCTION grc_may_write(t uuid) RETURNS boolean LANGUAGE sql STABLE AS
 $$ SELECT grc_rls_bypass() OR t = ANY(grc_writable_tenants()) $$;
-CREATE OR REPLACE FUNCTION grc_current_tenant_is_platform() RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = {schema}, pg_temp AS
-$$ DECLARE before text := coalesce(current_setting('app.rls_bypass', true), ''); platform boolean;
-   BEGIN
-     PERFORM set_config('app.rls_bypass', 'on', true);  -- as the owner: read the tenant row, not its policy again
-     platform := EXISTS (SELECT 1 FROM tenants WHERE id = grc_current_tenant() AND kind = 'platform');
-     PERFORM set_config('app.rls_bypass', before, true);
-     RETURN platform;
-   END $$;
-"""
+""" + "".join((
+    _owner_read("grc_current_tenant_is_platform()", "boolean",
+                "SELECT EXISTS (SELECT 1 FROM tenants WHERE id = grc_current_tenant() AND kind = 'platform')"),
+    _owner_read("grc_tenant_of_user(email text)", "uuid", "SELECT tenant_id FROM users WHERE users.email = $1"),
+    _owner_read("grc_tenant_of_api_client(client_id text)", "uuid",
+                "SELECT tenant_id FROM api_clients WHERE api_clients.client_id = $1"),
+    _owner_read("grc_certification_body(slug text)", "uuid",
+                "SELECT id FROM tenants WHERE tenants.slug = $1 AND kind = 'certification_body'"),
+    _owner_read("grc_tenant_of_mark_licence(number text)", "uuid",
+                "SELECT tenant_id FROM mark_licences WHERE mark_licences.number = $1"),
+))
 DROP_FUNCTIONS = """
+DROP FUNCTION grc_tenant_of_mark_licence(text);
+DROP FUNCTION grc_certification_body(text);
+DROP FUNCTION grc_tenant_of_api_client(text);
+DROP FUNCTION grc_tenant_of_user(text);
 DROP FUNCTION grc_current_tenant_is_platform();
 DROP FUNCTION grc_writable_tenants();
+DROP FUNCTION grc_scope_sealed();
+DROP FUNCTION grc_enter_scope(text, text, bytea);
+DROP SCHEMA grc_private CASCADE;
 """
 BYPASS = "(SELECT grc_rls_bypass())"
 MAY_WRITE = "{column} = ANY ((SELECT grc_writable_tenants())::uuid[])"
