@@ -28,6 +28,7 @@ down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+
 def _owner_read(signature: str, returns: str, query: str) -> str:
     """A function answering one narrow question across tenants (``query``, on its arguments ``$1``...) as the owner,
     in system scope for that one query: the API role may ask it, and learns that answer and nothing else."""
@@ -48,14 +49,26 @@ $$ DECLARE before text := coalesce(current_setting('app.rls_bypass', true), '');
 # GRC_SECRET_KEY) and seals them to this transaction (backend pid, transaction start); the policies read them only
 # through grc_current_tenant() and grc_writable_tenants(), which verify the seal (once per statement: InitPlans).
 # A tenant set any other way, or a seal carried into another transaction, shows nothing.
+# What runs once per statement is PL/pgSQL (its plans are kept for the session; an SQL function that cannot be
+# inlined is planned again in every statement) without a SET clause (which costs a configuration save and restore
+# per call): every name in it is schema-qualified instead, and pg_catalog is always searched first.
 SEAL = """
 CREATE SCHEMA grc_private;
 CREATE TABLE grc_private.scope_key (id integer PRIMARY KEY CHECK (id = 1), key bytea NOT NULL);
-CREATE FUNCTION grc_private.digest(message text) RETURNS bytea LANGUAGE sql STABLE AS
-$$ SELECT sha256(convert_to(message, 'UTF8') || key) FROM grc_private.scope_key $$;
+CREATE FUNCTION grc_private.digest(message text) RETURNS bytea LANGUAGE plpgsql STABLE AS
+$$ DECLARE stored bytea;
+   BEGIN
+     SELECT key INTO stored FROM grc_private.scope_key WHERE id = 1;
+     RETURN sha256(convert_to(message, 'UTF8') || stored);
+   END $$;
 CREATE FUNCTION grc_private.sealed_scope() RETURNS text LANGUAGE sql STABLE AS
 $$ SELECT concat_ws('|', pg_backend_pid(), extract(epoch FROM transaction_timestamp()),
                     current_setting('app.tenant_id', true), current_setting('app.writable_tenants', true)) $$;
+CREATE FUNCTION grc_private.scope_sealed() RETURNS boolean LANGUAGE plpgsql STABLE AS
+$$ BEGIN
+     RETURN coalesce(current_setting('app.scope_seal', true)
+                     = encode(grc_private.digest(grc_private.sealed_scope()), 'hex'), false);
+   END $$;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA grc_private FROM PUBLIC;
 CREATE FUNCTION grc_enter_scope(tenant text, writable text, proof bytea) RETURNS void LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = {schema}, pg_temp AS
@@ -73,21 +86,31 @@ $$ BEGIN
      PERFORM set_config('app.scope_seal', coalesce(encode(grc_private.digest(grc_private.sealed_scope()), 'hex'), ''),
                         true);
    END $$;
-CREATE FUNCTION grc_scope_sealed() RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = {schema}, pg_temp AS
-$$ SELECT coalesce(current_setting('app.scope_seal', true) = encode(grc_private.digest(grc_private.sealed_scope()),
-                                                                      'hex'), false) $$;
 """
 FUNCTIONS = SEAL + """
-CREATE OR REPLACE FUNCTION grc_current_tenant() RETURNS uuid LANGUAGE sql STABLE AS
-$$ SELECT CASE WHEN grc_scope_sealed() THEN NULLIF(current_setting('app.tenant_id', true), '')::uuid END $$;
-CREATE OR REPLACE FUNCTION grc_rls_bypass() RETURNS boolean LANGUAGE sql STABLE AS
-$$ SELECT coalesce(current_setting('app.rls_bypass', true), '') = 'on'
-          AND pg_has_role(current_user, (SELECT datdba FROM pg_database WHERE datname = current_database()),
-                          'MEMBER') $$;
-CREATE OR REPLACE FUNCTION grc_writable_tenants() RETURNS uuid[] LANGUAGE sql STABLE AS
-$$ SELECT CASE WHEN grc_scope_sealed() THEN array_remove(NULLIF(current_setting('app.tenant_id', true), '')::uuid
-          || string_to_array(NULLIF(current_setting('app.writable_tenants', true), ''), ',')::uuid[], NULL) END $$;
+CREATE OR REPLACE FUNCTION grc_current_tenant() RETURNS uuid LANGUAGE plpgsql STABLE SECURITY DEFINER AS
+$$ BEGIN
+     IF grc_private.scope_sealed() THEN
+       RETURN NULLIF(current_setting('app.tenant_id', true), '')::uuid;
+     END IF;
+     RETURN NULL;
+   END $$;
+CREATE OR REPLACE FUNCTION grc_writable_tenants() RETURNS uuid[] LANGUAGE plpgsql STABLE SECURITY DEFINER AS
+$$ BEGIN
+     IF grc_private.scope_sealed() THEN
+       RETURN array_remove(NULLIF(current_setting('app.tenant_id', true), '')::uuid
+         || string_to_array(NULLIF(current_setting('app.writable_tenants', true), ''), ',')::uuid[], NULL);
+     END IF;
+     RETURN NULL;
+   END $$;
+CREATE OR REPLACE FUNCTION grc_rls_bypass() RETURNS boolean LANGUAGE plpgsql STABLE AS
+$$ BEGIN
+     IF coalesce(current_setting('app.rls_bypass', true), '') <> 'on' THEN
+       RETURN false;
+     END IF;
+     RETURN pg_has_role(current_user, (SELECT datdba FROM pg_catalog.pg_database WHERE datname = current_database()),
+                        'MEMBER');
+   END $$;
 CREATE OR REPLACE FUNCTION grc_may_write(t uuid) RETURNS boolean LANGUAGE sql STABLE AS
 $$ SELECT grc_rls_bypass() OR t = ANY(grc_writable_tenants()) $$;
 """ + "".join((
@@ -108,7 +131,6 @@ DROP FUNCTION grc_tenant_of_api_client(text);
 DROP FUNCTION grc_tenant_of_user(text);
 DROP FUNCTION grc_current_tenant_is_platform();
 DROP FUNCTION grc_writable_tenants();
-DROP FUNCTION grc_scope_sealed();
 DROP FUNCTION grc_enter_scope(text, text, bytea);
 DROP SCHEMA grc_private CASCADE;
 """
