@@ -51,17 +51,40 @@ def drop_functions() -> None:
         op.execute(DROP_FUNCTIONS)
 
 
+# From migration 0011 on, the write condition reads the tenants this unit of work may write to (the caller's and
+# those a service allowed, sealed to the transaction) once per statement, as the bypass and the tenant are read.
+BYPASS_ONCE = "(SELECT grc_rls_bypass())"
+WRITABLE_ONCE = "(SELECT grc_writable_tenants())::uuid[]"
+
+
+def may_write_once(column: str = "tenant_id") -> str:
+    return f"{column} = ANY ({WRITABLE_ONCE})"
+
+
 def enable_tenant_rls(table: str, visible: str = OWN_ROWS) -> None:
     """Rows are readable where ``visible`` holds and writable only in the caller's (or an allowed) tenant."""
     if not is_postgresql():
         return
+    sealed = op.get_bind().exec_driver_sql("SELECT to_regprocedure('grc_writable_tenants()')").scalar() is not None
+    may_write = f"({may_write_once()})" if sealed else "grc_may_write(tenant_id)"
+    check = f"{BYPASS_ONCE} OR {may_write_once()}" if sealed else may_write
+    _enable(table, read_once(f"grc_rls_bypass() OR {visible} OR {may_write}"), check)
+
+
+def enable_parent_rls(table: str, column: str, parent: str) -> None:
+    """Rows of a link table (no tenant of their own) are readable with their ``parent`` row (``column`` names it)
+    and writable where the parent is (migration 0011 on)."""
+    if not is_postgresql():
+        return
+    parent_row = f"SELECT 1 FROM {parent} WHERE {parent}.id = {table}.{column}"
+    _enable(table, f"{BYPASS_ONCE} OR EXISTS ({parent_row})",
+            f"{BYPASS_ONCE} OR EXISTS ({parent_row} AND {may_write_once(f'{parent}.tenant_id')})")
+
+
+def _enable(table: str, visible: str, check: str) -> None:
     op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
     op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-    op.execute(
-        f"CREATE POLICY tenant_isolation ON {table} "
-        f"USING ({read_once(f'grc_rls_bypass() OR {visible} OR grc_may_write(tenant_id)')}) "
-        f"WITH CHECK (grc_may_write(tenant_id))"
-    )
+    op.execute(f"CREATE POLICY tenant_isolation ON {table} USING ({visible}) WITH CHECK ({check})")
 
 
 # A setting read through a bare call is read again for every row the policy filters (a third of a heat map's

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import date
 
 import psycopg
 import pytest
@@ -17,6 +18,7 @@ from sqlalchemy.engine import make_url
 from grc.models import Base
 from grc.rls import API_ROLE
 from tests import servers
+from tests.certification import Certification
 from tests.conftest import on_postgresql, request_engine, scope_params
 
 pytestmark = pytest.mark.skipif(not on_postgresql(), reason="roles and row-level security are PostgreSQL features")
@@ -24,6 +26,9 @@ pytestmark = pytest.mark.skipif(not on_postgresql(), reason="roles and row-level
 TENANT_COLUMNS = ("tenant_id", "client_tenant_id", "cb_tenant_id")
 ENTER_SCOPE = "SELECT grc_enter_scope(%(tenant)s, %(writable)s, %(proof)s)"
 PER_TENANT_TABLES = [table for table in Base.metadata.sorted_tables if "tenant_id" in table.c]
+# Tables without a tenant of their own whose rows link tenant rows: each goes with the row its first column names.
+LINK_TABLES = [table for table in Base.metadata.sorted_tables
+               if "tenant_id" not in table.c and table.name not in ("tenants", "revoked_tokens")]
 
 
 def connect(url: str) -> psycopg.Connection:
@@ -80,6 +85,28 @@ def test_the_api_role_scoped_to_one_cb_sees_nothing_of_the_other_cb_in_any_per_t
     assert {name: named for name, named in seen.items() if not named <= mine} == {}
     assert seen["users"] and seen["audit_chain_heads"] == seen["counters"] == {world.tenants["cb-a"]}
     assert {row[0] for row in api.execute("SELECT id FROM tenants")} == mine
+
+
+def parent_of(table: Table) -> tuple[str, str]:
+    """The column of a link table that names the row it goes with, and that row's table."""
+    column = next(iter(table.c))
+    return column.name, next(iter(column.foreign_keys)).column.table.name
+
+
+def test_link_tables_show_and_lose_only_the_rows_of_the_callers_tenant(api, owner, client, world):
+    for cb, client_slug in (("cb-a", "client-a"), ("cb-b", "client-b")):
+        Certification(client, world, cb, client_slug).plan("stage1", date(2027, 3, 1))
+    assert {table.name for table in LINK_TABLES} == {
+        "audit_schemes", "licence_certificates", "decision_audits", "risk_controls"}, "a new link table: check it"
+    scope_to(api, world.tenants["cb-a"])
+    for table in LINK_TABLES:
+        column, parent = parent_of(table)
+        orphans = f"SELECT count(*) FROM {table.name} WHERE {column} NOT IN (SELECT id FROM {parent})"
+        assert api.execute(orphans).fetchone() == (0,), f"{table.name} shows rows of parents the caller cannot see"
+    assert api.execute("DELETE FROM audit_schemes").rowcount == 1
+    api.commit()
+    tenants_left = "SELECT DISTINCT a.tenant_id FROM audit_schemes s JOIN audits a ON a.id = s.audit_id"
+    assert [row[0] for row in owner.execute(tenants_left)] == [world.tenants["cb-b"]]
 
 
 def test_setting_the_bypass_as_the_api_role_changes_nothing(api, world):

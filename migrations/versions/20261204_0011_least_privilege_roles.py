@@ -4,7 +4,11 @@ API role gets rows, never tables.
 * ``grc_rls_bypass()`` holds only for the database owner (and its members): the API role (``grc.rls.API_ROLE``)
   can ``SET app.rls_bypass = 'on'`` and nothing changes.
 * ``tenants`` (a tenant sees itself, the other side of its client relationships, and the platform sees every CB),
-  ``counters`` and ``audit_chain_heads`` (their tenant only) get policies like every other per-tenant table.
+  ``counters`` and ``audit_chain_heads`` (their tenant only) get policies like every other per-tenant table, and
+  the link tables (``audit_schemes``, ``licence_certificates``, ``decision_audits``, ``risk_controls``) go with the
+  row they link from.
+* The API enters a tenant's scope only through ``grc_enter_scope`` with a proof, sealed to the transaction (SEAL
+  below); its few reads across tenants are narrow ``SECURITY DEFINER`` functions (``_owner_read``).
 * The write check of every policy reads the tenants this unit of work may write to once per statement
   (``grc_writable_tenants()`` as an InitPlan) instead of calling ``grc_may_write`` for every row.
 * ``grc.rls.grant_api_role``: SELECT/INSERT/UPDATE/DELETE to the API role when it exists (``grc db upgrade``
@@ -134,16 +138,17 @@ DROP FUNCTION grc_writable_tenants();
 DROP FUNCTION grc_enter_scope(text, text, bytea);
 DROP SCHEMA grc_private CASCADE;
 """
-BYPASS = "(SELECT grc_rls_bypass())"
-MAY_WRITE = "{column} = ANY ((SELECT grc_writable_tenants())::uuid[])"
 TENANTS_VISIBLE = (
-    f"{BYPASS} OR {MAY_WRITE.format(column='id')}"
+    f"{rls.BYPASS_ONCE} OR {rls.may_write_once('id')}"
     " OR id IN (SELECT client_tenant_id FROM client_relationships WHERE tenant_id = (SELECT grc_current_tenant()))"
     " OR id IN (SELECT tenant_id FROM client_relationships WHERE client_tenant_id = (SELECT grc_current_tenant()))"
     " OR (kind = 'certification_body' AND (SELECT grc_current_tenant_is_platform()))"
 )
+# Link tables have no tenant of their own: a row goes with the row its first column names.
+LINK_TABLES = (("audit_schemes", "audit_id", "audits"), ("licence_certificates", "licence_id", "mark_licences"),
+               ("decision_audits", "decision_id", "certification_decisions"), ("risk_controls", "risk_id", "risks"))
 OWN_TENANT_TABLES = ("counters", "audit_chain_heads")
-# grc_may_write(tenant_id) as PostgreSQL prints MAY_WRITE back, for the downgrade.
+# grc_may_write(tenant_id) as PostgreSQL prints rls.may_write_once() back, for the downgrade.
 _PRINTED_MAY_WRITE = re.compile(r"\(tenant_id = ANY \(\( SELECT grc_writable_tenants\(\) AS \w+\)::uuid\[\]\)\)")
 
 
@@ -154,14 +159,14 @@ def upgrade() -> None:
     op.execute(FUNCTIONS.format(schema=schema))  # pg_temp last: a temporary table cannot stand in for tenants
     for table in OWN_TENANT_TABLES:
         rls.enable_tenant_rls(table)
-    rls.rewrite_policies(
-        lambda qual: qual.replace("grc_may_write(tenant_id)", f"({MAY_WRITE.format(column='tenant_id')})"),
-        lambda _check: f"{BYPASS} OR {MAY_WRITE.format(column='tenant_id')}",
-    )
+    rls.rewrite_policies(lambda qual: qual.replace("grc_may_write(tenant_id)", f"({rls.may_write_once()})"),
+                         lambda _check: f"{rls.BYPASS_ONCE} OR {rls.may_write_once()}")
     op.execute("ALTER TABLE tenants ENABLE ROW LEVEL SECURITY")
     op.execute("ALTER TABLE tenants FORCE ROW LEVEL SECURITY")
     op.execute(f"CREATE POLICY tenant_isolation ON tenants USING ({TENANTS_VISIBLE})"
-               f" WITH CHECK ({BYPASS} OR {MAY_WRITE.format(column='id')})")
+               f" WITH CHECK ({rls.BYPASS_ONCE} OR {rls.may_write_once('id')})")
+    for table, column, parent in LINK_TABLES:
+        rls.enable_parent_rls(table, column, parent)
     rls.grant_api_role(op.get_bind())
 
 
@@ -169,6 +174,8 @@ def downgrade() -> None:
     if not rls.is_postgresql():
         return
     rls.revoke_api_role(op.get_bind())
+    for table, _column, _parent in LINK_TABLES:
+        rls.disable_tenant_rls(table)
     rls.disable_tenant_rls("tenants")
     rls.rewrite_policies(lambda qual: _PRINTED_MAY_WRITE.sub("grc_may_write(tenant_id)", qual),
                          lambda _check: "grc_may_write(tenant_id)")
