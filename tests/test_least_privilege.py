@@ -171,6 +171,8 @@ def test_a_temporary_table_cannot_pose_as_the_platform_tenant(api, world):
     "DROP TRIGGER audit_events_append_only ON audit_events",
     "CREATE OR REPLACE FUNCTION grc_rls_bypass() RETURNS boolean LANGUAGE sql AS $$ SELECT true $$",
     "DELETE FROM alembic_version",
+    "DELETE FROM revoked_tokens",
+    "UPDATE revoked_tokens SET expires_at = now()",
 ])
 def test_the_api_role_cannot_change_who_it_is_or_what_the_walls_are(api, world, statement):
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
