@@ -2,7 +2,7 @@
 
 Under load the API saturates both cores, so its requests/s is the inverse of what a request costs in CPU. This
 measures that cost without gunicorn, wrk or the neighbours' noise: the app (production settings, Redis, the
-unprivileged role under row-level security) on a throwaway PostgreSQL with the small data set, each request run
+API's role grc_api under row-level security) on a throwaway PostgreSQL with the small data set, each request run
 ``--repeat`` times through Flask's test client, five times over, the best kept. ``--parts`` times the parts of a
 certificate page alone; ``--profile NAME`` prints a cProfile of one scenario.
 
@@ -33,7 +33,8 @@ from bench import floors
 from bench.dataset.sizes import SMALL
 from bench.run import Dataset, load_dataset, throwaway_redis
 from bench.scenarios import FINDING_BODY
-from bench.sweep import throwaway_postgres
+from bench.sweep import SECRET_KEY, throwaway_postgres
+from tests import servers
 
 ROUNDS = 5
 
@@ -54,7 +55,8 @@ def best_ms(call: Callable[[], Any], repeat: int) -> float:
 def api_app(database_url: str, redis_url: str, workdir: Path) -> Flask:
     from grc.app import create_app
 
-    app = create_app(env="production", database_url=database_url, redis_url=redis_url, secret_key="c" * 64,
+    app = create_app(env="production", database_url=servers.as_api_role(database_url), redis_url=redis_url,
+                     secret_key=SECRET_KEY,
                      public_rate_limit="1000000 per minute", login_rate_limit_ip="10000 per minute",
                      login_rate_limit_account="10000 per minute", storage_location=str(workdir / "evidence"))
     logging.getLogger().handlers[0].stream = (workdir / "access.log").open("a")  # the log line is paid, not shown

@@ -30,7 +30,6 @@ import json
 import os
 import platform
 import runpy
-import secrets
 import shutil
 import signal
 import subprocess
@@ -63,8 +62,9 @@ from bench.scenarios import (
     Scenario,
     Verdict,
 )
-from bench.sweep import throwaway_postgres
+from bench.sweep import SECRET_KEY, throwaway_postgres
 from grc.db import utcnow
+from grc.dbmigrate import upgrade
 from tests import servers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -394,6 +394,8 @@ def run(mode: Mode, load: Load, workdir: Path, stack: ExitStack, seeded: tuple[s
     """The servers, the data, then each of the three gunicorn servers in turn: floors first, the API last.
     ``seeded``: the URL of a database ``python -m bench.seed`` already filled and its summary, used instead."""
     database_url = seeded[0] if seeded else stack.enter_context(throwaway_postgres())
+    if seeded:
+        upgrade(database_url, secret_key=SECRET_KEY)  # the key the API proves its tenant scopes with
     redis_url = stack.enter_context(throwaway_redis())
     started = time.perf_counter()
     print("loading the data set ...", flush=True)
@@ -402,7 +404,7 @@ def run(mode: Mode, load: Load, workdir: Path, stack: ExitStack, seeded: tuple[s
     _vacuum(database_url)
     print(f"  loaded in {time.perf_counter() - started:.0f} s: {data.sizes}", flush=True)
     floor_env = {floors.DATABASE_URL_ENV: database_url}
-    api_env = {"GRC_ENV": "production", "GRC_SECRET_KEY": secrets.token_urlsafe(48), "GRC_DATABASE_URL": database_url,
+    api_env = {"GRC_ENV": "production", "GRC_SECRET_KEY": SECRET_KEY, "GRC_DATABASE_URL": database_url,
                "GRC_REDIS_URL": redis_url, "GRC_PUBLIC_RATE_LIMIT": PUBLIC_RATE_LIMIT,
                "GRC_ACCESS_TOKEN_MINUTES": str(TOKEN_MINUTES), "GRC_STORAGE_LOCATION": str(workdir / "evidence")}
     results: list[Result] = []

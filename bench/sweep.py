@@ -62,17 +62,21 @@ class Measurement:
 # --------------------------------------------------------------------------- the server and the app
 
 
+SECRET_KEY = "bench-" + "x" * 40  # the apps' (tenant scopes are proven with a key derived from it)
+
+
 @contextmanager
 def throwaway_postgres() -> Iterator[str]:
-    """The test suite's throwaway PostgreSQL (tests/servers.py), without Redis: the URL of a migrated database."""
-    with servers.own_postgres("grc_bench") as (_, url):
+    """The test suite's throwaway PostgreSQL (tests/servers.py), without Redis: the owner's URL of a database migrated
+    for apps with ``SECRET_KEY`` (``servers.as_api_role`` gives the API role's URL)."""
+    with servers.own_postgres("grc_bench", secret_key=SECRET_KEY) as (_, url):
         yield url
 
 
 def make_app(database_url: str) -> Flask:
     from grc.app import create_app
 
-    return create_app(env="test", database_url=database_url, redis_url="", secret_key="bench-" + "x" * 40,
+    return create_app(env="test", database_url=database_url, redis_url="", secret_key=SECRET_KEY,
                       log_level="WARNING")
 
 

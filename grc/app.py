@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask
 
-from grc import dumping, guard, metrics, openapi, ratelimit, request_log, uow
+from grc import dumping, guard, metrics, openapi, ratelimit, request_log, tenancy, uow
 from grc.actions.routes import blp as actions
 from grc.api import Api, Blueprint, JSONProvider
 from grc.api_docs import api_docs_assets
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.json = JSONProvider(app)  # request.get_json refuses a body nested too deep instead of recursing into it
     app.config.update(_flask_config(settings))
     request_log.configure_logging(settings.log_level)
-    db.init_app(app, settings.database_url)
+    db.init_app(app, settings.database_url, {tenancy.SCOPE_KEY: tenancy.scope_key(settings.secret_key)})
     jwt.init_app(app)
     install_jwt_loaders(jwt)
     limiter.init_app(app)

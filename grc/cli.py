@@ -47,8 +47,10 @@ def db() -> None:
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
-    """Migrate the database in GRC_DATABASE_URL up to REVISION."""
-    upgrade(_settings().database_url, revision)
+    """Migrate the database in GRC_DATABASE_URL (the owner's) up to REVISION, grant the API role its rows and keep
+    the key that API scopes are proven with (derived from GRC_SECRET_KEY: run it again when that changes)."""
+    settings = _settings()
+    upgrade(settings.database_url, revision, secret_key=settings.secret_key)
     click.echo(f"database at {revision}")
 
 

@@ -84,9 +84,10 @@ class TimestampMixin:
 class Database:
     """Engine and session factory bound to one Flask application."""
 
-    def init_app(self, app: Flask, url: str) -> None:
+    def init_app(self, app: Flask, url: str, session_info: dict[str, Any] | None = None) -> None:
+        """``session_info`` starts every session's ``info`` (the tenancy's scope key)."""
         engine = _make_engine(url)
-        app.extensions["grc.db"] = (engine, sessionmaker(bind=engine, expire_on_commit=False))
+        app.extensions["grc.db"] = (engine, sessionmaker(bind=engine, expire_on_commit=False, info=session_info))
         app.teardown_appcontext(self._close_session)
 
     @property

@@ -9,6 +9,8 @@ from alembic.config import Config
 from sqlalchemy import create_engine, pool
 
 from grc.config import PROJECT_ROOT
+from grc.rls import grant_api_role, store_scope_key
+from grc.tenancy import scope_key
 
 
 def alembic_config() -> Config:
@@ -17,8 +19,19 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    _run(url, lambda cfg: command.upgrade(cfg, revision))
+def upgrade(url: str, revision: str = "head", secret_key: str | None = None) -> None:
+    """Migrate to ``revision``, then (re)grant the API role its rows (``grc.rls.grant_api_role``: a role created
+    after the last migration gets its privileges from the next ``grc db upgrade``) and, given the app's
+    ``secret_key``, (re)write the key its tenant scopes are proven with (``grc.rls.store_scope_key``)."""
+
+    def migrate_and_grant(config: Config) -> None:
+        command.upgrade(config, revision)
+        connection = config.attributes["connection"]
+        grant_api_role(connection)
+        if secret_key is not None:
+            store_scope_key(connection, scope_key(secret_key))
+
+    _run(url, migrate_and_grant)
 
 
 def downgrade(url: str, revision: str = "base") -> None:

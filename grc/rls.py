@@ -1,9 +1,13 @@
-"""PostgreSQL row-level security and append-only guards, as migration helpers (the second wall of tenancy.py).
+"""PostgreSQL row-level security, the API role's grants and append-only guards (the third wall of tenancy.py).
 
 Policies key on the per-transaction settings that ``tenancy`` writes: ``app.tenant_id`` (the caller's
 tenant), ``app.writable_tenants`` (tenants a service was explicitly allowed to write to in this unit of
-work) and ``app.rls_bypass`` (system scope: jobs, CLI, login, public lookups). ``FORCE ROW LEVEL SECURITY``
-applies the policies to the table owner too; only a superuser bypasses them, and the API never is one.
+work) and ``app.rls_bypass`` (system scope: jobs and the CLI). ``FORCE ROW LEVEL SECURITY`` applies the
+policies to the table owner too; only a superuser bypasses them, and no process of grc is one.
+
+Two login roles (migration 0011): the database owner runs migrations, jobs and the CLI and is the only role
+whose ``app.rls_bypass`` counts; the API connects as ``API_ROLE``, which may read and write rows but owns
+nothing, so it can neither widen its own visibility nor change or empty a table (``grant_api_role``).
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import re
 from collections.abc import Callable
 
 from alembic import op
+from sqlalchemy.engine import Connection
 
 FUNCTIONS = """
 CREATE OR REPLACE FUNCTION grc_rls_bypass() RETURNS boolean LANGUAGE sql STABLE AS
@@ -46,17 +51,40 @@ def drop_functions() -> None:
         op.execute(DROP_FUNCTIONS)
 
 
+# From migration 0011 on, the write condition reads the tenants this unit of work may write to (the caller's and
+# those a service allowed, sealed to the transaction) once per statement, as the bypass and the tenant are read.
+BYPASS_ONCE = "(SELECT grc_rls_bypass())"
+WRITABLE_ONCE = "(SELECT grc_writable_tenants())::uuid[]"
+
+
+def may_write_once(column: str = "tenant_id") -> str:
+    return f"{column} = ANY ({WRITABLE_ONCE})"
+
+
 def enable_tenant_rls(table: str, visible: str = OWN_ROWS) -> None:
     """Rows are readable where ``visible`` holds and writable only in the caller's (or an allowed) tenant."""
     if not is_postgresql():
         return
+    sealed = op.get_bind().exec_driver_sql("SELECT to_regprocedure('grc_writable_tenants()')").scalar() is not None
+    may_write = f"({may_write_once()})" if sealed else "grc_may_write(tenant_id)"
+    check = f"{BYPASS_ONCE} OR {may_write_once()}" if sealed else may_write
+    _enable(table, read_once(f"grc_rls_bypass() OR {visible} OR {may_write}"), check)
+
+
+def enable_parent_rls(table: str, column: str, parent: str) -> None:
+    """Rows of a link table (no tenant of their own) are readable with their ``parent`` row (``column`` names it)
+    and writable where the parent is (migration 0011 on)."""
+    if not is_postgresql():
+        return
+    parent_row = f"SELECT 1 FROM {parent} WHERE {parent}.id = {table}.{column}"
+    _enable(table, f"{BYPASS_ONCE} OR EXISTS ({parent_row})",
+            f"{BYPASS_ONCE} OR EXISTS ({parent_row} AND {may_write_once(f'{parent}.tenant_id')})")
+
+
+def _enable(table: str, visible: str, check: str) -> None:
     op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
     op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-    op.execute(
-        f"CREATE POLICY tenant_isolation ON {table} "
-        f"USING ({read_once(f'grc_rls_bypass() OR {visible} OR grc_may_write(tenant_id)')}) "
-        f"WITH CHECK (grc_may_write(tenant_id))"
-    )
+    op.execute(f"CREATE POLICY tenant_isolation ON {table} USING ({visible}) WITH CHECK ({check})")
 
 
 # A setting read through a bare call is read again for every row the policy filters (a third of a heat map's
@@ -75,16 +103,74 @@ def read_per_row(expression: str) -> str:
     return re.sub(r"\( SELECT (grc_rls_bypass|grc_current_tenant)\(\) AS \w+\)", r"\1()", expression)
 
 
-def rewrite_policies(rewrite: Callable[[str], str]) -> None:
-    """Apply ``rewrite`` to the read condition of every tenant_isolation policy in the database."""
+def rewrite_policies(rewrite: Callable[[str], str], check: Callable[[str], str] | None = None) -> None:
+    """Apply ``rewrite`` to the read condition (and ``check``, when given, to the write condition) of every
+    tenant_isolation policy in the database."""
     if not is_postgresql():
         return
     policies = op.get_bind().exec_driver_sql(
-        "SELECT tablename, qual FROM pg_policies"
+        "SELECT tablename, qual, with_check FROM pg_policies"
         " WHERE schemaname = current_schema() AND policyname = 'tenant_isolation'"
     ).all()
-    for table, qual in policies:
-        op.execute(f"ALTER POLICY tenant_isolation ON {table} USING ({rewrite(qual)})")
+    for table, qual, with_check in policies:
+        write = f" WITH CHECK ({check(with_check)})" if check and with_check else ""
+        op.execute(f"ALTER POLICY tenant_isolation ON {table} USING ({rewrite(qual)}){write}")
+
+
+API_ROLE = "grc_api"
+_API_GRANTS = """
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role};
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role};
+REVOKE ALL ON {schema}.alembic_version FROM {role};
+REVOKE UPDATE, DELETE ON {schema}.revoked_tokens FROM {role};
+ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role};
+ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT USAGE, SELECT ON SEQUENCES TO {role};
+"""
+_API_REVOKES = """
+ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} REVOKE ALL ON SEQUENCES FROM {role};
+ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} REVOKE ALL ON TABLES FROM {role};
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA {schema} FROM {role};
+REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role};
+"""
+
+
+def grant_api_role(connection: Connection) -> bool:
+    """Let ``API_ROLE`` read and write rows of every table, now and in the tables later migrations create (row-level
+    security still decides which rows); nothing more: no TRUNCATE, no DDL, not the migration table, and revocations
+    only added (logout), never lifted (the owner's cleanup job removes expired ones). Idempotent:
+    ``grc db upgrade`` runs it after migrating, so a role created after the migrations gets its grants there.
+    Returns whether the role exists (without it there is nothing to grant)."""
+    return _api_privileges(connection, _API_GRANTS)
+
+
+def revoke_api_role(connection: Connection) -> bool:
+    """Undo ``grant_api_role`` (a downgrade past the two roles)."""
+    return _api_privileges(connection, _API_REVOKES)
+
+
+def store_scope_key(connection: Connection, key: bytes) -> bool:
+    """Keep the key that proves a tenant scope (``grc.tenancy.scope_key``) where only the owner reads it; the API
+    derives the same key from its GRC_SECRET_KEY. Returns False where there is nowhere to keep it (SQLite, or a
+    schema before migration 0011)."""
+    if connection.dialect.name != "postgresql":
+        return False
+    if connection.exec_driver_sql("SELECT to_regclass('grc_private.scope_key')").scalar() is None:
+        return False
+    connection.exec_driver_sql(
+        "INSERT INTO grc_private.scope_key (id, key) VALUES (1, %(key)s)"
+        " ON CONFLICT (id) DO UPDATE SET key = excluded.key", {"key": key},
+    )
+    return True
+
+
+def _api_privileges(connection: Connection, statements: str) -> bool:
+    if connection.dialect.name != "postgresql":
+        return False
+    if connection.exec_driver_sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{API_ROLE}'").first() is None:
+        return False
+    schema = connection.exec_driver_sql("SELECT quote_ident(current_schema())").scalar_one()
+    connection.exec_driver_sql(statements.format(schema=schema, role=API_ROLE))
+    return True
 
 
 def disable_tenant_rls(table: str) -> None:

@@ -8,8 +8,10 @@ Three walls, all here:
    Jobs, the CLI, login and public lookups opt out explicitly with ``system_scope()``.
 2. New rows are stamped with the caller's tenant in ``before_flush``; writing a row of another tenant
    needs an explicit ``allow_write_to(tenant_id)`` by a service that has checked the relationship.
-3. On PostgreSQL every transaction sets ``app.tenant_id`` (or ``app.rls_bypass``), which the row-level
-   security policies of the migrations key on: a raw query without the application filter is still scoped.
+3. On PostgreSQL every transaction enters the session's scope in the database (``grc_enter_scope``: the tenant
+   and the tenants it may write to, with a proof made with ``scope_key``; or ``app.rls_bypass``, which only the
+   owner role of jobs and the CLI holds), which the row-level security policies of the migrations key on: a raw
+   query without the application filter is still scoped, and a statement cannot change the scope (grc/rls.py).
 
 Path parameters that name a resource (``client_id``, ``user_id``...) are resolved before the view runs, by
 the loader the owning domain registered with ``path_resource``; an invisible id answers 404 before any
@@ -17,6 +19,8 @@ body is parsed or any permission is checked, so ids cannot be probed.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from flask import g
-from sqlalchemy import ColumnElement, ForeignKey, column, false, or_, text
+from sqlalchemy import ColumnElement, ForeignKey, Select, column, false, or_, text
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -179,6 +183,45 @@ def system_scope(session: Session) -> Iterator[Session]:
         _apply_rls(session)
 
 
+@contextmanager
+def within(session: Session, tenant_id: uuid.UUID, kind: str | None = None) -> Iterator[Session]:
+    """Read inside ``tenant_id``'s scope (the one a crossing named), then return to the session's own scope; nothing
+    is flushed meanwhile (the session's own changes belong to its own scope)."""
+    before = (session.info.get(TENANT_KEY), session.info.get(KIND_KEY), session.info.get(SYSTEM_KEY))
+    scope_to(session, tenant_id, kind)
+    try:
+        with session.no_autoflush:
+            yield session
+    finally:
+        session.info[TENANT_KEY], session.info[KIND_KEY] = before[:2]
+        if before[2] is not None:
+            session.info[SYSTEM_KEY] = before[2]
+        _apply_rls(session)
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """One narrow question the API may ask across tenants: which tenant owns ``key`` (an e-mail, a public number)?
+
+    The API's database role cannot see other tenants' rows, so on PostgreSQL a ``SECURITY DEFINER`` function of the
+    database owner (``function``, migration 0011) answers it and nothing more; the caller then reads inside that
+    tenant's scope (``within``). Without roles (SQLite) ``query`` (one column, parameter ``key``) answers it in
+    system scope.
+    """
+
+    function: str
+    query: Select[Any]
+
+
+def tenant_of(session: Session, crossing: Crossing, key: str) -> uuid.UUID | None:
+    """The tenant ``crossing`` names for ``key``, or None."""
+    if session.get_bind().dialect.name == "postgresql":
+        found: uuid.UUID | None = session.execute(text(f"SELECT {crossing.function}(:key)"), {"key": key}).scalar()
+        return found
+    with system_scope(session):
+        return session.execute(crossing.query, {"key": key}).scalar()
+
+
 def allow_write_to(session: Session, tenant_id: uuid.UUID) -> None:
     """Let this unit of work create rows in another tenant (e.g. a CB onboarding its client's admin)."""
     session.info.setdefault(WRITABLE_KEY, set()).add(tenant_id)
@@ -285,6 +328,19 @@ def stamp_new_rows(session: Session, _ctx: Any, _instances: Any) -> None:
 
 
 RLS_APPLIED_KEY = "rls_applied"
+SCOPE_KEY = "scope_key"  # in session.info (the app's sessionmaker puts it there): proves scopes to PostgreSQL
+_ENTER_SCOPE = text("SELECT grc_enter_scope(:tid, :writable, :proof), set_config('app.rls_bypass', :bypass, true)")
+
+
+def scope_key(secret_key: str) -> bytes:
+    """The key the app proves its tenant scopes with, derived from its secret key (``grc db upgrade`` stores the same
+    key where only the database owner reads it)."""
+    return hmac.new(secret_key.encode(), b"grc row-level security scope", hashlib.sha256).digest()
+
+
+def scope_proof(key: bytes, tenant: str, writable: str) -> bytes:
+    """What ``grc_enter_scope`` checks before it sets a scope: sha256 of the scope and the key (migration 0011)."""
+    return hashlib.sha256(f"{tenant}|{writable}".encode() + key).digest()
 
 
 def rls_on_begin(session: Session, _transaction: Any, connection: Any) -> None:
@@ -299,23 +355,24 @@ def _apply_rls(session: Session) -> None:
 
 
 def _set_rls(session: Session, connection: Any) -> None:
-    """Set the transaction-local settings the row-level security policies read, unless already so set
-    (scopes are entered and left several times per request; each real change costs a round trip)."""
+    """Enter the session's scope in the database for this transaction, unless already there (scopes are entered and
+    left several times per request; each real change costs one round trip). The proof goes as a parameter, so no
+    statement of the transaction can read it back."""
     if connection.dialect.name != "postgresql":
         return
     tenant_id = session.info.get(TENANT_KEY)
     settings = {
         "tid": str(tenant_id) if tenant_id else "",
         "bypass": "on" if session.info.get(SYSTEM_KEY) else "off",
-        "writable": ",".join(str(t) for t in sorted(session.info.get(WRITABLE_KEY, ()))),
+        "writable": ",".join(sorted(str(t) for t in session.info.get(WRITABLE_KEY, ()))),
     }
     if session.info.get(RLS_APPLIED_KEY) == settings:
         return
-    connection.execute(
-        text(
-            "SELECT set_config('app.tenant_id', :tid, true), set_config('app.rls_bypass', :bypass, true),"
-            " set_config('app.writable_tenants', :writable, true)"
-        ),
-        settings,
-    )
+    proof = None
+    if settings["tid"] or settings["writable"]:
+        key = session.info.get(SCOPE_KEY)
+        if key is None:
+            raise RuntimeError("this session has no scope key (grc.tenancy.SCOPE_KEY) to enter a tenant's scope")
+        proof = scope_proof(key, settings["tid"], settings["writable"])
+    connection.execute(_ENTER_SCOPE, {**settings, "proof": proof})
     session.info[RLS_APPLIED_KEY] = settings

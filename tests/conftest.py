@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -82,16 +83,34 @@ def workdir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
+SECRET_KEY = "test-secret-" + "x" * 40
+REQUEST_ENGINE = "grc.test.request_engine"
+
+
+def scope_params(tenant_id: object, writable: str = "") -> dict[str, Any]:
+    """The arguments of ``grc_enter_scope(:tenant, :writable, :proof)`` for a scope, proven as the app proves it."""
+    from grc.tenancy import scope_key, scope_proof
+
+    tenant = str(tenant_id)
+    return {"tenant": tenant, "writable": writable, "proof": scope_proof(scope_key(SECRET_KEY), tenant, writable)}
+
+
+def request_engine(app: Flask) -> Any:
+    """The engine the app's requests connect with (on PostgreSQL as the API role)."""
+    return app.extensions.get(REQUEST_ENGINE) or app.extensions["grc.db"][0]
+
+
 @pytest.fixture(scope="session")
 def database_url(workdir: Path) -> str:
+    """The owner's URL (the system role of jobs and the CLI); the API's requests connect as ``srv.as_api_role``."""
     from grc.dbmigrate import upgrade
 
     if on_postgresql():
         url = srv.create_database(os.environ["GRC_TEST_PG_URL"], f"grc_test_{worker_index()}")
-        upgrade(url)
+        upgrade(url, secret_key=SECRET_KEY)
         return url
     url = f"sqlite:///{workdir / 'grc.sqlite3'}"
-    upgrade(url)
+    upgrade(url, secret_key=SECRET_KEY)
     shutil.copy(workdir / "grc.sqlite3", workdir / "template.sqlite3")
     return url
 
@@ -104,18 +123,45 @@ def redis_url() -> str:
 
 @pytest.fixture(scope="session")
 def app(database_url: str, redis_url: str, workdir: Path) -> Flask:
+    """The API. On PostgreSQL its requests connect as the API role, as in production; what a test does outside a
+    request (arranging a scene, running jobs as the worker would) connects as the owner (``_requests_as_api_role``)."""
     from grc.app import create_app
 
-    return create_app(
-        env="test",
-        database_url=database_url,
-        redis_url=redis_url,
-        secret_key="test-secret-" + "x" * 40,
-        login_rate_limit_ip="10000 per minute",
-        login_rate_limit_account="10000 per minute",
-        log_level="WARNING",
-        storage_location=str(workdir / "evidence"),
-    )
+    settings = {"env": "test", "redis_url": redis_url, "secret_key": SECRET_KEY,
+                "login_rate_limit_ip": "10000 per minute", "login_rate_limit_account": "10000 per minute",
+                "log_level": "WARNING", "storage_location": str(workdir / "evidence")}
+    if not on_postgresql():
+        return create_app(database_url=database_url, **settings)
+    app = create_app(database_url=srv.as_api_role(database_url), **settings)
+    _requests_as_api_role(app, create_app(database_url=database_url, **settings))
+    return app
+
+
+def _requests_as_api_role(app: Flask, system: Flask) -> None:
+    """Production runs the API (role grc_api) and the worker and CLI (the owner) as separate processes, each with its
+    own URL; the suite runs them in one: a request's session is the API's, any other session (a job run by the
+    test, the scene it builds) the system app's. ``db.engine`` is the owner's (resetting the tables needs it), the
+    requests' is ``request_engine(app)``."""
+    from flask import g
+
+    api_engine, api_sessions = app.extensions["grc.db"]
+    engine, system_sessions = system.extensions["grc.db"]
+    app.extensions["grc.db"] = (engine, lambda: api_sessions() if g.get("_grc_api_request") else system_sessions())
+    app.extensions[REQUEST_ENGINE] = api_engine
+
+    def enter() -> None:  # first of all before_request functions: the guard already uses the session
+        g._grc_outer_session, g._grc_api_request = g.pop("_grc_session", None), True
+
+    def leave(_exc: BaseException | None) -> None:
+        if g.pop("_grc_api_request", None):
+            session, outer = g.pop("_grc_session", None), g.pop("_grc_outer_session", None)
+            if session is not None:
+                session.close()
+            if outer is not None:
+                g._grc_session = outer
+
+    app.before_request_funcs.setdefault(None, []).insert(0, enter)
+    app.teardown_request(leave)
 
 
 @pytest.fixture(autouse=True)

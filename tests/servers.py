@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from sqlalchemy.engine import make_url
+
+from grc.rls import API_ROLE
 
 
 def free_port() -> int:
@@ -103,13 +106,16 @@ def _start_postgres(servers: Servers, *, durable: bool = False) -> str:
         _as_service_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]), capture_output=True
     ))
     _psql(port, "CREATE ROLE grc LOGIN PASSWORD 'grc' NOSUPERUSER CREATEDB")
+    _psql(port, f"CREATE ROLE {API_ROLE} LOGIN PASSWORD '{API_ROLE}' NOSUPERUSER NOBYPASSRLS")
     return f"postgresql+psycopg://grc:grc@127.0.0.1:{port}"
 
 
 @contextmanager
-def own_postgres(name: str, *, durable: bool = False) -> Iterator[tuple[Servers, str]]:
-    """A PostgreSQL cluster of its own (the session's is shared, so never restarted) and the URL of its database
-    ``name``, migrated; everything is removed on exit."""
+def own_postgres(name: str, *, durable: bool = False, secret_key: str | None = None
+                 ) -> Iterator[tuple[Servers, str]]:
+    """A PostgreSQL cluster of its own (the session's is shared, so never restarted) and the owner's URL of its
+    database ``name``, migrated for apps with ``secret_key`` (tenant scopes are proven with a key derived from it);
+    everything is removed on exit."""
     from grc.dbmigrate import upgrade
 
     root = Path(tempfile.mkdtemp(prefix="grc-pg-"))
@@ -117,7 +123,7 @@ def own_postgres(name: str, *, durable: bool = False) -> Iterator[tuple[Servers,
     started = Servers(root=root)
     try:
         url = create_database(_start_postgres(started, durable=durable), name)
-        upgrade(url)
+        upgrade(url, secret_key=secret_key)
         yield started, url
     finally:
         started.stop()
@@ -130,6 +136,11 @@ def restart_postgres(servers: Servers, mode: str = "immediate") -> None:
     subprocess.run(_as_service_user([str(bindir / "pg_ctl"), "-D", str(servers.root / "pgdata"), "-m", mode, "-l",
                                      str(servers.root / "pg.log"), "-w", "restart"]),
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def as_api_role(database_url: str) -> str:
+    """The URL of the same database for the API's role, as production gives the API process its own URL."""
+    return make_url(database_url).set(username=API_ROLE, password=API_ROLE).render_as_string(hide_password=False)
 
 
 def _psql(port: int, sql: str, dbname: str = "postgres") -> None:
@@ -193,7 +204,8 @@ class PersistentRedis:
 
 
 def create_database(pg_url: str, name: str) -> str:
-    """A fresh database owned by the unprivileged 'grc' role (so row-level security applies to it)."""
+    """A fresh database owned by the unprivileged 'grc' role (so row-level security applies to it); the 'grc_api'
+    role gets its grants from the migrations (``grc.dbmigrate.upgrade``)."""
     import psycopg
 
     port = int(pg_url.rsplit(":", 1)[1])

@@ -23,6 +23,7 @@ from bench.dataset.build import PASSWORD
 from bench.dataset.database import libpq_url
 from bench.dataset.sizes import SMALL
 from bench.seed import main as seed_main
+from bench.sweep import SECRET_KEY
 from grc.auditlog.service import verify_chain
 from grc.risks.criteria import DEFAULT
 from grc.risks.models import RiskCriteria
@@ -50,7 +51,7 @@ def migrated_databases(*names: str) -> Iterator[list[str]]:
     try:
         urls = [servers.create_database(base, name) for name in names]
         for url in urls:
-            upgrade(url)
+            upgrade(url, secret_key=SECRET_KEY)
         yield urls
     finally:
         if started is not None:
@@ -92,7 +93,7 @@ def bench_app(seeded: dict[str, Any]) -> Iterator[Flask]:
     """The app on the seeded database, as its unprivileged role: row-level security applies."""
     from grc.app import create_app
 
-    app = create_app(env="test", database_url=seeded["url"], redis_url="", secret_key="bench-" + "x" * 40,
+    app = create_app(env="test", database_url=seeded["url"], redis_url="", secret_key=SECRET_KEY,
                      login_rate_limit_ip="1000 per minute", login_rate_limit_account="1000 per minute",
                      log_level="WARNING")
     yield app

@@ -24,6 +24,7 @@ import pytest
 import requests
 import yaml
 
+from grc.rls import API_ROLE
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,7 +76,8 @@ def test_compose_runs_production_settings_and_demands_the_secrets(compose: dict[
         assert env["GRC_ENV"] == "production", name
         assert env["GRC_SECRET_KEY"] == "${GRC_SECRET_KEY:?set it}", name
         assert env["GRC_DATABASE_URL"].startswith("postgresql+psycopg://"), name
-        assert "${GRC_DB_PASSWORD:?" in env["GRC_DATABASE_URL"], name
+        password = "${GRC_API_DB_PASSWORD:?" if name == "api" else "${GRC_DB_PASSWORD:?"
+        assert password in env["GRC_DATABASE_URL"], name
         assert env["GRC_REDIS_URL"].startswith("redis://redis:6379"), name
     assert compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
 
@@ -88,8 +90,16 @@ def test_compose_connects_the_app_as_a_role_that_row_level_security_applies_to(c
     assert scripts, "no init script creates the application role"
     sql = " ".join(script.read_text() for script in scripts)
     assert re.search(r"CREATE ROLE grc LOGIN NOSUPERUSER .*NOBYPASSRLS", sql)
+    assert re.search(r"CREATE ROLE grc_api LOGIN NOSUPERUSER .*NOBYPASSRLS", sql)
     assert "CREATE DATABASE grc OWNER grc" in sql
-    assert compose["services"]["api"]["environment"]["GRC_DATABASE_URL"].startswith("postgresql+psycopg://grc:")
+
+
+def test_compose_gives_the_api_its_own_role_and_the_system_processes_the_owner(compose: dict[str, Any]) -> None:
+    """Least privilege (grc/rls.py): only the owner's system scope crosses tenants, and the API never holds it."""
+    services = compose["services"]
+    assert services["api"]["environment"]["GRC_DATABASE_URL"].startswith(f"postgresql+psycopg://{API_ROLE}:")
+    for name in ("migrate", "worker", "scheduler"):
+        assert services[name]["environment"]["GRC_DATABASE_URL"].startswith("postgresql+psycopg://grc:"), name
 
 
 def test_compose_builds_the_image_from_the_repository_root(compose: dict[str, Any]) -> None:

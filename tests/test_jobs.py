@@ -44,9 +44,10 @@ def test_J4_the_outbox_row_is_written_with_the_change_and_not_without_it(app, cl
 
 
 def worker_env(app, redis_url: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    settings = app.config["GRC_SETTINGS"]
-    return {**os.environ, "GRC_ENV": "test", "GRC_DATABASE_URL": settings.database_url, "GRC_REDIS_URL": redis_url,
-            "GRC_SECRET_KEY": settings.secret_key, "GRC_LOG_LEVEL": "WARNING"}
+    """A worker's environment: the app's settings, but the system URL (the owner's), as production gives it."""
+    settings, system_url = app.config["GRC_SETTINGS"], app.extensions["grc.db"][0].url
+    return {**os.environ, "GRC_ENV": "test", "GRC_DATABASE_URL": system_url.render_as_string(hide_password=False),
+            "GRC_REDIS_URL": redis_url, "GRC_SECRET_KEY": settings.secret_key, "GRC_LOG_LEVEL": "WARNING"}
 
 
 def test_J4_in_the_embedded_default_the_relay_runs_in_process_right_after_the_commit(app, client, world):

@@ -9,8 +9,10 @@ from sqlalchemy import select, text, update
 from grc import tenancy
 from grc.auth.models import User
 from grc.extensions import db
-from tests.conftest import on_postgresql
+from tests.conftest import on_postgresql, scope_params
 from tests.world import act_as
+
+ENTER_SCOPE = text("SELECT grc_enter_scope(:tenant, :writable, :proof)")
 
 
 def emails(rows) -> set[str]:  # type: ignore[no-untyped-def]
@@ -61,13 +63,13 @@ def test_row_level_security_scopes_a_raw_query_without_the_application_filter(ap
         with conn.begin():
             assert conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar() is False
         with conn.begin():
-            conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(cb_a)})
+            conn.execute(ENTER_SCOPE, scope_params(cb_a))
             seen = emails(conn.execute(text("SELECT email FROM users")).scalars())
         assert seen and {e.split("@")[1] for e in seen} == {"cb-a.test"}
         with conn.begin():
             assert conn.execute(text("SELECT count(*) FROM users")).scalar() == 0  # no tenant set: nothing
         with conn.begin():
-            conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(cb_a)})
+            conn.execute(ENTER_SCOPE, scope_params(cb_a))
             with pytest.raises(Exception, match="row-level security"):
                 conn.execute(
                     text("INSERT INTO users (id, tenant_id, email, name, password_hash, roles, is_active, version,"
@@ -81,5 +83,5 @@ def test_row_level_security_lets_both_sides_see_a_client_relationship(app, world
     with app.app_context(), db.engine.connect() as conn:
         for tenant, expected in (("cb-a", 1), ("client-a", 1), ("client-b", 1), ("cb-b", 1)):
             with conn.begin():
-                conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(world.tenants[tenant])})
+                conn.execute(ENTER_SCOPE, scope_params(world.tenants[tenant]))
                 assert conn.execute(text("SELECT count(*) FROM client_relationships")).scalar() == expected

@@ -55,36 +55,47 @@ def revoke(session: Session, claims: dict[str, Any]) -> None:
         session.add(RevokedToken(jti=claims["jti"], expires_at=datetime.fromtimestamp(claims["exp"], UTC)))
 
 
+# The tenant an e-mail address signs in to (addresses are unique across tenants), and the tenant of an API client.
+SIGN_IN = tenancy.Crossing("grc_tenant_of_user", select(User.tenant_id).where(User.email == bindparam("key")))
+API_CLIENT = tenancy.Crossing("grc_tenant_of_api_client",
+                              select(ApiClient.tenant_id).where(ApiClient.client_id == bindparam("key")))
+
+
 def login(session: Session, email: str, password: str, device: sessions.Device) -> dict[str, Any]:
-    """Check the password and start a sign-in session (I4) from ``device``."""
-    with tenancy.system_scope(session):
-        user = session.scalars(select(User).where(User.email == email.strip().lower())).one_or_none()
-        ok = verify_secret(user.password_hash if user else None, password)
-        if user is None or not ok or not user.is_active:
-            raise Unauthorized(BAD_CREDENTIALS)
-        tenant = session.get_one(Tenant, user.tenant_id)
-        if needs_rehash(user.password_hash):
-            user.password_hash = hash_secret(password)
-        user.last_login_at = utcnow()
-        tenancy.set_actor(session, "user", user.id)
-        sign_in = sessions.start(session, user, device)
-        tokens = issue_tokens(user, tenant, with_refresh=True, sign_in=sign_in.id)
-        session.flush()
+    """Check the password and start a sign-in session (I4) from ``device``. The address names its tenant (a
+    crossing); the user is then read inside it. An unknown address still costs a password verification (against
+    no hash), so the answer's timing does not tell which addresses exist."""
+    email = email.strip().lower()
+    tenant_id = tenancy.tenant_of(session, SIGN_IN, email)
+    user = None
+    if tenant_id is not None:
+        tenancy.scope_to(session, tenant_id)
+        user = session.scalars(select(User).where(User.email == email)).one_or_none()
+    ok = verify_secret(user.password_hash if user else None, password)
+    if user is None or not ok or not user.is_active:
+        raise Unauthorized(BAD_CREDENTIALS)
+    tenant = session.get_one(Tenant, user.tenant_id)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_secret(password)
+    user.last_login_at = utcnow()
+    tenancy.set_actor(session, "user", user.id)
+    sign_in = sessions.start(session, user, device)
+    tokens = issue_tokens(user, tenant, with_refresh=True, sign_in=sign_in.id)
+    session.flush()
     return tokens
 
 
 def refresh(session: Session) -> dict[str, Any]:
     """Rotate: the presented refresh token is revoked and a new pair of the same sign-in issued (the guard already
-    checked the token and that its sign-in goes on)."""
+    checked the token and that its sign-in goes on, and scoped the session to its tenant)."""
     principal = tenancy.current()
-    with tenancy.system_scope(session):
-        user = session.get_one(User, principal.actor_id)
-        tenant = session.get_one(Tenant, principal.tenant_id)
-        revoke(session, get_jwt())
-        sign_in = _sign_in_of(principal)
-        sessions.touch(session, sign_in)
-        tokens = issue_tokens(user, tenant, with_refresh=True, sign_in=sign_in)
-        session.flush()
+    user = session.get_one(User, principal.actor_id)
+    tenant = session.get_one(Tenant, principal.tenant_id)
+    revoke(session, get_jwt())
+    sign_in = _sign_in_of(principal)
+    sessions.touch(session, sign_in)
+    tokens = issue_tokens(user, tenant, with_refresh=True, sign_in=sign_in)
+    session.flush()
     return tokens
 
 
@@ -94,15 +105,14 @@ def logout(session: Session, refresh_token: str | None) -> None:
     session)."""
     principal = tenancy.current()
     claims = get_jwt()
-    with tenancy.system_scope(session):
-        revoke(session, claims)
-        if principal.sign_in_id is not None:
-            sign_in = session.get_one(SignInSession, principal.sign_in_id)
-            sessions.end(sign_in, reason=SessionEnd.logout, by=principal.actor_id)
-        if refresh_token:
-            other = _decode_own_refresh(refresh_token, claims["sub"])
-            revoke(session, other)
-        session.flush()
+    revoke(session, claims)
+    if principal.sign_in_id is not None:
+        sign_in = session.get_one(SignInSession, principal.sign_in_id)
+        sessions.end(sign_in, reason=SessionEnd.logout, by=principal.actor_id)
+    if refresh_token:
+        other = _decode_own_refresh(refresh_token, claims["sub"])
+        revoke(session, other)
+    session.flush()
 
 
 def _sign_in_of(principal: tenancy.Principal) -> uuid.UUID:
@@ -130,15 +140,19 @@ def new_client_credentials() -> tuple[str, str]:
 
 
 def exchange_client_credentials(session: Session, client_id: str, client_secret: str) -> dict[str, Any]:
-    with tenancy.system_scope(session):
+    """As ``login``: the client id names its tenant, the client is read inside it."""
+    tenant_id = tenancy.tenant_of(session, API_CLIENT, client_id)
+    client = None
+    if tenant_id is not None:
+        tenancy.scope_to(session, tenant_id)
         client = session.scalars(select(ApiClient).where(ApiClient.client_id == client_id)).one_or_none()
-        ok = verify_secret(client.secret_hash if client else None, client_secret)
-        if client is None or not ok or not client.is_active:
-            raise Unauthorized("The client id or secret is wrong, or the client was revoked.")
-        client.last_used_at = utcnow()
-        tenancy.set_actor(session, "api_client", client.id)
-        tokens = issue_tokens(client, session.get_one(Tenant, client.tenant_id), with_refresh=False)
-        session.flush()
+    ok = verify_secret(client.secret_hash if client else None, client_secret)
+    if client is None or not ok or not client.is_active:
+        raise Unauthorized("The client id or secret is wrong, or the client was revoked.")
+    client.last_used_at = utcnow()
+    tenancy.set_actor(session, "api_client", client.id)
+    tokens = issue_tokens(client, session.get_one(Tenant, client.tenant_id), with_refresh=False)
+    session.flush()
     return tokens
 
 

@@ -13,7 +13,7 @@ from grc.api import paginate
 from grc.auth import sessions
 from grc.auth.models import ADMIN_ROLES, ROLES_BY_KIND, ApiClient, SessionEnd, User
 from grc.auth.passwords import hash_secret
-from grc.auth.service import new_client_credentials
+from grc.auth.service import SIGN_IN, new_client_credentials
 from grc.errors import InvalidField, RuleViolation
 from grc.events import publish
 from grc.extensions import db
@@ -31,9 +31,7 @@ def check_roles(kind: TenantKind | str, roles: list[str]) -> list[str]:
 
 def _check_email_free(session: Session, email: str) -> str:
     email = email.strip().lower()
-    with tenancy.system_scope(session):
-        taken = session.scalars(select(User.id).where(User.email == email)).first() is not None
-    if taken:
+    if tenancy.tenant_of(session, SIGN_IN, email) is not None:  # in any tenant: an address signs in to one
         raise InvalidField("email", "is already in use")
     return email
 

@@ -16,12 +16,12 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
-from grc import viewcache
+from grc import tenancy, viewcache
 from grc.certification.models import Certificate, CertificateStatus
 from grc.config import Settings
 from grc.db import utcnow
-from grc.tenancy import system_scope
-from grc.tenants.models import Tenant, TenantKind
+from grc.tenants.models import Tenant
+from grc.tenants.service import CB_BY_SLUG
 
 MAX_NUMBER_LENGTH = 80  # Certificate.number is String(80)
 MAX_SLUG_LENGTH = 63
@@ -62,12 +62,11 @@ def find_public(session: Session, cb_slug: str, number: str) -> dict[str, Any] |
 
 
 def _load_public(session: Session, cb_slug: str, number: str) -> tuple[tuple[uuid.UUID], dict[str, Any]] | None:
-    with system_scope(session):
-        cb = session.scalars(
-            select(Tenant).where(Tenant.slug == cb_slug, Tenant.kind == TenantKind.certification_body)
-        ).one_or_none()
-        if cb is None:
-            return None
+    cb_id = tenancy.tenant_of(session, CB_BY_SLUG, cb_slug)
+    if cb_id is None:
+        return None
+    with tenancy.within(session, cb_id, tenancy.CERTIFICATION_BODY):
+        cb = session.get_one(Tenant, cb_id)
         certificate = session.scalars(
             select(Certificate).where(Certificate.tenant_id == cb.id, Certificate.number == number)
             .options(lazyload(Certificate.history))  # never shown to the public

@@ -30,7 +30,8 @@ from grc.errors import Forbidden, InvalidField, RuleViolation
 from grc.events import publish
 from grc.extensions import db
 from grc.tenancy import Principal
-from grc.tenants.models import ClientRelationship, Tenant, TenantKind
+from grc.tenants.models import ClientRelationship, Tenant
+from grc.tenants.service import CB_BY_SLUG
 
 
 def request_transfer(session: Session, certificate_id: uuid.UUID, to_cb_slug: str) -> CertificateTransfer:
@@ -39,27 +40,25 @@ def request_transfer(session: Session, certificate_id: uuid.UUID, to_cb_slug: st
     if source is None or source.client_tenant_id != principal.tenant_id:
         raise InvalidField("certificate_id", "name a certificate your organisation holds")
     _check_transferable(source)
-    with tenancy.system_scope(session):
-        cb = session.scalars(select(Tenant).where(Tenant.slug == to_cb_slug,
-                                                  Tenant.kind == TenantKind.certification_body)).one_or_none()
-        source_cb = session.get_one(Tenant, source.tenant_id)
-        related = cb is not None and session.scalars(select(ClientRelationship).where(
-            ClientRelationship.tenant_id == cb.id, ClientRelationship.client_tenant_id == principal.tenant_id)).first()
-    if cb is None or cb.id == source.tenant_id:
+    cb_id = tenancy.tenant_of(session, CB_BY_SLUG, to_cb_slug)
+    if cb_id is None or cb_id == source.tenant_id:
         raise InvalidField("to_cb_slug", "name another certification body")
-    tenancy.allow_write_to(session, cb.id)
+    source_cb = session.get_one(Tenant, source.tenant_id)  # the client's CB: the other side of its relationship
+    related = session.scalars(select(ClientRelationship).where(
+        ClientRelationship.tenant_id == cb_id, ClientRelationship.client_tenant_id == principal.tenant_id)).first()
+    tenancy.allow_write_to(session, cb_id)
     if not related:
-        session.add(ClientRelationship(tenant_id=cb.id, client_tenant_id=principal.tenant_id,
+        session.add(ClientRelationship(tenant_id=cb_id, client_tenant_id=principal.tenant_id,
                                        started_on=utcnow().date()))
     transfer = CertificateTransfer(
-        tenant_id=cb.id, client_tenant_id=principal.tenant_id, source_certificate_id=source.id,
+        tenant_id=cb_id, client_tenant_id=principal.tenant_id, source_certificate_id=source.id,
         source_number=source.number, source_cb_name=source_cb.name, status=TransferStatus.requested,
         requested_by=principal.actor_id,
     )
     session.add(transfer)
     session.flush()
     publish(session, "certificate.transfer_requested", {"transfer_id": str(transfer.id), "number": source.number},
-            tenant_id=cb.id)
+            tenant_id=cb_id)
     return transfer
 
 
@@ -70,9 +69,9 @@ def accept_transfer(session: Session, transfer: CertificateTransfer, audit_id: u
         raise Forbidden("Only the receiving certification body accepts a transfer.")
     if transfer.status != TransferStatus.requested:
         raise RuleViolation("This transfer was already accepted.", rule="C11")
-    with tenancy.system_scope(session):
+    client = session.get_one(Tenant, transfer.client_tenant_id)  # a client of this CB since it asked
+    with tenancy.within(session, client.id, tenancy.CLIENT_ORGANISATION):  # the certificate it holds from another CB
         source = session.get_one(Certificate, transfer.source_certificate_id)
-        client = session.get_one(Tenant, transfer.client_tenant_id)
     _check_transferable(source)
     audit = visible_audit(audit_id)
     if audit is None or audit.client_tenant_id != client.id or source.scheme not in audit.schemes:

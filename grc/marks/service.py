@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
 from grc import events, tenancy, viewcache
@@ -132,13 +132,17 @@ def _hostname(value: str) -> str | None:
     return None if labels[-1].isdigit() else host
 
 
+# The CB that issued a licence number (numbers are public and unique across CBs).
+LICENCE_BY_NUMBER = tenancy.Crossing("grc_tenant_of_mark_licence",
+                                     select(MarkLicence.tenant_id).where(MarkLicence.number == bindparam("key")))
+
+
 def _new_number(session: Session) -> str:
     """Public, globally unique and unguessable (50 random bits); the unique index is the final word."""
-    with tenancy.system_scope(session):
-        while True:
-            number = NUMBER_PREFIX + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(NUMBER_LENGTH))
-            if session.scalars(select(MarkLicence.id).where(MarkLicence.number == number)).first() is None:
-                return number
+    while True:
+        number = NUMBER_PREFIX + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(NUMBER_LENGTH))
+        if tenancy.tenant_of(session, LICENCE_BY_NUMBER, number) is None:
+            return number
 
 
 # --------------------------------------------------------------------------- the licence's own changes (M2)
@@ -327,7 +331,10 @@ def public_licence(session: Session, number: str) -> PublicLicence:
 
 
 def _load_public_licence(session: Session, number: str) -> tuple[tuple[uuid.UUID], PublicLicence] | None:
-    with tenancy.system_scope(session):
+    cb_id = tenancy.tenant_of(session, LICENCE_BY_NUMBER, number)
+    if cb_id is None:
+        return None
+    with tenancy.within(session, cb_id, tenancy.CERTIFICATION_BODY):
         licence = session.scalars(select(MarkLicence).where(MarkLicence.number == number).options(
             selectinload(MarkLicence.certificates).lazyload(Certificate.history))  # the public never sees history
         ).one_or_none()

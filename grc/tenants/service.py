@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from grc import tenancy
@@ -70,6 +70,11 @@ def _new_tenant_id(session: Session) -> uuid.UUID:
     tenant_id = new_id()
     tenancy.allow_write_to(session, tenant_id)
     return tenant_id
+
+
+# The certification body a slug names (public certificate checks, a client's transfer request): CBs are public.
+CB_BY_SLUG = tenancy.Crossing("grc_certification_body", select(Tenant.id).where(
+    Tenant.slug == bindparam("key"), Tenant.kind == TenantKind.certification_body))
 
 
 def _check_slug_free(session: Session, slug: str) -> None:

@@ -1,7 +1,7 @@
 """Counting the SQL statements of one request.
 
 Statements are counted with SQLAlchemy's ``before_cursor_execute`` on the app's engine. The per-transaction
-preamble is left out: PostgreSQL's ``set_config`` (row-level security, grc/tenancy.py) and SQLite's ``BEGIN
+preamble is left out: PostgreSQL's ``grc_enter_scope`` (row-level security, grc/tenancy.py) and SQLite's ``BEGIN
 IMMEDIATE`` (grc/db.py) open every transaction whatever it reads, so counts stay comparable between backends.
 """
 from __future__ import annotations
@@ -18,10 +18,11 @@ from sqlalchemy import event
 from werkzeug.test import TestResponse
 
 from grc.redis_connection import redis_connection
+from tests.conftest import request_engine
 from tests.query_counts.scene import Read
 from tests.world import World
 
-PREAMBLE = re.compile(r"\s*(SELECT set_config\(|BEGIN)", re.IGNORECASE)
+PREAMBLE = re.compile(r"\s*(SELECT grc_enter_scope\(|BEGIN)", re.IGNORECASE)
 OFFSET = re.compile(r"\bOFFSET\b", re.IGNORECASE)
 
 
@@ -42,7 +43,7 @@ class Statement:
 @contextmanager
 def recorded_statements(app: Flask) -> Iterator[list[Statement]]:
     """The SQL the app's engine sends while the block runs, minus the per-transaction preamble."""
-    engine = app.extensions["grc.db"][0]
+    engine = request_engine(app)
     seen: list[Statement] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
