@@ -5,7 +5,8 @@ Three walls, all here:
 1. Every ORM query on a ``TenantScoped`` model gets the caller's visibility criteria added by a
    ``do_orm_execute`` hook (also lazy loads, ``update()`` and ``delete()``). With no tenant in the session
    the criteria are ``false``: a service that forgets the scope sees nothing, never everything.
-   Jobs, the CLI, login and public lookups opt out explicitly with ``system_scope()``.
+   Jobs and the CLI opt out explicitly with ``system_scope()``; the API's few reads across tenants (login, public
+   lookups) ask a narrow question first (``Crossing``) and read inside the tenant it names (``within``).
 2. New rows are stamped with the caller's tenant in ``before_flush``; writing a row of another tenant
    needs an explicit ``allow_write_to(tenant_id)`` by a service that has checked the relationship.
 3. On PostgreSQL every transaction enters the session's scope in the database (``grc_enter_scope``: the tenant
