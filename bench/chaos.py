@@ -5,7 +5,8 @@ Everything runs on 127.0.0.1, as production runs it, and is thrown away at the e
 
 - a PostgreSQL cluster of its own with its crash safety on (fsync, synchronous commit), the small data set;
 - Redis with an append-only file (docker/compose.yaml runs it so too);
-- the API under gunicorn with the production config, one ``grc worker``, one ``grc scheduler``;
+- the API under gunicorn with the production config as the unprivileged ``grc_api`` role, one ``grc worker`` and
+  one ``grc scheduler`` as the owner;
 - a webhook receiver (the client subscribes to ``finding.raised``).
 
 ``--writers`` threads raise findings (``POST /audits/{id}/findings``) for ``--duration`` seconds, each with an
@@ -32,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -56,6 +56,7 @@ from bench.dataset.sizes import SMALL
 from bench.notify_latency import DRAIN_TARGET_S, P99_TARGET_S, TOPIC, percentiles, receiver, wait_for_drain
 from bench.run import OUT, ROOT, audit_in_progress, gunicorn, load_dataset, login, query, stop
 from bench.scenarios import FINDING_BODY
+from bench.sweep import SECRET_KEY
 from tests import servers
 
 GIVE_UP_S = 60.0  # a writer stops retrying one write after this long
@@ -327,16 +328,19 @@ def describe(fault: Fault, load: Load, messages: list[tuple[object, ...]]) -> di
 
 
 def run(duration: float, writers: int, workdir: Path, stack: ExitStack) -> Outcome:
-    cluster, database_url = stack.enter_context(servers.own_postgres("grc_chaos", durable=True))
+    cluster, database_url = stack.enter_context(servers.own_postgres("grc_chaos", durable=True,
+                                                                     secret_key=SECRET_KEY))
     redis_server = servers.PersistentRedis(workdir / "redis")
     stack.callback(redis_server.stop)
     data = load_dataset(SMALL, database_url)
     hooks = stack.enter_context(receiver())
-    env = {**os.environ, "GRC_ENV": "production", "GRC_SECRET_KEY": secrets.token_urlsafe(48),
+    env = {**os.environ, "GRC_ENV": "production", "GRC_SECRET_KEY": SECRET_KEY,
            "GRC_DATABASE_URL": database_url, "GRC_REDIS_URL": redis_server.url,
            "GRC_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "GRC_LOG_LEVEL": "WARNING", "GRC_ACCESS_TOKEN_MINUTES": "240",
            "GRC_STORAGE_LOCATION": str(workdir / "evidence")}
-    server = stack.enter_context(gunicorn("grc.wsgi:app", env, "/healthz", workdir))
+    # As production runs them: the API as the unprivileged grc_api role, the worker and scheduler as the owner.
+    api_env = {**env, "GRC_DATABASE_URL": servers.as_api_role(database_url)}
+    server = stack.enter_context(gunicorn("grc.wsgi:app", api_env, "/healthz", workdir))
     api = login(server.url, data)
     audit_id = audit_in_progress(api, data.client_id)
     api.call("POST", "/api/v1/webhooks", "client_admin",

@@ -123,6 +123,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role};
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role};
 REVOKE ALL ON {schema}.alembic_version FROM {role};
 REVOKE UPDATE, DELETE ON {schema}.revoked_tokens FROM {role};
+DO $$ BEGIN
+  IF to_regclass('{schema}.view_versions') IS NOT NULL THEN REVOKE DELETE ON {schema}.view_versions FROM {role}; END IF;
+END $$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role};
 ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT USAGE, SELECT ON SEQUENCES TO {role};
 """
@@ -137,7 +140,8 @@ REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role};
 def grant_api_role(connection: Connection) -> bool:
     """Let ``API_ROLE`` read and write rows of every table, now and in the tables later migrations create (row-level
     security still decides which rows); nothing more: no TRUNCATE, no DDL, not the migration table, and revocations
-    only added (logout), never lifted (the owner's cleanup job removes expired ones). Idempotent:
+    only added (logout), never lifted (the owner's cleanup job removes expired ones), view versions never deleted
+    (a deleted version, written again from 1, could pass a stale cached view as fresh). Idempotent:
     ``grc db upgrade`` runs it after migrating, so a role created after the migrations gets its grants there.
     Returns whether the role exists (without it there is nothing to grant)."""
     return _api_privileges(connection, _API_GRANTS)

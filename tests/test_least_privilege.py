@@ -27,8 +27,10 @@ TENANT_COLUMNS = ("tenant_id", "client_tenant_id", "cb_tenant_id")
 ENTER_SCOPE = "SELECT grc_enter_scope(%(tenant)s, %(writable)s, %(proof)s)"
 PER_TENANT_TABLES = [table for table in Base.metadata.sorted_tables if "tenant_id" in table.c]
 # Tables without a tenant of their own whose rows link tenant rows: each goes with the row its first column names.
+# Not links: tenants (its own policy), revoked token ids and view versions (no tenant data; the API may only add to
+# either, tested below).
 LINK_TABLES = [table for table in Base.metadata.sorted_tables
-               if "tenant_id" not in table.c and table.name not in ("tenants", "revoked_tokens")]
+               if "tenant_id" not in table.c and table.name not in ("tenants", "revoked_tokens", "view_versions")]
 
 
 def connect(url: str) -> psycopg.Connection:
@@ -173,10 +175,24 @@ def test_a_temporary_table_cannot_pose_as_the_platform_tenant(api, world):
     "DELETE FROM alembic_version",
     "DELETE FROM revoked_tokens",
     "UPDATE revoked_tokens SET expires_at = now()",
+    "DELETE FROM view_versions",
 ])
 def test_the_api_role_cannot_change_who_it_is_or_what_the_walls_are(api, world, statement):
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         api.execute(statement)
+
+
+def test_the_api_role_cannot_set_a_view_version_back_to_pass_a_stale_cached_view_as_fresh(api, owner, world):
+    """A cached view is served while its owners' versions are those it was stored with (grc.viewcache): an injected
+    statement that set a version back would have a stale view served again. Versions only grow."""
+    cb_a = world.tenants["cb-a"]
+    [(version,)] = owner.execute("INSERT INTO view_versions (owner, version) VALUES (%s, 1) ON CONFLICT (owner)"
+                                 " DO UPDATE SET version = view_versions.version + 1 RETURNING version", (cb_a,))
+    owner.commit()
+    with pytest.raises(psycopg.errors.RaiseException):
+        api.execute("UPDATE view_versions SET version = %s WHERE owner = %s", (version - 1, cb_a))
+    api.rollback()
+    api.execute("UPDATE view_versions SET version = version + 1 WHERE owner = %s", (cb_a,))
 
 
 def test_the_apps_requests_connect_as_the_api_role(app, client, world):
