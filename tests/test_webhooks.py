@@ -60,9 +60,25 @@ class Receiver:
     secrets: dict[str, str] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     held: threading.Event | None = None  # while set here and not yet set itself, calls wait before answering
+    delays: dict[str, float] = field(default_factory=dict)  # seconds a path takes to answer
+    most_at_once: int = 0  # the most calls that were being answered at the same time
+    _answering: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, path: str) -> str:
         return self.base + path
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Count the calls being answered meanwhile."""
+        with self._lock:
+            self._answering += 1
+            self.most_at_once = max(self.most_at_once, self._answering)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._answering -= 1
 
     def record(self, path: str, headers: dict[str, str], body: bytes) -> None:
         try:
@@ -81,11 +97,13 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             receiver.record(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-            if receiver.held is not None:
-                receiver.held.wait(30)
-            self.send_response(receiver.status)
-            self.send_header("content-length", "0")
-            self.end_headers()
+            with receiver.answering():
+                if receiver.held is not None:
+                    receiver.held.wait(30)
+                time.sleep(receiver.delays.get(self.path, 0))
+                self.send_response(receiver.status)
+                self.send_header("content-length", "0")
+                self.end_headers()
 
         def log_message(self, *_: Any) -> None:
             pass
@@ -347,6 +365,35 @@ def test_J5_a_failing_receiver_is_retried_with_backoff_then_dead_and_redelivered
     assert delivered["status"] == "delivered" and delivered["response_status"] == 204
     last, original = receiver.calls[-1], receiver.calls[0]
     assert last.verified and last.headers["webhook-id"] == original.headers["webhook-id"]
+
+
+def test_J6_a_run_sends_its_batch_side_by_side_and_a_stuck_receiver_costs_one_timeout(app, client, world, receiver):
+    """Ten receivers were down and come back: nine take 0.5 s to answer, one never answers within the timeout.
+    The next run sends all ten at once, at most ``delivery_concurrency`` at a time: about 1.5 s, where one call
+    after the other took 9 x 0.5 s + the 1 s timeout (and the write load of bench/chaos.py outran the sender)."""
+    slow = [listen(receiver, client, world, "cb_admin@cb-a.test", f"/slow-{n}", [SUSPENDED]) for n in range(9)]
+    stuck = listen(receiver, client, world, "cb_admin@cb-a.test", "/stuck", [SUSPENDED])
+    receiver.status = 503
+    suspended_certificate(client, world)
+    run_jobs(app)
+    assert len(receiver.calls) == 10
+    receiver.status, receiver.most_at_once = 200, 0
+    receiver.delays = {**{f"/slow-{n}": 0.5 for n in range(9)}, "/stuck": 3}
+    app.config["GRC_SETTINGS"] = replace(app.config["GRC_SETTINGS"], delivery_concurrency=4,
+                                         webhook_timeout_seconds=1)
+    with app.app_context(), tenancy.system_scope(db.session):  # the retry is due 5 s later: travel there
+        started = time.monotonic()
+        counts = deliver_due(db.session, now=utcnow() + timedelta(seconds=6))
+        took = time.monotonic() - started
+    assert counts == {"delivered": 9, "retrying": 1, "dead": 0}
+    assert took < 3, f"{took:.2f} s"
+    assert receiver.most_at_once == 4
+    assert len(receiver.calls) == 20 and all(call.verified for call in receiver.calls)
+    for subscription in slow:
+        [logged] = deliveries(client, world, subscription)
+        assert logged["status"] == "delivered" and logged["attempts"] == 2 and logged["response_status"] == 200
+    [late] = deliveries(client, world, stuck)
+    assert late["status"] == "pending" and late["attempts"] == 2 and "ReadTimeout" in late["last_error"]
 
 
 # --------------------------------------------------------------------------- managing subscriptions
