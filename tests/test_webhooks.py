@@ -8,6 +8,7 @@ import ipaddress
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -21,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from grc import tenancy
+from grc import events, tenancy
 from grc.db import utcnow
 from grc.extensions import db
 from grc.jobs.job_functions import deliver_notifications, relay_outbox
@@ -29,6 +30,7 @@ from grc.notifications.catalogue import EVENTS
 from grc.notifications.delivery import MAX_DELIVERY_ATTEMPTS, deliver_due
 from grc.webhooks.service import DestinationRefused, check_destination
 from tests.conftest import on_postgresql
+from tests.query_counts.counting import recorded_statements
 from tests.test_auth import assert_problem
 from tests.test_certification import TODAY, Decisions
 
@@ -111,11 +113,15 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # a web server's backlog: socketserver's 5 drops a batch's calls made at once
+
+
 @pytest.fixture
 def receiver(app: Flask) -> Iterator[Receiver]:
     """A receiver on 127.0.0.1, which the operator's allow-list lets webhooks reach for this test."""
     found = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(found))
+    server = _Server(("127.0.0.1", 0), _handler(found))
     found.base = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     settings = app.config["GRC_SETTINGS"]
@@ -394,6 +400,28 @@ def test_J6_a_run_sends_its_batch_side_by_side_and_a_stuck_receiver_costs_one_ti
         assert logged["status"] == "delivered" and logged["attempts"] == 2 and logged["response_status"] == 200
     [late] = deliveries(client, world, stuck)
     assert late["status"] == "pending" and late["attempts"] == 2 and "ReadTimeout" in late["last_error"]
+
+
+def test_J6_a_run_reads_and_writes_30_deliveries_in_as_many_statements_as_3(app, client, world, receiver):
+    """A batch costs its statements once, not per delivery: before, each delivery read its message and its
+    subscription again (the session had let go of the last delivery's) and flushed the attempts counted so far
+    first, three round trips a delivery and half of a batch's time on a busy worker."""
+    listen(receiver, client, world, "cb_admin@cb-a.test", "/cb-a", [SUSPENDED])
+    receiver.status = 503  # the first attempts fail, so the measured run finds them all due (SQLite sends inline)
+    statements = []
+    for count in (3, 30):
+        with app.app_context(), tenancy.system_scope(db.session):
+            for _ in range(count):
+                events.publish(db.session, SUSPENDED, {"certificate_id": str(uuid.uuid4()), "number": "C-1"},
+                               tenant_id=world.tenants["cb-a"])
+            db.session.commit()
+        run_jobs(app)
+        receiver.status = 200
+        with app.app_context(), tenancy.system_scope(db.session), recorded_statements(app) as seen:
+            assert deliver_due(db.session, now=utcnow() + timedelta(seconds=6))["delivered"] == count
+        statements.append(len(seen))
+        receiver.status = 503
+    assert statements[0] == statements[1], statements
 
 
 # --------------------------------------------------------------------------- managing subscriptions

@@ -24,12 +24,14 @@ without knowing them, and a channel raises ``DeliveryFailed`` when its destinati
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from grc.config import Settings
@@ -81,8 +83,11 @@ def deliver_due(session: Session, *, now: datetime | None = None, batch: int = B
     if not claimed:
         return counts
     settings: Settings = current_app.config["GRC_SETTINGS"]
+    messages = _messages_of(session, claimed)
     with ThreadPoolExecutor(min(settings.delivery_concurrency, len(claimed)), "grc-delivery") as pool:
-        sending = [(delivery, _start(session, pool, delivery, now)) for delivery in claimed]
+        with _holding_what_it_reads(claimed[0]):
+            sending = [(delivery, _start(session, pool, delivery, messages[delivery.event_id], now))
+                       for delivery in claimed]
         for delivery, sent in sending:
             counts[_record(delivery, now, sent)] += 1
     session.commit()
@@ -105,10 +110,35 @@ def _claim_due(session: Session, now: datetime, batch: int) -> list[Delivery]:
     return claimed
 
 
-def _start(session: Session, pool: ThreadPoolExecutor, delivery: Delivery, now: datetime) -> Sending:
+def _messages_of(session: Session, claimed: list[Delivery]) -> dict[uuid.UUID, OutboxMessage]:
+    """The batch's messages in one query (one read per delivery was a third of a batch's time)."""
+    wanted = select(OutboxMessage).where(OutboxMessage.id.in_({delivery.event_id for delivery in claimed}))
+    return {message.id: message for message in session.scalars(wanted)}
+
+
+@contextmanager
+def _holding_what_it_reads(claimed: Delivery) -> Iterator[None]:
+    """While the batch is prepared, keep every row its senders read, and write nothing before the outcomes. The
+    session holds unchanged rows only weakly, so each delivery to one subscription (or user) read it again, and
+    each read flushed the attempts counted so far: two round trips a delivery, half of a batch's time."""
+    session = inspect(claimed).session  # the Session itself (``db.session`` is a proxy: events on it are global)
+    assert session is not None
+    held: list[object] = []
+
+    def hold(_: Session, row: object) -> None:
+        held.append(row)
+
+    event.listen(session, "loaded_as_persistent", hold)
+    try:
+        with session.no_autoflush:
+            yield
+    finally:
+        event.remove(session, "loaded_as_persistent", hold)
+
+
+def _start(session: Session, pool: ThreadPoolExecutor, delivery: Delivery, message: OutboxMessage,
+           now: datetime) -> Sending:
     """Count the attempt and prepare its send with the session; the network call goes to the pool."""
-    message = session.get(OutboxMessage, delivery.event_id)
-    assert message is not None
     delivery.attempts += 1
     delivery.last_attempt_at = now
     try:
