@@ -61,6 +61,8 @@ class Settings:
     # reach although they are loopback or private; empty = public addresses only (SSRF guard, J5).
     webhook_allowed_hosts: str = field(default_factory=lambda: _env("GRC_WEBHOOK_ALLOWED_HOSTS", ""))
     webhook_timeout_seconds: int = field(default_factory=lambda: _env_int("GRC_WEBHOOK_TIMEOUT_SECONDS", 10))
+    # Webhook calls and e-mails one delivery run sends at once (threads of one worker process, J6).
+    delivery_concurrency: int = field(default_factory=lambda: _env_int("GRC_DELIVERY_CONCURRENCY", 8))
 
     @property
     def is_production(self) -> bool:
@@ -81,7 +83,9 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     def check(self) -> None:
-        """Refuse configurations that are unsafe in production."""
+        """Refuse configurations that are unsafe in production, or that would not send anything."""
+        if self.delivery_concurrency < 1:
+            raise RuntimeError("GRC_DELIVERY_CONCURRENCY must be at least 1 (e-mails and webhook calls sent at once)")
         if self.is_production and self.secret_key == DEV_SECRET:
             raise RuntimeError("GRC_SECRET_KEY must be set in production (the development secret is public)")
         if self.is_production and len(self.secret_key) < 32:

@@ -8,6 +8,7 @@ import ipaddress
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -21,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from grc import tenancy
+from grc import events, tenancy
 from grc.db import utcnow
 from grc.extensions import db
 from grc.jobs.job_functions import deliver_notifications, relay_outbox
@@ -29,6 +30,7 @@ from grc.notifications.catalogue import EVENTS
 from grc.notifications.delivery import MAX_DELIVERY_ATTEMPTS, deliver_due
 from grc.webhooks.service import DestinationRefused, check_destination
 from tests.conftest import on_postgresql
+from tests.query_counts.counting import recorded_statements
 from tests.test_auth import assert_problem
 from tests.test_certification import TODAY, Decisions
 
@@ -45,6 +47,7 @@ class Call:
     headers: dict[str, str]
     body: bytes
     verified: bool
+    arrived: float = field(default_factory=time.monotonic)
 
     @property
     def event(self) -> dict[str, Any]:
@@ -60,6 +63,7 @@ class Receiver:
     secrets: dict[str, str] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     held: threading.Event | None = None  # while set here and not yet set itself, calls wait before answering
+    delays: dict[str, float] = field(default_factory=dict)  # seconds a path takes to answer
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -83,6 +87,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             receiver.record(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
             if receiver.held is not None:
                 receiver.held.wait(30)
+            time.sleep(receiver.delays.get(self.path, 0))
             self.send_response(receiver.status)
             self.send_header("content-length", "0")
             self.end_headers()
@@ -93,11 +98,15 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # a web server's backlog: socketserver's 5 drops a batch's calls made at once
+
+
 @pytest.fixture
 def receiver(app: Flask) -> Iterator[Receiver]:
     """A receiver on 127.0.0.1, which the operator's allow-list lets webhooks reach for this test."""
     found = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(found))
+    server = _Server(("127.0.0.1", 0), _handler(found))
     found.base = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     settings = app.config["GRC_SETTINGS"]
@@ -347,6 +356,59 @@ def test_J5_a_failing_receiver_is_retried_with_backoff_then_dead_and_redelivered
     assert delivered["status"] == "delivered" and delivered["response_status"] == 204
     last, original = receiver.calls[-1], receiver.calls[0]
     assert last.verified and last.headers["webhook-id"] == original.headers["webhook-id"]
+
+
+def test_J6_a_run_sends_its_batch_side_by_side_and_a_stuck_receiver_costs_one_timeout(app, client, world, receiver):
+    """Ten receivers were down and come back: nine take 0.5 s to answer, one never answers within the timeout.
+    The next run sends all ten at once, at most ``delivery_concurrency`` at a time: about 1.5 s, where one call
+    after the other took 9 x 0.5 s + the 1 s timeout (and the write load of bench/chaos.py outran the sender)."""
+    slow = [listen(receiver, client, world, "cb_admin@cb-a.test", f"/slow-{n}", [SUSPENDED]) for n in range(9)]
+    stuck = listen(receiver, client, world, "cb_admin@cb-a.test", "/stuck", [SUSPENDED])
+    receiver.status = 503
+    suspended_certificate(client, world)
+    run_jobs(app)
+    assert len(receiver.calls) == 10
+    receiver.status = 200
+    receiver.delays = {**{f"/slow-{n}": 0.5 for n in range(9)}, "/stuck": 3}
+    app.config["GRC_SETTINGS"] = replace(app.config["GRC_SETTINGS"], delivery_concurrency=4,
+                                         webhook_timeout_seconds=1)
+    with app.app_context(), tenancy.system_scope(db.session):  # the retry is due 5 s later: travel there
+        started = time.monotonic()
+        counts = deliver_due(db.session, now=utcnow() + timedelta(seconds=6))
+        took = time.monotonic() - started
+    assert counts == {"delivered": 9, "retrying": 1, "dead": 0}
+    assert took < 3, f"{took:.2f} s"
+    assert len(receiver.calls) == 20 and all(call.verified for call in receiver.calls)
+    # the sender waits for a call until it is answered, or for the 1 s timeout (the stuck receiver answers later)
+    waited = [(call.arrived, call.arrived + min(receiver.delays[call.path], 1)) for call in receiver.calls[10:]]
+    assert max(sum(start <= moment < end for start, end in waited) for moment, _ in waited) == 4
+    for subscription in slow:
+        [logged] = deliveries(client, world, subscription)
+        assert logged["status"] == "delivered" and logged["attempts"] == 2 and logged["response_status"] == 200
+    [late] = deliveries(client, world, stuck)
+    assert late["status"] == "pending" and late["attempts"] == 2 and "ReadTimeout" in late["last_error"]
+
+
+def test_J6_a_run_reads_and_writes_30_deliveries_in_as_many_statements_as_3(app, client, world, receiver):
+    """A batch costs its statements once, not per delivery: before, each delivery read its message and its
+    subscription again (the session had let go of the last delivery's) and flushed the attempts counted so far
+    first, three round trips a delivery and half of a batch's time on a busy worker."""
+    listen(receiver, client, world, "cb_admin@cb-a.test", "/cb-a", [SUSPENDED])
+    receiver.status = 503  # the first attempts fail, so the measured run finds them all due (SQLite sends inline)
+    statements = []
+    for count in (3, 30):
+        with app.app_context(), tenancy.system_scope(db.session):
+            for _ in range(count):
+                events.publish(db.session, SUSPENDED, {"certificate_id": str(uuid.uuid4()), "number": "C-1"},
+                               tenant_id=world.tenants["cb-a"])
+            db.session.commit()
+        run_jobs(app)
+        receiver.status = 200
+        with app.app_context(), tenancy.system_scope(db.session), recorded_statements(app) as seen:
+            assert deliver_due(db.session, now=utcnow() + timedelta(seconds=6))["delivered"] == count
+        statements.append(len(seen))
+        receiver.status = 503
+    assert statements[0] == statements[1], statements
 
 
 # --------------------------------------------------------------------------- managing subscriptions

@@ -1,14 +1,16 @@
 """The e-mail channel (J4): one plain-text + HTML message per ``Delivery``, handed to the configured SMTP server.
 
 ``send`` is called by the delivery runner (``grc.notifications.delivery``), which owns retries, backoff and the
-dead state; this module only builds the message and reports the server's verdict. Every failure becomes a
-``DeliveryFailed`` carrying the SMTP reply code when there was one, so the delivery log shows *why* (550 = the
-address does not exist: no amount of retrying will help; no code = the server could not be reached).
+dead state; this module only builds the message (with the session) and returns the call that reports the server's
+verdict (run in the runner's pool, without the session). Every failure becomes a ``DeliveryFailed`` carrying the
+SMTP reply code when there was one, so the delivery log shows *why* (550 = the address does not exist: no amount
+of retrying will help; no code = the server could not be reached).
 The ``Message-ID`` is derived from the delivery id, so a retry after a lost acknowledgement is recognisably the
 same message to the mail systems downstream and is shown once.
 """
 from __future__ import annotations
 
+import functools
 import smtplib
 import ssl
 import uuid
@@ -49,12 +51,13 @@ _templates = Environment(
 
 
 @delivery_channels.sender(DeliveryChannel.email)
-def send(session: Session, delivery: Delivery, message: OutboxMessage) -> int | None:
-    """Send one e-mail delivery; returns the SMTP reply code, raises ``DeliveryFailed`` when it did not go out."""
+def send(session: Session, delivery: Delivery, message: OutboxMessage) -> delivery_channels.Call:
+    """Build one e-mail delivery with the session; the call (run in the runner's pool, without the session) hands
+    it to the SMTP server, returns the reply code and raises ``DeliveryFailed`` when it did not go out."""
     settings: Settings = current_app.config["GRC_SETTINGS"]
     if not settings.smtp_host:
         raise DeliveryFailed("no SMTP host is configured (GRC_SMTP_HOST)")
-    return transmit(settings, build(session, settings, delivery, message))
+    return functools.partial(transmit, settings, build(session, settings, delivery, message))
 
 
 def build(session: Session, settings: Settings, delivery: Delivery, message: OutboxMessage) -> EmailMessage:

@@ -245,18 +245,27 @@ def redeliver(session: Session, subscription: WebhookSubscription, delivery: Del
 
 
 @runner.sender(DeliveryChannel.webhook)
-def send(session: Session, delivery: Delivery, message: OutboxMessage) -> int | None:
-    """POST one signed event; returns the 2xx status, raises ``DeliveryFailed`` for anything else."""
+def send(session: Session, delivery: Delivery, message: OutboxMessage) -> runner.Call:
+    """Prepare one signed event's POST; the call (run in the runner's pool, without the session) returns the 2xx
+    status and raises ``DeliveryFailed`` for anything else. A paused or deleted subscription is refused here."""
     subscription = session.get(WebhookSubscription, delivery.subscription_id) if delivery.subscription_id else None
     if subscription is None or not subscription.is_active:
         raise DeliveryFailed("the webhook subscription is paused or deleted")
+    settings: Settings = current_app.config["GRC_SETTINGS"]
+    return functools.partial(_call, delivery.recipient, settings, subscription.secret, f"msg_{message.id}",
+                             event_body(message))
+
+
+def _call(url: str, settings: Settings, secret: str, webhook_id: str, body: str) -> int:
+    """The SSRF guard, then the signed POST to the address it checked. The guard resolves the host here, in the
+    pool, so a slow DNS answer holds back no other call; the signature is made here too, so its timestamp is the
+    call's own even when the call waited for a free thread."""
     try:
-        addresses = check_destination(delivery.recipient, _allowed_hosts())
+        addresses = check_destination(url, settings.webhook_allowed_hosts)
     except DestinationRefused as exc:
         raise DeliveryFailed(f"refused destination: {exc}") from exc
-    body = event_body(message)
     pinned = sorted(addresses, key=lambda address: address.version)[:1]  # IPv4 first, as most receivers listen
-    return _post(delivery.recipient, pinned, body, signed_headers(subscription.secret, message, body))
+    return _post(url, pinned, body, signed_headers(secret, webhook_id, body), settings.webhook_timeout_seconds)
 
 
 def event_body(message: OutboxMessage) -> str:
@@ -265,9 +274,9 @@ def event_body(message: OutboxMessage) -> str:
     return json.dumps({"type": message.topic, "timestamp": happened, "data": message.payload}, separators=(",", ":"))
 
 
-def signed_headers(secret: str, message: OutboxMessage, body: str) -> dict[str, str]:
+def signed_headers(secret: str, webhook_id: str, body: str) -> dict[str, str]:
     """webhook-id is the event's (stable across retries); the timestamp is this attempt's, against replays."""
-    webhook_id, now = f"msg_{message.id}", utcnow()
+    now = utcnow()
     return {
         "webhook-id": webhook_id,
         "webhook-timestamp": str(int(now.timestamp())),
@@ -277,28 +286,26 @@ def signed_headers(secret: str, message: OutboxMessage, body: str) -> dict[str, 
     }
 
 
-@functools.cache
-def _http_client() -> httpx.Client:
-    """One client per process: building one loads the CA bundle (16 ms, two thirds of a delivery's cost). It keeps
-    no connection alive, so each call still connects afresh to the address its guard checked, with its own SNI."""
-    return httpx.Client(follow_redirects=False, limits=httpx.Limits(max_keepalive_connections=0))
+# One client per process: building one loads the CA bundle (16 ms, two thirds of a delivery's cost). It is built
+# when the module is imported, so a `grc worker` builds it once and every job it forks inherits it; built on first
+# use, each job built its own, and the calls of a batch, running side by side, each built one at once. It keeps no
+# connection alive, so each call still connects afresh to the address its guard checked, with its own SNI.
+_HTTP = httpx.Client(follow_redirects=False, limits=httpx.Limits(max_keepalive_connections=0))
 
 
-def _post(url: str, pinned: list[IPAddress], body: str, headers: dict[str, str]) -> int:
+def _post(url: str, pinned: list[IPAddress], body: str, headers: dict[str, str], timeout: int) -> int:
     """Connect to the address the guard checked (a second DNS answer could point inside: DNS rebinding), with
     the original host in ``Host`` and in TLS (SNI and certificate check). Redirects are not followed (they
     could lead past the guard); the answer's body is never read."""
-    timeout = current_app.config["GRC_SETTINGS"].webhook_timeout_seconds
     target, extensions = httpx.URL(url), {}
     if pinned and target.host != str(pinned[0]):
         headers = {**headers, "host": target.netloc.decode("ascii")}
         extensions = {"sni_hostname": target.host}
         target = target.copy_with(host=str(pinned[0]))
     try:
-        http = _http_client()
-        request = http.build_request("POST", target, content=body.encode(), headers=headers, extensions=extensions,
-                                     timeout=timeout)
-        response = http.send(request, stream=True)
+        request = _HTTP.build_request("POST", target, content=body.encode(), headers=headers, extensions=extensions,
+                                      timeout=timeout)
+        response = _HTTP.send(request, stream=True)
         status = response.status_code
         response.close()
     except (httpx.HTTPError, httpx.InvalidURL) as exc:  # timeouts and connection errors say little in str()
