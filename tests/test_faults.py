@@ -10,12 +10,14 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis
 import requests
 from rq import Queue
 from rq.job import JobStatus
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from grc.events import OutboxStatus
 from grc.extensions import db
@@ -174,6 +176,15 @@ def sleeping_query(seconds: float) -> int:
     return int(db.session.execute(text("SELECT 1 FROM pg_sleep(:seconds)"), {"seconds": seconds}).scalar_one())
 
 
+def _sleeping_statements(database_url: str) -> int:
+    url = make_url(database_url)
+    with psycopg.connect(host=url.host, port=url.port, user=url.username, password=url.password,
+                         dbname=url.database) as conn:
+        [(count,)] = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
+                                  " AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()").fetchall()
+        return int(count)
+
+
 needs_own_postgres = pytest.mark.skipif(servers.pg_bin_dir() is None or servers.redis_server_path() is None,
                                         reason="needs initdb/pg_ctl and redis-server to restart")
 
@@ -194,7 +205,7 @@ def test_J6_a_worker_rides_out_a_postgresql_restart_during_a_job(app, tmp_path):
             queue = Queue(app.config["GRC_SETTINGS"].queue_name, connection=redis.Redis.from_url(url))
             interrupted = queue.enqueue(sleeping_query, 20)
             wait_until(lambda: interrupted.get_status() == JobStatus.STARTED, "the worker started the job")
-            time.sleep(0.5)  # the statement is running
+            wait_until(lambda: _sleeping_statements(database_url) == 1, "the job's statement is running")
             servers.restart_postgres(cluster, "immediate")
             wait_until(lambda: interrupted.get_status() == JobStatus.FAILED, "the interrupted job failed")
             assert worker.poll() is None, "the worker quit after the restart"
