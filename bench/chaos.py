@@ -21,9 +21,10 @@ Meanwhile three faults are injected, one after the other:
 Once the load stops, the run waits until nothing is pending, then checks: every acknowledged finding is stored,
 no marker is stored twice, each finding has exactly one outbox message, every message has its in-app
 notifications (at most one per user) and reached the webhook receiver, no request answered 500, the worker and the
-scheduler still run. A message's wait runs from its commit to its first notification, less the time a fault
-lasted meanwhile: p99 under 2 s, and the outbox drained within 5 s of the load stopping (the targets of
-bench/notify_latency.py).
+scheduler still run. The targets are those of bench/notify_latency.py. A fault holds back what is written during
+it; everything written before its end must be notified within 5 s of that end (its recovery), as the outbox must
+be drained within 5 s of the load stopping. Outside the faults and their recoveries, p99 under 2 s from commit to
+first notification (less the time a fault lasted meanwhile, when one struck before a message was relayed).
 
     python -m bench.chaos                    # 60 s, 8 writers
     python -m bench.chaos --duration 24      # what the test suite runs (tests/test_bench_smoke.py)
@@ -252,7 +253,10 @@ class Outcome:
             ("every message reached the webhook receiver", self.messages_not_called == 0),
             ("no 500 answered", self.statuses.get("500", 0) == 0),
             ("every write acknowledged within 60 s of retries", self.given_up == 0),
-            (f"p99 wait, fault time excepted, < {P99_TARGET_S:.0f} s", self.wait_p99_s < P99_TARGET_S),
+            (f"p99 wait of what was written outside a fault and its recovery < {P99_TARGET_S:.0f} s",
+             self.wait_p99_s < P99_TARGET_S),
+            (f"what a fault held back notified < {DRAIN_TARGET_S:.0f} s after its end",
+             all(float(str(fault["caught_up_s"])) < DRAIN_TARGET_S for fault in self.faults)),
             (f"outbox drained < {DRAIN_TARGET_S:.0f} s after the load", self.drain_s < DRAIN_TARGET_S),
             ("API, worker and scheduler still running", self.processes_running),
         ]
@@ -281,11 +285,16 @@ def examine(database_url: str, audit_id: str, load: Load, faults: list[Fault], a
     per_finding = Counter(finding for _, finding, *_ in messages)
     waited = [(written, waited_outside_faults(written, first, faults))
               for _, _, written, first, *_ in messages if first is not None]
-    waits = [wait for _, wait in waited]
+    described = [describe(f, load, messages) for f in faults]
+    # A fault holds back what is written during it and until its backlog is notified (its recovery, bounded by
+    # its own check); the steady target applies to everything written outside those windows.
+    recovering = [(f.started, f.ended + timedelta(seconds=float(str(d["caught_up_s"]))))
+                  for f, d in zip(faults, described, strict=True)]
+    waits = [wait for written, wait in waited if not any(start <= written <= end for start, end in recovering)]
     p50, p99 = percentiles(waits)
     statuses = Counter(str(status) for _, status in load.answers)
     return Outcome(
-        duration_s=duration, writers=writers, faults=[describe(f, load, messages) for f in faults],
+        duration_s=duration, writers=writers, faults=described,
         requests=len(load.answers), statuses=dict(sorted(statuses.items())), writes=len(load.writes),
         acknowledged=len(acknowledged), given_up=sum(1 for w in load.writes if w.finding_id is None and w.statuses
                                                      and w.statuses[-1] in RETRIED),
@@ -397,7 +406,8 @@ def report(outcome: Outcome) -> str:
               f"{outcome.messages_without_notification} / {outcome.duplicate_notifications} |",
               f"| messages the webhook never got / repeated webhook calls | {outcome.messages_not_called} / "
               f"{outcome.duplicate_calls} |",
-              f"| wait for the notification, fault time excepted, p50 / p99 / max s | {outcome.wait_p50_s:.2f} / "
+              f"| wait for the notification, written outside a fault and its recovery, p50 / p99 / max s | "
+              f"{outcome.wait_p50_s:.2f} / "
               f"{outcome.wait_p99_s:.2f} / {outcome.wait_max_s:.2f} |",
               f"| outbox drained after the load, s | {outcome.drain_s:.2f} |", ""]
     lines += [f"- {'PASS' if ok else 'FAIL'}: {check}" for check, ok in outcome.verdicts()]

@@ -32,7 +32,7 @@ def catch_up() -> None:
     """Trigger both runs, waiting marks or not: after a Redis outage, the commits made meanwhile could not trigger
     theirs, and a run under way when Redis went may have left its mark standing (``grc worker`` calls this each
     time it starts a worker, so the outbox does not wait for the next write or the schedule)."""
-    trigger(relay_outbox, name=RELAY, again=True)
+    trigger(relay_outbox, name=RELAY, again=True, first=True)
     trigger(deliver_notifications, name=DELIVERIES, again=True)
 
 

@@ -21,9 +21,8 @@ RELAY, DELIVERIES = "outbox-relay", "deliveries"  # the names their triggers go 
 
 
 def _one_batch(step: Callable[[], dict[str, int]], batch: int, run_again: Callable[[], object]) -> dict[str, int]:
-    """Run ``step`` (one bounded batch); when the batch came back full, queue the next run behind the jobs already
-    waiting instead of looping here, so that on one worker the relay and the sender take turns: a sender draining
-    a long backlog of webhook calls no longer holds up the relay of new writes (J6)."""
+    """Run ``step`` (one bounded batch); when the batch came back full, queue the next run (``run_again``) instead
+    of looping here, so that on one worker the relay and the sender take turns (J6)."""
     counts = step()
     if sum(counts.values()) >= batch:
         run_again()
@@ -32,10 +31,12 @@ def _one_batch(step: Callable[[], dict[str, int]], batch: int, run_again: Callab
 
 @job
 def relay_outbox() -> dict[str, int]:
-    """Fan out one batch of due outbox messages (one bounded transaction); more follow in the next run."""
+    """Fan out one batch of due outbox messages (one bounded transaction). While a backlog lasts (after an outage)
+    the next batch goes ahead of the waiting jobs: in-app notifications first, webhook calls after. A commit's own
+    trigger queues behind them, so under a steady load the sender is never starved."""
     started(RELAY)
     return _one_batch(lambda: outbox.relay(db.session, batch=outbox.RELAY_BATCH), outbox.RELAY_BATCH,
-                      lambda: trigger(relay_outbox, name=RELAY))
+                      lambda: trigger(relay_outbox, name=RELAY, first=True))
 
 
 @job

@@ -53,20 +53,20 @@ def enqueue(func: Callable[..., Any], *args: Any, job_id: str | None = None, **k
     return True
 
 
-def trigger(func: Callable[[], Any], *, name: str, again: bool = False) -> bool:
+def trigger(func: Callable[[], Any], *, name: str, again: bool = False, first: bool = False) -> bool:
     """J6: make sure a run of ``func`` starts after this call; queue one unless a run is already waiting to start.
 
     The run calls ``started(name)`` before it reads its work, so a trigger fired while it runs queues the next run
     (the work committed meanwhile is never left for the schedule), and a failed or abandoned run leaves nothing
     that refuses the next one. The waiting mark lapses after ``TRIGGER_WAIT`` seconds, should the queued run be
-    lost with Redis. ``again`` queues a run even so (a mark may have outlived its run in a Redis outage). Returns
-    whether a run was queued.
+    lost with Redis. ``again`` queues a run even so (a mark may have outlived its run in a Redis outage); ``first``
+    queues it ahead of the jobs already waiting. Returns whether a run was queued.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         if not redis_connection(app).set(_waiting_key(name), "1", nx=not again, ex=TRIGGER_WAIT):
             return False
-        get_queue(app).enqueue(func, result_ttl=0, failure_ttl=FAILURE_TTL)
+        get_queue(app).enqueue(func, result_ttl=0, failure_ttl=FAILURE_TTL, at_front=first)
     except Exception:  # noqa: BLE001 - as in enqueue: the schedule catches up
         log.exception("could not trigger %s", name)
         return False
