@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token, get_jwt, verify_jwt_in_request
@@ -61,16 +61,26 @@ API_CLIENT = tenancy.Crossing("grc_tenant_of_api_client",
                               select(ApiClient.tenant_id).where(ApiClient.client_id == bindparam("key")))
 
 
+Principal = TypeVar("Principal", User, ApiClient)
+
+
+def _read_in_its_tenant(session: Session, crossing: tenancy.Crossing, key: str,
+                        query: Select[Principal]) -> Principal | None:
+    """The one row ``query`` finds inside the tenant that ``crossing`` names for ``key`` (the scope stays there),
+    or None when the key names no tenant."""
+    tenant_id = tenancy.tenant_of(session, crossing, key)
+    if tenant_id is None:
+        return None
+    tenancy.scope_to(session, tenant_id)
+    return session.scalars(query).one_or_none()
+
+
 def login(session: Session, email: str, password: str, device: sessions.Device) -> dict[str, Any]:
     """Check the password and start a sign-in session (I4) from ``device``. The address names its tenant (a
     crossing); the user is then read inside it. An unknown address still costs a password verification (against
     no hash), so the answer's timing does not tell which addresses exist."""
     email = email.strip().lower()
-    tenant_id = tenancy.tenant_of(session, SIGN_IN, email)
-    user = None
-    if tenant_id is not None:
-        tenancy.scope_to(session, tenant_id)
-        user = session.scalars(select(User).where(User.email == email)).one_or_none()
+    user = _read_in_its_tenant(session, SIGN_IN, email, select(User).where(User.email == email))
     ok = verify_secret(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         raise Unauthorized(BAD_CREDENTIALS)
@@ -141,11 +151,8 @@ def new_client_credentials() -> tuple[str, str]:
 
 def exchange_client_credentials(session: Session, client_id: str, client_secret: str) -> dict[str, Any]:
     """As ``login``: the client id names its tenant, the client is read inside it."""
-    tenant_id = tenancy.tenant_of(session, API_CLIENT, client_id)
-    client = None
-    if tenant_id is not None:
-        tenancy.scope_to(session, tenant_id)
-        client = session.scalars(select(ApiClient).where(ApiClient.client_id == client_id)).one_or_none()
+    client = _read_in_its_tenant(session, API_CLIENT, client_id,
+                                 select(ApiClient).where(ApiClient.client_id == client_id))
     ok = verify_secret(client.secret_hash if client else None, client_secret)
     if client is None or not ok or not client.is_active:
         raise Unauthorized("The client id or secret is wrong, or the client was revoked.")
