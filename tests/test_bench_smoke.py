@@ -62,7 +62,7 @@ def test_J6_every_message_of_a_write_burst_is_notified_and_called_once(tmp_path:
 @pytest.mark.slow
 @needs_own_postgres
 @pytest.mark.skipif(servers.redis_server_path() is None, reason="the fault run stops and starts redis-server")
-def test_faults_under_a_write_load_lose_and_double_nothing(tmp_path: Path) -> None:
+def test_J6_faults_under_a_write_load_lose_and_double_nothing(tmp_path: Path) -> None:
     """bench/chaos.py (`make chaos`) shortened: 20 s of writes while Redis is stopped and started, PostgreSQL
     crashes and restarts and the worker is killed. Every acknowledged write is stored once, has one outbox message,
     its notifications and its webhook call; nothing answered 500; the processes still run. The waits depend on the

@@ -94,7 +94,7 @@ def test_compose_connects_the_app_as_a_role_that_row_level_security_applies_to(c
     assert "CREATE DATABASE grc OWNER grc" in sql
 
 
-def test_compose_gives_the_api_its_own_role_and_the_system_processes_the_owner(compose: dict[str, Any]) -> None:
+def test_T2_compose_gives_the_api_its_own_role_and_the_system_processes_the_owner(compose: dict[str, Any]) -> None:
     """Least privilege (grc/rls.py): only the owner's system scope crosses tenants, and the API never holds it."""
     services = compose["services"]
     assert services["api"]["environment"]["GRC_DATABASE_URL"].startswith(f"postgresql+psycopg://{API_ROLE}:")

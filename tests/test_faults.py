@@ -271,7 +271,7 @@ OUTAGES = {"stopped, back with its data": _redis_stopped, "unreachable, then rea
 
 @needs_redis_server
 @pytest.mark.parametrize("outage", OUTAGES)
-def test_a_certificate_suspended_while_redis_was_away_is_suspended_at_the_first_check_after(
+def test_C10_a_certificate_suspended_while_redis_was_away_is_suspended_at_the_first_check_after(
         app, client, world, tmp_path, outage):
     """The issue's scenario: a certificate's public check and its licence's badge are cached; Redis goes away; the
     CB suspends the certificate (2xx); Redis is back with the old views in it; the very next check and badge say
@@ -295,7 +295,8 @@ def test_a_certificate_suspended_while_redis_was_away_is_suspended_at_the_first_
 
 @needs_redis_server
 @pytest.mark.parametrize("outage", OUTAGES)
-def test_a_licence_suspended_while_redis_was_away_shows_on_the_first_badge_after(app, client, world, tmp_path, outage):
+def test_M3_a_licence_suspended_while_redis_was_away_shows_on_the_first_badge_after(
+        app, client, world, tmp_path, outage):
     licence = grant_licence(client, world, make_certificate(app, world, number="CB-A-OUTAGE-2"))
     server = PersistentRedis(tmp_path)
     try:
@@ -311,7 +312,7 @@ def test_a_licence_suspended_while_redis_was_away_shows_on_the_first_badge_after
 
 
 @needs_redis_server
-def test_another_api_process_serves_no_view_hidden_by_a_redis_outage(app, client, world, tmp_path):
+def test_C10_another_api_process_serves_no_view_hidden_by_a_redis_outage(app, client, world, tmp_path):
     """`grc serve`, in its own process, caches the check; this process suspends the certificate while their shared
     Redis is stopped; Redis comes back with its data, and the other process's next check says suspended, though
     nothing told it of the outage."""

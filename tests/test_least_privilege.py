@@ -74,7 +74,7 @@ def side(world, cb: str) -> set[uuid.UUID]:  # type: ignore[no-untyped-def]
     return {world.tenants[cb], world.tenants[cb.replace("cb-", "client-")]}
 
 
-def test_the_api_role_scoped_to_one_cb_sees_nothing_of_the_other_cb_in_any_per_tenant_table(api, owner, world):
+def test_T2_the_api_role_scoped_to_one_cb_sees_nothing_of_the_other_cb_in_any_per_tenant_table(api, owner, world):
     mine, theirs = side(world, "cb-a"), side(world, "cb-b")
     owner.execute("INSERT INTO counters (tenant_id, name, value) VALUES (%s, 'n', 1), (%s, 'n', 1)",
                   (world.tenants["cb-a"], world.tenants["cb-b"]))
@@ -95,7 +95,7 @@ def parent_of(table: Table) -> tuple[str, str]:
     return column.name, next(iter(column.foreign_keys)).column.table.name
 
 
-def test_link_tables_show_and_lose_only_the_rows_of_the_callers_tenant(api, owner, client, world):
+def test_T2_link_tables_show_and_lose_only_the_rows_of_the_callers_tenant(api, owner, client, world):
     for cb, client_slug in (("cb-a", "client-a"), ("cb-b", "client-b")):
         Certification(client, world, cb, client_slug).plan("stage1", date(2027, 3, 1))
     assert {table.name for table in LINK_TABLES} == {
@@ -111,7 +111,7 @@ def test_link_tables_show_and_lose_only_the_rows_of_the_callers_tenant(api, owne
     assert [row[0] for row in owner.execute(tenants_left)] == [world.tenants["cb-b"]]
 
 
-def test_setting_the_bypass_as_the_api_role_changes_nothing(api, world):
+def test_T2_setting_the_bypass_as_the_api_role_changes_nothing(api, world):
     api.execute("SET app.rls_bypass = 'on'")
     assert api.execute("SELECT count(*) FROM users").fetchone() == (0,)
     assert api.execute("SELECT count(*) FROM tenants").fetchone() == (0,)
@@ -119,7 +119,7 @@ def test_setting_the_bypass_as_the_api_role_changes_nothing(api, world):
     assert {row[0] for row in api.execute("SELECT tenant_id FROM users")} == {world.tenants["cb-a"]}
 
 
-def test_setting_another_tenant_as_the_api_role_shows_nothing(api, world):
+def test_T2_setting_another_tenant_as_the_api_role_shows_nothing(api, world):
     cb_b = str(world.tenants["cb-b"])
     api.execute("SELECT set_config('app.tenant_id', %s, false)", (cb_b,))
     assert users_seen(api) == set()
@@ -130,7 +130,7 @@ def test_setting_another_tenant_as_the_api_role_shows_nothing(api, world):
     assert users_seen(api) == set()
 
 
-def test_a_scope_needs_the_apps_proof(api, world):
+def test_T2_a_scope_needs_the_apps_proof(api, world):
     forged = {**scope_params(world.tenants["cb-b"]), "proof": b"\0" * 32}
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="proof"):
         api.execute(ENTER_SCOPE, forged)
@@ -143,7 +143,7 @@ def test_a_scope_needs_the_apps_proof(api, world):
         api.execute("SELECT key FROM grc_private.scope_key")
 
 
-def test_a_seal_seen_in_one_transaction_is_worth_nothing_in_the_next(api, world):
+def test_T2_a_seal_seen_in_one_transaction_is_worth_nothing_in_the_next(api, world):
     scope_to(api, world.tenants["cb-b"])  # a scope the attacker saw the app enter
     sealed = {name: api.execute("SELECT current_setting(%s)", (name,)).fetchone()[0]
               for name in ("app.tenant_id", "app.writable_tenants", "app.scope_seal")}
@@ -154,7 +154,7 @@ def test_a_seal_seen_in_one_transaction_is_worth_nothing_in_the_next(api, world)
     assert users_seen(api) == set()
 
 
-def test_a_temporary_table_cannot_pose_as_the_platform_tenant(api, world):
+def test_T2_a_temporary_table_cannot_pose_as_the_platform_tenant(api, world):
     api.execute("CREATE TEMPORARY TABLE tenants (id uuid, kind text)")
     api.execute("INSERT INTO pg_temp.tenants VALUES (%s, 'platform')", (world.tenants["cb-a"],))
     scope_to(api, world.tenants["cb-a"])
@@ -177,12 +177,12 @@ def test_a_temporary_table_cannot_pose_as_the_platform_tenant(api, world):
     "UPDATE revoked_tokens SET expires_at = now()",
     "DELETE FROM view_versions",
 ])
-def test_the_api_role_cannot_change_who_it_is_or_what_the_walls_are(api, world, statement):
+def test_T2_the_api_role_cannot_change_who_it_is_or_what_the_walls_are(api, world, statement):
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         api.execute(statement)
 
 
-def test_the_api_role_cannot_set_a_view_version_back_to_pass_a_stale_cached_view_as_fresh(api, owner, world):
+def test_T2_the_api_role_cannot_set_a_view_version_back_to_pass_a_stale_cached_view_as_fresh(api, owner, world):
     """A cached view is served while its owners' versions are those it was stored with (grc.viewcache): an injected
     statement that set a version back would have a stale view served again. Versions only grow."""
     cb_a = world.tenants["cb-a"]
@@ -195,7 +195,7 @@ def test_the_api_role_cannot_set_a_view_version_back_to_pass_a_stale_cached_view
     api.execute("UPDATE view_versions SET version = version + 1 WHERE owner = %s", (cb_a,))
 
 
-def test_the_apps_requests_connect_as_the_api_role(app, client, world):
+def test_T2_the_apps_requests_connect_as_the_api_role(app, client, world):
     """The suite's requests run as the API role (tests/conftest.py), so every scenario test proves it suffices."""
     engine, statements = request_engine(app), []
     assert engine.url.username == API_ROLE

@@ -115,7 +115,7 @@ def test_another_cbs_change_leaves_a_cbs_cached_views_alone(app: Flask, client: 
     assert len(seen) == 1 and "FROM view_versions" in seen[0].sql  # cb-a's version has not moved
 
 
-def test_the_workers_bookkeeping_after_a_change_leaves_the_cached_views_alone(
+def test_C10_the_workers_bookkeeping_after_a_change_leaves_the_cached_views_alone(
         app: Flask, client: FlaskClient, world: World) -> None:
     """The relay's notifications and outbox updates, and the deliveries, are rows of the tenant too, but no cached
     view shows them: a public check cached after a change stays cached while the worker relays that change.
@@ -138,7 +138,7 @@ def test_the_workers_bookkeeping_after_a_change_leaves_the_cached_views_alone(
 
 
 @pytest.mark.skipif(not on_postgresql(), reason="SQLite lets one transaction in at a time: the two cannot overlap")
-def test_a_lookup_that_loaded_before_a_change_and_stores_after_it_cannot_hide_it(
+def test_C10_a_lookup_that_loaded_before_a_change_and_stores_after_it_cannot_hide_it(
         app: Flask, client: FlaskClient, world: World) -> None:
     certificate_id = make_certificate(app, world, number="CB-A-RACE-1")
     for _ in range(LOOKUPS_TO_CACHE):
