@@ -47,7 +47,6 @@ from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import FrameType
 
 import httpx
 from redis import Redis
@@ -58,6 +57,7 @@ from bench.notify_latency import DRAIN_TARGET_S, P99_TARGET_S, TOPIC, percentile
 from bench.run import OUT, ROOT, audit_in_progress, gunicorn, load_dataset, login, query, stop
 from bench.scenarios import FINDING_BODY
 from bench.sweep import SECRET_KEY
+from bench.time_limit import time_limit
 from tests import servers
 
 GIVE_UP_S = 60.0  # a writer stops retrying one write after this long
@@ -414,10 +414,6 @@ def report(outcome: Outcome) -> str:
     return "\n".join(lines)
 
 
-def _time_out(_signum: int, _frame: FrameType | None) -> None:
-    raise TimeoutError("bench.chaos ran out of time")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.chaos", description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=60, help="seconds of write load (default 60)")
@@ -426,18 +422,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the logs of the API, worker and scheduler")
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGALRM, _time_out)
-    signal.alarm(args.timeout)
-    try:
-        with ExitStack() as stack:
-            workdir = Path(tempfile.mkdtemp(prefix="grc-chaos-"))
-            if args.keep:
-                print(f"  logs in {workdir}", flush=True)
-            else:
-                stack.callback(shutil.rmtree, workdir, ignore_errors=True)
-            outcome = run(args.duration, args.writers, workdir, stack)
-    finally:
-        signal.alarm(0)
+    with time_limit(args.timeout, "bench.chaos"), ExitStack() as stack:
+        workdir = Path(tempfile.mkdtemp(prefix="grc-chaos-"))
+        if args.keep:
+            print(f"  logs in {workdir}", flush=True)
+        else:
+            stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+        outcome = run(args.duration, args.writers, workdir, stack)
     text = report(outcome)
     print("\n" + text, flush=True)
     OUT.mkdir(exist_ok=True)

@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from bench import scenarios
@@ -46,6 +44,7 @@ from bench.dataset.sizes import SMALL
 from bench.run import ROOT, gunicorn, load_dataset, login, prepare, query, stop, throwaway_redis
 from bench.scenarios import Load
 from bench.sweep import SECRET_KEY, throwaway_postgres
+from bench.time_limit import time_limit
 from tests import servers
 
 TOPIC = "finding.raised"
@@ -206,10 +205,6 @@ def report(measured: Latency, load: Load) -> str:
     return "\n".join(lines)
 
 
-def _time_out(_signum: int, _frame: FrameType | None) -> None:
-    raise TimeoutError("bench.notify_latency ran out of time")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.notify_latency", description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=15, help="seconds of write load (default 15)")
@@ -218,15 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     load = Load(args.duration, args.connections, 1)
-    signal.signal(signal.SIGALRM, _time_out)
-    signal.alarm(args.timeout)
-    try:
-        with ExitStack() as stack:
-            workdir = Path(tempfile.mkdtemp(prefix="grc-bench-notify-"))
-            stack.callback(shutil.rmtree, workdir, ignore_errors=True)
-            measured = run(load, workdir, stack)
-    finally:
-        signal.alarm(0)
+    with time_limit(args.timeout, "bench.notify_latency"), ExitStack() as stack:
+        workdir = Path(tempfile.mkdtemp(prefix="grc-bench-notify-"))
+        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+        measured = run(load, workdir, stack)
     print("\n" + report(measured, load), flush=True)
     if args.json:
         args.json.write_text(json.dumps(measured.__dict__, indent=2) + "\n")

@@ -63,6 +63,7 @@ from bench.scenarios import (
     Verdict,
 )
 from bench.sweep import SECRET_KEY, throwaway_postgres
+from bench.time_limit import time_limit
 from grc.db import utcnow
 from grc.dbmigrate import upgrade
 from tests import servers
@@ -474,10 +475,6 @@ def report(results: Sequence[Result], api: Served, settings: dict[str, Any], loa
 # --------------------------------------------------------------------------- the command
 
 
-def _time_out(_signum: int, _frame: FrameType | None) -> None:
-    raise TimeoutError("the load run exceeded its time limit")
-
-
 def _terminated(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)  # unwinds through the ExitStack, which stops every server
 
@@ -503,17 +500,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"missing {', '.join(missing)} (Debian: apt-get install wrk postgresql)")
     mode = SMOKE if args.smoke else FULL
     load = Load(args.duration or mode.duration, args.connections, args.threads)
-    signal.signal(signal.SIGALRM, _time_out)
     signal.signal(signal.SIGTERM, _terminated)
-    signal.alarm(args.timeout or mode.timeout)
-    try:
-        with ExitStack() as stack:
-            workdir = Path(tempfile.mkdtemp(prefix="grc-bench-run-"))
-            stack.callback(shutil.rmtree, workdir, ignore_errors=True)
-            seeded = (args.seeded[0], Path(args.seeded[1])) if args.seeded else None
-            results, api, settings = run(mode, load, workdir, stack, seeded)
-    finally:
-        signal.alarm(0)
+    with time_limit(args.timeout or mode.timeout, "bench.run"), ExitStack() as stack:
+        workdir = Path(tempfile.mkdtemp(prefix="grc-bench-run-"))
+        stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+        seeded = (args.seeded[0], Path(args.seeded[1])) if args.seeded else None
+        results, api, settings = run(mode, load, workdir, stack, seeded)
     verdicts = None if args.smoke else scenarios.check_targets(results, api.worker_rss_mb, load.connections)
     print("\n" + report(results, api, settings, load, verdicts, args.out), flush=True)
     return 1 if any(r.errors or not r.requests for r in results) else 0

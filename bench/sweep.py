@@ -14,13 +14,11 @@ size to the smallest is the result: near 1 when the cost tracks what is due, nea
 from __future__ import annotations
 
 import argparse
-import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from types import FrameType
 from typing import Any
 
 from flask import Flask
@@ -28,6 +26,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 from bench.seed import seed
+from bench.time_limit import time_limit
 from grc.db import utcnow
 from grc.jobs.daily_sweeps import SWEEPS
 from grc.jobs.job_functions import daily_sweeps
@@ -192,10 +191,6 @@ def _ratio(value: float, base: float) -> str:
 # --------------------------------------------------------------------------- the command
 
 
-def _time_out(_signum: int, _frame: FrameType | None) -> None:
-    raise TimeoutError("benchmark exceeded its time limit")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sweep", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=SIZES, help="certificates per run, smallest first")
@@ -205,19 +200,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=TIMEOUT_SECONDS, help="give up after this many seconds")
     args = parser.parse_args(argv)
     sizes, due = (QUICK_SIZES, QUICK_DUE) if args.quick else (sorted(args.sizes), args.due)
-    signal.signal(signal.SIGALRM, _time_out)
-    signal.alarm(args.timeout)
-    try:
-        with throwaway_postgres() as url:
-            app = make_app(url)
-            measurements = []
-            for size in sizes:
-                print(f"measuring {size:,} certificates, {due} due per group ...", flush=True)
-                measurement, plan = measure(app, size, due, args.today)
-                measurements.append(measurement)
-            engine_of(app).dispose()
-    finally:
-        signal.alarm(0)
+    with time_limit(args.timeout, "bench.sweep"), throwaway_postgres() as url:
+        app = make_app(url)
+        measurements = []
+        for size in sizes:
+            print(f"measuring {size:,} certificates, {due} due per group ...", flush=True)
+            measurement, plan = measure(app, size, due, args.today)
+            measurements.append(measurement)
+        engine_of(app).dispose()
     print(f"\nThe certificate-expiry sweep's first page at {sizes[-1]:,} certificates:\n{plan}\n")
     print(report(measurements), flush=True)
     return 0
