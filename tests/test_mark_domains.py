@@ -23,6 +23,7 @@ from dnslib.server import BaseResolver, DNSLogger, DNSServer
 from flask import Flask
 from flask.testing import FlaskClient
 
+from grc.db import utcnow
 from grc.jobs.job_functions import recheck_mark_domains, relay_outbox
 from tests.marks_factory import make_certificate
 from tests.test_marks import API, MANAGER, badge, ok
@@ -354,3 +355,29 @@ def test_V4_a_recheck_that_succeeds_again_within_14_days_keeps_the_proof(
     kept = ok(client.get(f"{API}/{licence['id']}/domains", headers=world.headers(LICENSEE)))["items"][0]
     assert kept["state"] == "proven" and kept["failing_since"] is None and kept["last_failure"] is None
     assert datetime.fromisoformat(kept["next_check_at"]) == due + timedelta(days=13 + 7)
+
+
+def test_V4_a_public_view_cached_before_the_domains_had_proofs_is_never_served(
+        app: Flask, client: FlaskClient, world: World) -> None:
+    """A deployment's Redis holds badges pickled in the old shape (no domain_proofs) for up to five minutes; the
+    view's new name (``PUBLIC_VIEW``) leaves them unread, where serving one would fail every badge of the licence."""
+    import pickle
+    from dataclasses import fields
+
+    from grc import viewcache
+    from grc.extensions import db
+    from grc.marks.service import PublicLicence
+    from grc.redis_connection import redis_connection
+
+    licence = licence_for(app, client, world)
+    with app.app_context():
+        current = public(client, licence)
+        old_shape = object.__new__(PublicLicence)
+        old_shape.__dict__.update({f.name: current.get(f.name) for f in fields(PublicLicence)
+                                   if f.name not in ("domain_proofs", "granted_on", "valid_until")})
+        owners = frozenset({world.tenants["cb-a"]})
+        versions = viewcache._versions(db.session, owners)
+        key = f"grc:views:v2:licence:{utcnow().date().isoformat()}:{licence['number']}"
+        redis_connection(app).set(key, pickle.dumps((owners, versions, old_shape)), ex=60)
+    assert public(client, licence)["domain_proofs"][0]["state"] == "unverified"
+    assert badge(client, licence["number"])[0].status_code == 200

@@ -51,6 +51,9 @@ MAX_NUMBER_LENGTH = 40  # MarkLicence.number is String(40)
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 GONE = (CertificateStatus.withdrawn, CertificateStatus.expired)
 LOOKUP_LIMIT_SCOPE = "mark-licence-lookup"  # the public JSON, badge and page share one budget per client IP
+# The cached public view's name; a new shape of PublicLicence gets a new one, so no process reads an entry pickled
+# in the old shape (those lapse within viewcache.TTL). licence-v4: with the domains' proofs.
+PUBLIC_VIEW = "licence-v4"
 
 
 # --------------------------------------------------------------------------- granting (M1)
@@ -347,7 +350,7 @@ def public_licence(session: Session, number: str) -> PublicLicence:
     number = number.strip().upper()
     if not number.startswith(NUMBER_PREFIX) or len(number) > MAX_NUMBER_LENGTH or "\x00" in number:
         raise NotFound("No mark licence with this number.")
-    view = viewcache.cached(session, "licence", number, lambda: _load_public_licence(session, number))
+    view = viewcache.cached(session, PUBLIC_VIEW, number, lambda: _load_public_licence(session, number))
     if view is None:
         raise NotFound("No mark licence with this number.")
     return view
