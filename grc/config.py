@@ -5,6 +5,7 @@ configuration at all; production refuses to start on the development secret.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,12 +60,21 @@ class Settings:
     smtp_starttls: bool = field(default_factory=lambda: _env("GRC_SMTP_STARTTLS", "true").lower() == "true")
     mail_from: str = field(default_factory=lambda: _env("GRC_MAIL_FROM", "grc <no-reply@grc.invalid>"))
     public_base_url: str = field(default_factory=lambda: _env("GRC_PUBLIC_BASE_URL", "http://127.0.0.1:5000"))
-    # Hosts or networks (comma separated, e.g. "127.0.0.1,10.0.0.0/8,hooks.internal") that webhooks may
-    # reach although they are loopback or private; empty = public addresses only (SSRF guard, J5).
+    # Hosts or networks (comma separated, e.g. "127.0.0.1,10.0.0.0/8,hooks.internal") that webhooks and the mark
+    # domain checks may reach although they are loopback or private; empty = public addresses only (grc.outbound).
     webhook_allowed_hosts: str = field(default_factory=lambda: _env("GRC_WEBHOOK_ALLOWED_HOSTS", ""))
     webhook_timeout_seconds: int = field(default_factory=lambda: _env_int("GRC_WEBHOOK_TIMEOUT_SECONDS", 10))
     # Webhook calls and e-mails one delivery run sends at once (threads of one worker process, J6).
     delivery_concurrency: int = field(default_factory=lambda: _env_int("GRC_DELIVERY_CONCURRENCY", 8))
+    # Nameservers the domain checks ask, "host:port" comma separated (e.g. "127.0.0.1:5353"); empty = the system's.
+    dns_nameservers: str = field(default_factory=lambda: _env("GRC_DNS_NAMESERVERS", ""))
+    # Days between re-checks of a proven mark-licence domain (V4).
+    mark_domain_recheck_days: int = field(default_factory=lambda: _env_int("GRC_MARK_DOMAIN_RECHECK_DAYS", 7))
+    # Seconds one domain check (DNS lookups and HTTP call together) may take.
+    mark_check_timeout_seconds: int = field(default_factory=lambda: _env_int("GRC_MARK_CHECK_TIMEOUT_SECONDS", 5))
+    # Empty: the HTTP challenge is fetched over https on port 443. A port: over plain http on that port, for tests
+    # and development only (production refuses it).
+    mark_http_challenge_port: str = field(default_factory=lambda: _env("GRC_MARK_HTTP_CHALLENGE_PORT", ""))
 
     @property
     def is_production(self) -> bool:
@@ -84,6 +94,21 @@ class Settings:
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def nameservers(self) -> list[tuple[str, int]]:
+        """``GRC_DNS_NAMESERVERS`` as (IP, port) pairs ("10.0.0.2", "127.0.0.1:5353", "[::1]:53"); port 53 unless
+        given. Raises ValueError for anything else (``check`` refuses to start on it)."""
+        found = []
+        for entry in filter(None, (item.strip() for item in self.dns_nameservers.split(","))):
+            host, port = entry, "53"
+            if entry.startswith("["):
+                host, _, rest = entry[1:].partition("]")
+                port = rest.removeprefix(":") or port
+            elif entry.count(":") == 1:
+                host, port = entry.split(":")
+            found.append((str(ipaddress.ip_address(host)), int(port)))
+        return found
+
     def check(self) -> None:
         """Refuse configurations that are unsafe in production, or that would not send anything."""
         if self.delivery_concurrency < 1:
@@ -95,3 +120,11 @@ class Settings:
         if self.is_production and len(self.key_encryption_key) < 32:
             raise RuntimeError("GRC_KEY_ENCRYPTION_KEY must be set to at least 32 random characters in production: it "
                                "seals the certification bodies' signing keys (V1)")
+        try:
+            self.nameservers  # noqa: B018 - parsed only to refuse a bad value at start-up
+        except ValueError as exc:
+            raise RuntimeError("GRC_DNS_NAMESERVERS must list IP addresses with optional ports, e.g. "
+                               f"'127.0.0.1:5353,[::1]:53' ({exc})") from exc
+        if self.mark_http_challenge_port and (self.is_production or not self.mark_http_challenge_port.isdigit()):
+            raise RuntimeError("GRC_MARK_HTTP_CHALLENGE_PORT (plain http on a port, for tests) must be a port number, "
+                               "and is refused in production: domains prove themselves over https there")

@@ -25,7 +25,8 @@ from tests.world import World, act_as
 API = "/api/v1/mark-licences"
 SVG_NS = "{http://www.w3.org/2000/svg}"
 MANAGER = "certification_manager@cb-a.test"
-PUBLIC_KEYS = {"number", "status", "client_name", "cb_name", "standards", "certificates", "permitted_uses", "domains"}
+PUBLIC_KEYS = {"number", "status", "client_name", "cb_name", "standards", "certificates", "permitted_uses", "domains",
+               "domain_proofs"}
 PUBLIC_CERTIFICATE_KEYS = {"number", "standard", "status", "verify_url"}
 
 
@@ -54,6 +55,11 @@ def badge(client: FlaskClient, number: str, **kwargs: Any) -> tuple[Any, ET.Elem
     response = client.get(f"/badges/{number}.svg", **kwargs)
     root = ET.fromstring(response.get_data())  # valid XML, or this raises
     return response, root, " ".join(t.text or "" for t in root.iter(f"{SVG_NS}text"))
+
+
+def licence_state(client: FlaskClient, number: str) -> str:
+    """The badge as our own page shows it: the licence's state, wherever it may be shown (V4 is test_mark_domains)."""
+    return badge(client, number, headers={"Referer": f"http://localhost/badges/{number}"})[2]
 
 
 def outbox_topics(app: Flask) -> list[str]:
@@ -147,7 +153,7 @@ def test_M2_certificate_suspended_suspends_the_licence_in_the_same_transaction_a
 
     change_certificate(app, certificate_id, "active")
     assert ok(client.get(f"{API}/{licence['id']}", headers=world.headers(MANAGER)))["status"] == "active"
-    assert "VALID" in badge(client, licence["number"])[2]
+    assert "VALID" in licence_state(client, licence["number"])
     assert outbox_topics(app).count("mark_licence.active") == 1
 
 
@@ -231,7 +237,7 @@ def test_M2_the_licences_own_suspension_restoration_and_withdrawal(
 
 def test_M3_badge_is_valid_svg_with_a_short_public_cache(app: Flask, client: FlaskClient, world: World) -> None:
     licence, _ = licence_of(client, world, app)
-    response, root, text = badge(client, licence["number"])
+    response, root, text = badge(client, licence["number"], headers={"Referer": "http://localhost/badges/x"})
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
     assert response.headers["Cache-Control"] == "public, max-age=300"
     assert root.tag == f"{SVG_NS}svg" and (root.get("width"), root.get("height")) == ("200", "60")
@@ -259,12 +265,12 @@ def test_M3_badge_on_a_domain_not_on_the_licence_says_not_licensed(
     number = licence["number"]
     assert "NOT LICENSED FOR evil.example.net" in badge(client, number, query_string={"domain": "evil.example.net"})[2]
     assert "NOT LICENSED FOR notexample.com" in badge(client, number, query_string={"domain": "notexample.com"})[2]
-    for allowed in ("example.com", "WWW.Example.com", "https://shop.widgets.example.org/x"):
-        assert "VALID" in badge(client, number, query_string={"domain": allowed})[2], allowed
-    assert "VALID" in badge(client, number, headers={"Referer": "https://www.example.com/about"})[2]
+    for allowed in ("example.com", "WWW.Example.com", "https://shop.widgets.example.org/x"):  # licensed, unproven (V4)
+        assert "DOMAIN NOT VERIFIED" in badge(client, number, query_string={"domain": allowed})[2], allowed
+    assert "DOMAIN NOT VERIFIED" in badge(client, number, headers={"Referer": "https://www.example.com/about"})[2]
     referred = badge(client, number, headers={"Referer": "https://copycat.example.net:8443/page"})[2]
     assert "NOT LICENSED FOR copycat.example.net" in referred
-    assert "VALID" in badge(client, number, headers={"Referer": f"http://localhost/badges/{number}"})[2]  # our page
+    assert "VALID" in licence_state(client, number)  # our own page shows the licence's state
     page = client.get(f"/badges/{number}", query_string={"domain": "evil.example.net"}).get_data(as_text=True)
     assert "NOT LICENSED FOR evil.example.net" in page and "is valid" in page
 
@@ -295,6 +301,8 @@ def test_M3_public_json_exposes_exactly_the_public_fields(app: Flask, client: Fl
         "number": licence["number"], "status": "active", "client_name": "Client client-a Ltd", "cb_name": "CB A",
         "standards": ["ISO 9001:2015"], "permitted_uses": ["website", "stationery"],
         "domains": ["example.com", "widgets.example.org"],
+        "domain_proofs": [{"domain": domain, "state": "unverified", "method": None, "proven_at": None,
+                           "last_checked_at": None} for domain in ("example.com", "widgets.example.org")],
         "certificates": [{"number": "CB-A-9001-0001", "standard": "ISO 9001:2015", "status": "active",
                           "verify_url": "/verify/cb-a/CB-A-9001-0001"}],
     }

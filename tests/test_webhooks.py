@@ -28,7 +28,7 @@ from grc.extensions import db
 from grc.jobs.job_functions import deliver_notifications, relay_outbox
 from grc.notifications.catalogue import EVENTS
 from grc.notifications.delivery import MAX_DELIVERY_ATTEMPTS, deliver_due
-from grc.webhooks.service import DestinationRefused, check_destination
+from grc.outbound import DestinationRefused, check_destination
 from tests.conftest import on_postgresql
 from tests.query_counts.counting import recorded_statements
 from tests.test_auth import assert_problem
@@ -305,9 +305,9 @@ def test_J5_the_call_goes_to_the_address_the_guard_checked_with_the_host_name_ke
                                                                                   monkeypatch):
     """DNS rebinding: the name is resolved once, checked, and the connection pinned to that address. Here only the
     guard's resolver knows the name, so the call can reach the receiver only through the pinned address."""
-    from grc.webhooks import service as webhooks
+    from grc import outbound
 
-    monkeypatch.setattr(webhooks, "resolve_host", _resolver("127.0.0.1"))
+    monkeypatch.setattr(outbound, "resolve_host", _resolver("127.0.0.1"))
     port = receiver.base.rsplit(":", 1)[1]
     subscription = subscribe(client, world, "cb_admin@cb-a.test", f"http://hooks.example.invalid:{port}/pinned",
                              [SUSPENDED])

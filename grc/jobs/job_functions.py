@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 
+from flask import current_app
 from sqlalchemy import CursorResult, delete
 
 from grc.auth import sessions
@@ -13,10 +14,12 @@ from grc.db import utcnow
 from grc.extensions import db
 from grc.jobs.daily_sweeps import SWEEPS, run_sweeps
 from grc.jobs.queue import job, started, trigger
+from grc.marks import domain_proofs
 from grc.notifications import delivery
 from grc.notifications import service as outbox
 
 RELAY, DELIVERIES = "outbox-relay", "deliveries"  # the names their triggers go by (grc.jobs.commit_triggers)
+DOMAIN_RECHECKS = "mark-domain-rechecks"
 
 
 def _one_batch(step: Callable[[], dict[str, int]], batch: int, run_again: Callable[[], object]) -> dict[str, int]:
@@ -65,3 +68,15 @@ def daily_sweeps(
     (ISO date) when a test or an operator travels in time. Safe to run any number of times (J3)."""
     return run_sweeps(db.session, names or list(SWEEPS), utcnow(), today=date.fromisoformat(today) if today else None,
                       tenant_id=uuid.UUID(tenant_id) if tenant_id else None)
+
+
+@job
+def recheck_mark_domains(now: str | None = None) -> dict[str, int]:
+    """V4: re-check one batch of proven mark-licence domains that are due (at ``now``, an ISO timestamp, when a
+    test or an operator travels in time); a full batch queues the next run (at the present time). Safe to run any
+    number of times: a domain re-checked is no longer due."""
+    started(DOMAIN_RECHECKS)
+    moment = datetime.fromisoformat(now) if now else utcnow()
+    settings = current_app.config["GRC_SETTINGS"]
+    return _one_batch(lambda: domain_proofs.recheck_due(db.session, settings, moment), domain_proofs.RECHECK_BATCH,
+                      lambda: trigger(recheck_mark_domains, name=DOMAIN_RECHECKS))

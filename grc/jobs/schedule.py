@@ -22,4 +22,6 @@ SCHEDULE: tuple[Entry, ...] = (
     Entry(job_functions.purge_expired_tokens, cron="17 3 * * *", timeout_seconds=300),
     # Hourly, so that each tenant's sweep runs soon after midnight in its own time zone (J1); idempotent (J3).
     Entry(job_functions.daily_sweeps, cron="5 * * * *", timeout_seconds=3600),
+    # V4: proven mark-licence domains due for their re-check (weekly each, daily while failing), a batch an hour.
+    Entry(job_functions.recheck_mark_domains, cron="35 * * * *", timeout_seconds=900),
 )

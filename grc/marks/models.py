@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grc.certification.models import Certificate
@@ -44,5 +44,54 @@ class MarkLicence(IdMixin, TimestampMixin, SharedWithClient, TenantScoped, Base)
     version: Mapped[int] = mapped_column(default=1)
 
     certificates: Mapped[list[Certificate]] = relationship(secondary=licence_certificates, lazy="selectin")
+    proofs: Mapped[list[DomainProof]] = relationship(lazy="selectin", viewonly=True)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def domain_proofs(self) -> list[DomainProof]:
+        """Each domain of the licence, in its order, with its proof (V4); a domain nobody challenged yet gets an
+        unverified stand-in that is never added to a session."""
+        found = {proof.domain: proof for proof in self.proofs}
+        return [found.get(domain) or DomainProof(domain=domain, state=ProofState.unverified) for domain in self.domains]
+
+
+class ProofState(enum.StrEnum):
+    unverified = "unverified"
+    proven = "proven"
+
+
+class ProofMethod(enum.StrEnum):
+    http = "http"  # the token served at https://{domain}/.well-known/grc-mark/{token}
+    dns = "dns"  # the token as a TXT record at _grc-mark.{domain}
+
+
+class DomainProof(IdMixin, TimestampMixin, SharedWithClient, TenantScoped, Base):
+    """Rule V4: the licensee's proof that it controls one domain of its licence, its pending challenge, and the
+    re-checks that keep it (``failing_since``: the first failed re-check of the current run of failures; 14 days of
+    them withdraw the proof). The CB's row, about its client; created by the licensee's first challenge: a domain
+    without one is unverified."""
+
+    __tablename__ = "mark_domain_proofs"
+    __table_args__ = (UniqueConstraint("licence_id", "domain"),
+                      Index("ix_mark_domain_proofs_due", "state", "next_check_at"))
+
+    licence_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mark_licences.id", ondelete="CASCADE"))
+    client_tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), index=True)
+    domain: Mapped[str] = mapped_column(String(253))
+    state: Mapped[ProofState] = mapped_column(enum_column(ProofState, "proof_state"), default=ProofState.unverified)
+    method: Mapped[ProofMethod | None] = mapped_column(enum_column(ProofMethod, "proof_method"))
+    token: Mapped[str | None] = mapped_column(String(64))  # the proof's token, which stays published
+    proven_at: Mapped[datetime | None]
+    last_checked_at: Mapped[datetime | None]
+    next_check_at: Mapped[datetime | None]
+    failing_since: Mapped[datetime | None]
+    last_failure: Mapped[str | None] = mapped_column(Text)
+    lapsed_at: Mapped[datetime | None]
+    challenge_method: Mapped[ProofMethod | None] = mapped_column(enum_column(ProofMethod, "proof_method"))
+    challenge_token: Mapped[str | None] = mapped_column(String(64))
+    challenge_expires_at: Mapped[datetime | None]
+    challenge_error: Mapped[str | None] = mapped_column(Text)  # why the last check of this challenge failed
+    version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -4,14 +4,20 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from flask import current_app
+
 from grc import tenancy
 from grc.api import Blueprint
 from grc.certification.public import lookup_rate_limit
+from grc.config import Settings
 from grc.extensions import db, limiter
 from grc.guard import public, requires
-from grc.marks import service
+from grc.marks import domain_proofs, service
 from grc.marks.models import MarkLicence
 from grc.marks.schemas import (
+    ChallengeRequestSchema,
+    DomainStatusListSchema,
+    DomainStatusSchema,
     MarkLicenceCreateSchema,
     MarkLicenceListArgs,
     MarkLicenceSchema,
@@ -80,6 +86,50 @@ def withdraw_mark_licence(data: dict[str, Any], licence_id: uuid.UUID) -> MarkLi
     """Rule M2: the CB withdraws the licence; withdrawn is terminal (409 if already withdrawn)."""
     licence = tenancy.resolved(service.visible_licence, licence_id)
     return service.withdraw(db.session, licence, data["reason"], caller=tenancy.current())
+
+
+@blp.route("/mark-licences/<uuid:licence_id>/domains", methods=["GET"])
+@blp.response(200, DomainStatusListSchema)
+def list_mark_licence_domains(licence_id: uuid.UUID) -> dict[str, Any]:
+    """Rule V4: each domain of the licence with its proof state, its re-checks and any pending challenge."""
+    licence = tenancy.resolved(service.visible_licence, licence_id)
+    return {"items": domain_proofs.domains(licence, _settings())}
+
+
+@blp.route("/mark-licences/<uuid:licence_id>/domains/<domain>/challenges", methods=["POST"])
+@requires(*domain_proofs.LICENSEE_ROLES)
+@blp.arguments(ChallengeRequestSchema)
+@blp.response(201, DomainStatusSchema)
+def new_domain_challenge(data: dict[str, Any], licence_id: uuid.UUID, domain: str) -> domain_proofs.DomainStatus:
+    """Rule V4: the licensee asks to prove a domain of its licence; the answer says exactly what to publish where.
+
+    `http`: serve the token as the body of `https://{domain}/.well-known/grc-mark/{token}`; `dns`: a TXT record at
+    `_grc-mark.{domain}` whose value is the token. Then ask for the check. A new challenge replaces a pending one.
+    """
+    licence = tenancy.resolved(service.visible_licence, licence_id)
+    proof = domain_proofs.new_challenge(db.session, licence, domain, data["method"], caller=tenancy.current())
+    return domain_proofs.DomainStatus(proof, domain_proofs.challenge_of(proof, _settings()))
+
+
+@blp.route("/mark-licences/<uuid:licence_id>/domains/<domain>/check", methods=["POST"])
+@requires(*domain_proofs.LICENSEE_ROLES)
+@blp.response(200, DomainStatusSchema)
+@blp.alt_response(409, response="CONFLICT")
+def check_domain(licence_id: uuid.UUID, domain: str) -> domain_proofs.DomainStatus:
+    """Rule V4: the server looks for the pending challenge's token, now (one call, bounded by a timeout).
+
+    Found: `state` is `proven` and the challenge is used up. Not found: `state` is unchanged and `challenge.error`
+    says why; fix it and check again. 409 when no challenge is pending or it expired.
+    """
+    licence = tenancy.resolved(service.visible_licence, licence_id)
+    settings = _settings()
+    proof = domain_proofs.check(db.session, licence, domain, settings, caller=tenancy.current())
+    return domain_proofs.DomainStatus(proof, domain_proofs.challenge_of(proof, settings))
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["GRC_SETTINGS"]
+    return settings
 
 
 @blp.route("/public/mark-licences/<number>", methods=["GET"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from grc.certification.models import CertificateStatus
-from grc.marks.models import LicenceStatus
+from grc.marks.models import LicenceStatus, ProofMethod, ProofState
 from grc.marks.service import MAX_DOMAINS, PERMITTED_USES
 from grc.schemas import ListArgs, Schema, StrictSchema, text
 
@@ -17,6 +17,17 @@ class LicensedCertificateSchema(Schema):
     status = ma.fields.Enum(CertificateStatus, by_value=True)
 
 
+class DomainProofSummarySchema(Schema):
+    """A domain of the licence and whether the licensee proved it controls it (rule V4)."""
+
+    domain = ma.fields.String(metadata={"example": "shop.example.com"})
+    state = ma.fields.Enum(ProofState, by_value=True,
+                           metadata={"description": "proven: the badge may say VALID there (rule V4)"})
+    method = ma.fields.Enum(ProofMethod, by_value=True, allow_none=True)
+    proven_at = ma.fields.DateTime(allow_none=True)
+    last_checked_at = ma.fields.DateTime(allow_none=True)
+
+
 class MarkLicenceSchema(Schema):
     id = ma.fields.UUID()
     number = ma.fields.String(metadata={"description": "Public, globally unique number (badge and verification page)"})
@@ -27,6 +38,8 @@ class MarkLicenceSchema(Schema):
     status_reason = ma.fields.String(allow_none=True)
     permitted_uses = ma.fields.List(ma.fields.String())
     domains = ma.fields.List(ma.fields.String())
+    domain_proofs = ma.fields.List(ma.fields.Nested(DomainProofSummarySchema),
+                                   metadata={"description": "Each domain with its proof state (rule V4)"})
     certificates = ma.fields.List(ma.fields.Nested(LicensedCertificateSchema))
     granted_on = ma.fields.Date()
     granted_by = ma.fields.UUID()
@@ -51,6 +64,47 @@ class MarkLicenceCreateSchema(StrictSchema):
         validate=ma.validate.Length(max=MAX_DOMAINS),
         metadata={"description": "Hostnames where the badge appears (subdomains included); required for website use"},
     )
+
+
+class ChallengeSchema(Schema):
+    """What to publish where (rule V4), then ask for the check."""
+
+    method = ma.fields.String(metadata={"enum": [m.value for m in ProofMethod]})
+    token = ma.fields.String(metadata={"description": "Random, single use: it proves the domain once"})
+    expires_at = ma.fields.DateTime()
+    error = ma.fields.String(allow_none=True, metadata={"description": "Why the last check of this challenge failed"})
+    url = ma.fields.String(allow_none=True,
+                           metadata={"description": "http: answer GET on this URL with 200 and the token as the body"})
+    record_name = ma.fields.String(allow_none=True,
+                                   metadata={"description": "dns: the name of a TXT record whose value is the token"})
+    record_type = ma.fields.String(allow_none=True, metadata={"example": "TXT"})
+
+
+class DomainStatusSchema(Schema):
+    """A domain of the licence: its proof, its re-checks and the pending challenge (rule V4)."""
+
+    domain = ma.fields.String(attribute="proof.domain", metadata={"example": "shop.example.com"})
+    state = ma.fields.Enum(ProofState, by_value=True, attribute="proof.state")
+    method = ma.fields.Enum(ProofMethod, by_value=True, allow_none=True, attribute="proof.method")
+    proven_at = ma.fields.DateTime(allow_none=True, attribute="proof.proven_at")
+    last_checked_at = ma.fields.DateTime(allow_none=True, attribute="proof.last_checked_at")
+    next_check_at = ma.fields.DateTime(allow_none=True, attribute="proof.next_check_at")
+    failing_since = ma.fields.DateTime(
+        allow_none=True, attribute="proof.failing_since",
+        metadata={"description": "Re-checks fail since then; after 14 days the proof lapses (rule V4)"})
+    last_failure = ma.fields.String(allow_none=True, attribute="proof.last_failure")
+    lapsed_at = ma.fields.DateTime(allow_none=True, attribute="proof.lapsed_at")
+    challenge = ma.fields.Nested(ChallengeSchema, allow_none=True)
+
+
+class DomainStatusListSchema(Schema):
+    items = ma.fields.List(ma.fields.Nested(DomainStatusSchema))
+
+
+class ChallengeRequestSchema(StrictSchema):
+    method = ma.fields.Enum(ProofMethod, by_value=True, required=True, metadata={
+        "description": "http: a token at https://{domain}/.well-known/grc-mark/{token}; dns: a TXT record at "
+                       "_grc-mark.{domain}"})
 
 
 class ReasonSchema(StrictSchema):
@@ -81,3 +135,5 @@ class PublicMarkLicenceSchema(Schema):
     certificates = ma.fields.List(ma.fields.Nested(PublicLicenceCertificateSchema))
     permitted_uses = ma.fields.List(ma.fields.String())
     domains = ma.fields.List(ma.fields.String())
+    domain_proofs = ma.fields.List(ma.fields.Nested(DomainProofSummarySchema),
+                                   metadata={"description": "Each domain with its proof state (rule V4)"})

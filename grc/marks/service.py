@@ -16,6 +16,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -30,7 +31,7 @@ from grc.db import utcnow
 from grc.errors import Forbidden, InvalidField, NotFound, RuleViolation
 from grc.events import publish
 from grc.extensions import db
-from grc.marks.models import LicenceStatus, MarkLicence, licence_certificates
+from grc.marks.models import LicenceStatus, MarkLicence, ProofMethod, ProofState, licence_certificates
 from grc.tenancy import Principal
 from grc.tenants import service as tenants
 from grc.tenants.models import Tenant
@@ -50,6 +51,9 @@ MAX_NUMBER_LENGTH = 40  # MarkLicence.number is String(40)
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 GONE = (CertificateStatus.withdrawn, CertificateStatus.expired)
 LOOKUP_LIMIT_SCOPE = "mark-licence-lookup"  # the public JSON, badge and page share one budget per client IP
+# The cached public view's name; a new shape of PublicLicence gets a new one, so no process reads an entry pickled
+# in the old shape (those lapse within viewcache.TTL). licence-v4: with the domains' proofs.
+PUBLIC_VIEW = "licence-v4"
 
 
 # --------------------------------------------------------------------------- granting (M1)
@@ -293,6 +297,15 @@ class PublicCertificate:
 
 
 @dataclass(frozen=True)
+class PublicDomainProof:
+    domain: str
+    state: ProofState
+    method: ProofMethod | None
+    proven_at: datetime | None
+    last_checked_at: datetime | None
+
+
+@dataclass(frozen=True)
 class PublicLicence:
     """Only what anyone may know about a licence (M3); built in system scope from public fields alone."""
 
@@ -304,6 +317,9 @@ class PublicLicence:
     certificates: list[PublicCertificate]
     permitted_uses: list[str]
     domains: list[str]
+    domain_proofs: list[PublicDomainProof]
+    granted_on: date
+    valid_until: date | None  # the first expiry of its certificates, when the licence stops being valid
 
     @property
     def state_word(self) -> str:
@@ -311,7 +327,17 @@ class PublicLicence:
 
     def allows_host(self, host: str) -> bool:
         """M3: the badge may appear on a licensed domain or any of its subdomains."""
-        return any(host == domain or host.endswith("." + domain) for domain in self.domains)
+        return self.domain_of(host) is not None
+
+    def domain_of(self, host: str) -> str | None:
+        """The licensed domain ``host`` is, or is a subdomain of (the longest if several are)."""
+        matching = [domain for domain in self.domains if host == domain or host.endswith("." + domain)]
+        return max(matching, key=len) if matching else None
+
+    def is_proven(self, host: str) -> bool:
+        """V4: ``host`` is a licensed domain, or a subdomain of one, that the licensee proved it controls."""
+        return any(proof.state == ProofState.proven and (host == proof.domain or host.endswith("." + proof.domain))
+                   for proof in self.domain_proofs)
 
 
 def public_licence(session: Session, number: str) -> PublicLicence:
@@ -324,7 +350,7 @@ def public_licence(session: Session, number: str) -> PublicLicence:
     number = number.strip().upper()
     if not number.startswith(NUMBER_PREFIX) or len(number) > MAX_NUMBER_LENGTH or "\x00" in number:
         raise NotFound("No mark licence with this number.")
-    view = viewcache.cached(session, "licence", number, lambda: _load_public_licence(session, number))
+    view = viewcache.cached(session, PUBLIC_VIEW, number, lambda: _load_public_licence(session, number))
     if view is None:
         raise NotFound("No mark licence with this number.")
     return view
@@ -354,6 +380,9 @@ def _load_public_licence(session: Session, number: str) -> tuple[tuple[uuid.UUID
             cb_name=cb.name,
             standards=list(dict.fromkeys(c.standard for c in shown)),
             certificates=shown, permitted_uses=list(licence.permitted_uses), domains=list(licence.domains),
+            domain_proofs=[PublicDomainProof(p.domain, p.state, p.method, p.proven_at, p.last_checked_at)
+                           for p in licence.domain_proofs],
+            granted_on=licence.granted_on, valid_until=min((c.expiry_date for c in certs), default=None),
         )
 
 

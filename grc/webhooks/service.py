@@ -6,22 +6,18 @@ until the receiver answers 2xx. Calls are signed the Standard Webhooks way: ``we
 (``msg_<outbox message id>``), so retries and redeliveries carry the same id and receivers can deduplicate.
 
 The secret is shown once (on creation and rotation) and kept in clear because HMAC needs it. The SSRF guard
-(``check_destination``) refuses URLs that resolve to internal addresses, at subscription time and again at
-every send, because DNS answers change.
+(``grc.outbound.check_destination``) refuses URLs that resolve to internal addresses, at subscription time and
+again at every send, because DNS answers change.
 """
 from __future__ import annotations
 
 import base64
 import functools
-import ipaddress
 import json
 import secrets
-import socket
 import uuid
-from collections.abc import Callable
 from datetime import UTC
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from flask import current_app
@@ -41,91 +37,13 @@ from grc.notifications import catalogue
 from grc.notifications import delivery as runner
 from grc.notifications.delivery import DeliveryFailed
 from grc.notifications.models import Delivery, DeliveryChannel, WebhookSubscription
+from grc.outbound import DestinationRefused, IPAddress, check_destination, failure_text, pinned_request
 
 WEBHOOK_ADMINS = ("cb_admin", "client_admin")
 ALL_EVENTS = "*"
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 24
 USER_AGENT = "grc-webhooks/1"
-DEFAULT_PORTS = {"http": 80, "https": 443}
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-Resolver = Callable[[str, int], list[IPAddress]]
-
-
-# --------------------------------------------------------------------------- the SSRF guard
-
-
-class DestinationRefused(ValueError):
-    """A webhook URL the API will not call: not http(s), no host, unresolvable, or an internal address."""
-
-
-def check_destination(url: str, allowed_hosts: str, resolve: Resolver | None = None) -> list[IPAddress]:
-    """Refuse ``url`` unless every address its host resolves to is public, or the host or address is allowed;
-    returns the addresses checked (none for a host allowed by name), so the call can be pinned to them.
-
-    ``allowed_hosts`` is the operator's comma-separated list of host names and IPs/CIDRs that may be reached
-    although internal (a receiver on the same network); anything else internal would let a tenant make the
-    server call its own metadata service (169.254.169.254), database or admin ports.
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
-        raise DestinationRefused("not a URL") from exc
-    if parts.scheme not in DEFAULT_PORTS:
-        raise DestinationRefused("only http and https URLs can receive webhooks")
-    host = (parts.hostname or "").rstrip(".")
-    if not host:
-        raise DestinationRefused("the URL names no host")
-    try:
-        port = parts.port or DEFAULT_PORTS[parts.scheme]
-    except ValueError as exc:
-        raise DestinationRefused("the port is not a number from 0 to 65535") from exc
-    names, networks = _allow_list(allowed_hosts)
-    if host in names:
-        return []
-    addresses = (resolve or resolve_host)(host, port)
-    for address in map(_unwrapped, addresses):
-        if is_internal(address) and not any(address in network for network in networks):
-            raise DestinationRefused(f"{host} resolves to {address}, an internal address (loopback, private, "
-                                     "link-local, multicast, reserved or unspecified); webhooks go to public hosts")
-    return addresses
-
-
-def resolve_host(host: str, port: int) -> list[IPAddress]:
-    """Every address the host resolves to (a name may resolve to a public and an internal one)."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError, ValueError) as exc:  # ValueError: what the IDNA codec refuses
-        raise DestinationRefused(f"{host} does not resolve") from exc
-    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
-
-
-def _unwrapped(address: IPAddress) -> IPAddress:
-    """The IPv4 address inside an IPv4-mapped (::ffff:127.0.0.1) or 6to4 IPv6 address, which reach it."""
-    if isinstance(address, ipaddress.IPv6Address):
-        return address.ipv4_mapped or address.sixtofour or address
-    return address
-
-
-def is_internal(address: IPAddress) -> bool:
-    """Loopback, private, link-local (cloud metadata), multicast, reserved, unspecified, site-local, or otherwise
-    not globally routable (100.64.0.0/10, where some clouds serve metadata too)."""
-    return (address.is_loopback or address.is_private or address.is_link_local or address.is_multicast
-            or address.is_reserved or address.is_unspecified or not address.is_global
-            or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local))
-
-
-def _allow_list(allowed_hosts: str) -> tuple[set[str], list[IPNetwork]]:
-    names: set[str] = set()
-    networks: list[IPNetwork] = []
-    for entry in filter(None, (item.strip().lower().rstrip(".") for item in allowed_hosts.split(","))):
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            names.add(entry)
-    return names, networks
 
 
 def _allowed_hosts() -> str:
@@ -264,8 +182,7 @@ def _call(url: str, settings: Settings, secret: str, webhook_id: str, body: str)
         addresses = check_destination(url, settings.webhook_allowed_hosts)
     except DestinationRefused as exc:
         raise DeliveryFailed(f"refused destination: {exc}") from exc
-    pinned = sorted(addresses, key=lambda address: address.version)[:1]  # IPv4 first, as most receivers listen
-    return _post(url, pinned, body, signed_headers(secret, webhook_id, body), settings.webhook_timeout_seconds)
+    return _post(url, addresses, body, signed_headers(secret, webhook_id, body), settings.webhook_timeout_seconds)
 
 
 def event_body(message: OutboxMessage) -> str:
@@ -286,30 +203,14 @@ def signed_headers(secret: str, webhook_id: str, body: str) -> dict[str, str]:
     }
 
 
-# One client per process: building one loads the CA bundle (16 ms, two thirds of a delivery's cost). It is built
-# when the module is imported, so a `grc worker` builds it once and every job it forks inherits it; built on first
-# use, each job built its own, and the calls of a batch, running side by side, each built one at once. It keeps no
-# connection alive, so each call still connects afresh to the address its guard checked, with its own SNI.
-_HTTP = httpx.Client(follow_redirects=False, limits=httpx.Limits(max_keepalive_connections=0))
-
-
-def _post(url: str, pinned: list[IPAddress], body: str, headers: dict[str, str], timeout: int) -> int:
-    """Connect to the address the guard checked (a second DNS answer could point inside: DNS rebinding), with
-    the original host in ``Host`` and in TLS (SNI and certificate check). Redirects are not followed (they
-    could lead past the guard); the answer's body is never read."""
-    target, extensions = httpx.URL(url), {}
-    if pinned and target.host != str(pinned[0]):
-        headers = {**headers, "host": target.netloc.decode("ascii")}
-        extensions = {"sni_hostname": target.host}
-        target = target.copy_with(host=str(pinned[0]))
+def _post(url: str, addresses: list[IPAddress], body: str, headers: dict[str, str], timeout: int) -> int:
+    """POST to the address the guard checked (``grc.outbound.pinned_request``); the answer's body is never read."""
     try:
-        request = _HTTP.build_request("POST", target, content=body.encode(), headers=headers, extensions=extensions,
-                                      timeout=timeout)
-        response = _HTTP.send(request, stream=True)
+        response = pinned_request("POST", url, addresses, headers, timeout, content=body.encode())
         status = response.status_code
         response.close()
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # timeouts and connection errors say little in str()
-        raise DeliveryFailed(": ".join(filter(None, (type(exc).__name__, str(exc))))) from exc
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise DeliveryFailed(failure_text(exc)) from exc
     if not 200 <= status < 300:
         raise DeliveryFailed(f"the receiver answered HTTP {status}", status)
     return status

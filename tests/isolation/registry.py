@@ -40,7 +40,7 @@ class Victim:
 
     param: str
     label: str
-    id: uuid.UUID
+    id: uuid.UUID | str  # a str for a parameter that names by value (a licence's domain)
     addressable_by: frozenset[str]
 
 

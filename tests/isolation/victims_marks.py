@@ -1,4 +1,4 @@
-"""Isolation victims of certification marks: cb-a's mark licence for client-a."""
+"""Isolation victims of certification marks: cb-a's mark licence for client-a, and a domain of it (V4)."""
 from __future__ import annotations
 
 from flask import Flask
@@ -9,9 +9,12 @@ from tests.isolation.registry import BOTH, Victim, victims
 from tests.world import World, act_as
 
 
-@victims("licence_id", marked=True)
-def licence_victims(app: Flask, world: World) -> list[Victim]:
-    """cb-a's mark licence for client-a, on an active certificate (made through the ORM)."""
+@victims("licence_id", "domain", marked=True)
+def licence_victims(app: Flask, world: World) -> dict[str, list[Victim]]:
+    """cb-a's mark licence for client-a, on an active certificate (made through the ORM), and its domain, which
+    client-a's admin asked to prove (so a proof row exists to be reached)."""
+    from grc.marks.domain_proofs import new_challenge
+    from grc.marks.models import ProofMethod
     from grc.marks.service import grant
     from tests.marks_factory import make_certificate
 
@@ -22,4 +25,8 @@ def licence_victims(app: Flask, world: World) -> list[Victim]:
                                      "permitted_uses": ["website"], "domains": ["victim.example"]},
                         caller=tenancy.current())
         db.session.commit()
-        return [Victim("licence_id", "cb-a's mark licence for client-a", licence.id, BOTH)]
+        act_as("client_admin@client-a.test")
+        new_challenge(db.session, licence, "victim.example", ProofMethod.dns, caller=tenancy.current())
+        db.session.commit()
+        return {"licence_id": [Victim("licence_id", "cb-a's mark licence for client-a", licence.id, BOTH)],
+                "domain": [Victim("domain", "a domain of cb-a's mark licence for client-a", "victim.example", BOTH)]}

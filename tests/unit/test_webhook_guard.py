@@ -1,13 +1,13 @@
-"""J5, the webhook address guard (``grc.webhooks.service.check_destination``): a tenant's webhook URL must not
-make the server call itself, its network or the cloud's metadata service. The guard takes the resolver as a
-parameter, so each scenario names the addresses a host "resolves" to; no DNS server is asked."""
+"""J5, the webhook address guard (``grc.outbound.check_destination``, which the V4 domain checks share): a tenant's
+webhook URL must not make the server call itself, its network or the cloud's metadata service. The guard takes the
+resolver as a parameter, so each scenario names the addresses a host "resolves" to; no DNS server is asked."""
 from __future__ import annotations
 
 import ipaddress
 
 import pytest
 
-from grc.webhooks.service import DestinationRefused, check_destination, is_internal
+from grc.outbound import DestinationRefused, check_destination, is_internal
 
 PUBLIC = "93.184.215.14"
 
