@@ -10,6 +10,7 @@ from grc.certification.models import (
     CertificateTransfer,
     CertificationDecision,
 )
+from grc.credentials.models import CertificateCredential, StatusEntry
 from grc.db import Base
 from grc.events import OutboxMessage
 from grc.evidence.models import EvidenceFile
@@ -40,6 +41,7 @@ __all__ = [
     "AuditTeamMember",
     "CbPolicy",
     "Certificate",
+    "CertificateCredential",
     "CertificateEvent",
     "CertificateRevision",
     "CertificateTransfer",
@@ -72,6 +74,7 @@ __all__ = [
     "WebhookSubscription",
     "RevokedToken",
     "SignInSession",
+    "StatusEntry",
     "Tenant",
     "User",
     "ViewVersion",
