@@ -1,5 +1,5 @@
-"""W3C Bitstring Status List v1.0, the encoding alone: which list length holds a CB's entries, and the
-``encodedList`` of a list whose set bits are given (GZIP, then multibase base64url without padding, prefix "u";
+"""W3C Bitstring Status List v1.0, the encoding alone: which list length holds a CB's entries, the
+``encodedList`` of a list whose set bits are given, and one bit read back (GZIP, then multibase base64url without padding, prefix "u";
 index 0 is the most significant bit of the first byte)."""
 from __future__ import annotations
 
@@ -30,3 +30,12 @@ def encode(set_indexes: Iterable[int], length: int) -> str:
         bits[index // 8] |= 0x80 >> (index % 8)
     compressed = gzip.compress(bytes(bits), mtime=0)  # mtime 0: the same bits always encode the same
     return MULTIBASE_BASE64URL + base64.urlsafe_b64encode(compressed).rstrip(b"=").decode()
+
+
+def bit(encoded: str, index: int) -> int:
+    """Bit ``index`` of an ``encodedList`` (ValueError if it is not one, IndexError beyond its end)."""
+    if not encoded.startswith(MULTIBASE_BASE64URL):
+        raise ValueError("encodedList is not multibase base64url")
+    data = encoded.removeprefix(MULTIBASE_BASE64URL)
+    bits = gzip.decompress(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
+    return (bits[index // 8] >> (7 - index % 8)) & 1

@@ -67,7 +67,7 @@ def certificate_changed(event: events.Event) -> None:
         keep_up(event.session, event.subject)
 
 
-def keep_up(session: Session, certificate: Certificate) -> CertificateCredential:
+def keep_up(session: Session, certificate: Certificate) -> tuple[StatusEntry, CertificateCredential]:
     """The certificate's status entry, with the bits its status says, and the credential of its current revision,
     signed now if it has none yet; in the caller's transaction and the certificate's CB's scope."""
     entry = _status_entry(session, certificate)
@@ -75,7 +75,7 @@ def keep_up(session: Session, certificate: Certificate) -> CertificateCredential
     if (entry.revoked, entry.suspended) != (revoked, suspended):  # an unchanged row stays clean: no view goes stale
         entry.revoked, entry.suspended = revoked, suspended
     found = _credential_of(session, certificate.id, certificate.revision)
-    return found or _issue(session, certificate, entry)
+    return entry, found or _issue(session, certificate, entry)
 
 
 def _status_entry(session: Session, certificate: Certificate) -> StatusEntry:
@@ -217,18 +217,31 @@ def _load_credential(session: Session, cb_slug: str, number: str,
     if cb_id is None:
         return None
     with tenancy.within(session, cb_id, tenancy.CERTIFICATION_BODY):
-        certificate = session.scalars(
-            select(Certificate).where(Certificate.tenant_id == cb_id, Certificate.number == number)
-            .options(lazyload(Certificate.history))
-        ).one_or_none()
-        if certificate is None or not certificate.revisions:
+        certificate = certificate_numbered(session, cb_id, number)
+        if certificate is None:
             return None
         if revision is None or revision == certificate.revision:
-            credential: CertificateCredential | None = keep_up(session, certificate)
-            session.flush()  # in the CB's scope: a first issue is written as the CB's rows
+            credential: CertificateCredential | None = kept_up(session, certificate)[1]
         else:
             credential = _credential_of(session, certificate.id, revision)
         return None if credential is None else ((cb_id,), credential.token)
+
+
+def certificate_numbered(session: Session, cb_id: uuid.UUID, number: str) -> Certificate | None:
+    """Certificate ``number`` of CB ``cb_id`` with its revisions (not its history), read in the CB's scope."""
+    certificate = session.scalars(
+        select(Certificate).where(Certificate.tenant_id == cb_id, Certificate.number == number)
+        .options(lazyload(Certificate.history))
+    ).one_or_none()
+    return certificate if certificate is not None and certificate.revisions else None
+
+
+def kept_up(session: Session, certificate: Certificate) -> tuple[StatusEntry, CertificateCredential]:
+    """``keep_up`` for a public read, inside ``tenancy.within`` the CB: a first issue is flushed there, so it is
+    written as the CB's rows, and committed by the read's unit of work."""
+    kept = keep_up(session, certificate)
+    session.flush()
+    return kept
 
 
 def public_status_list(session: Session, cb_slug: str, purpose: str) -> str | None:

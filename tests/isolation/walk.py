@@ -75,7 +75,9 @@ PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")  # werkzeug's <converter:name>
 # Routes anyone may call; the walk leaves them out, so each entry is a reviewed decision.
 PUBLIC_ROUTES = frozenset({"POST /api/v1/auth/login", "POST /api/v1/auth/token",
                            "GET /api/v1/public/mark-licences/<number>",
-                           "GET /api/v1/public/certificates/<cb_slug>/<path:number>"})
+                           "GET /api/v1/public/certificates/<cb_slug>/<path:number>",
+                           "GET /api/v1/public/certificates/<cb_slug>/<path:number>/credential",
+                           "GET /api/v1/public/cbs/<cb_slug>/status-lists/<purpose>"})
 
 
 # --------------------------------------------------------------------------- the routes
