@@ -56,7 +56,7 @@ from bench.dataset.sizes import SMALL
 from bench.notify_latency import DRAIN_TARGET_S, P99_TARGET_S, TOPIC, percentiles, receiver, wait_for_drain
 from bench.run import OUT, ROOT, audit_in_progress, gunicorn, load_dataset, login, query, stop
 from bench.scenarios import FINDING_BODY
-from bench.sweep import SECRET_KEY
+from bench.sweep import KEY_ENCRYPTION_KEY, SECRET_KEY
 from bench.time_limit import time_limit
 from tests import servers
 
@@ -344,7 +344,8 @@ def run(duration: float, writers: int, workdir: Path, stack: ExitStack) -> Outco
     data = load_dataset(SMALL, database_url)
     hooks = stack.enter_context(receiver())
     env = {**os.environ, "GRC_ENV": "production", "GRC_SECRET_KEY": SECRET_KEY,
-           "GRC_DATABASE_URL": database_url, "GRC_REDIS_URL": redis_server.url,
+           "GRC_KEY_ENCRYPTION_KEY": KEY_ENCRYPTION_KEY, "GRC_DATABASE_URL": database_url,
+           "GRC_REDIS_URL": redis_server.url,
            "GRC_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "GRC_LOG_LEVEL": "WARNING", "GRC_ACCESS_TOKEN_MINUTES": "240",
            "GRC_STORAGE_LOCATION": str(workdir / "evidence")}
     # As production runs them: the API as the unprivileged grc_api role, the worker and scheduler as the owner.

@@ -33,7 +33,7 @@ from bench import floors
 from bench.dataset.sizes import SMALL
 from bench.run import Dataset, load_dataset, throwaway_redis
 from bench.scenarios import FINDING_BODY
-from bench.sweep import SECRET_KEY, throwaway_postgres
+from bench.sweep import KEY_ENCRYPTION_KEY, SECRET_KEY, throwaway_postgres
 from tests import servers
 
 ROUNDS = 5
@@ -56,7 +56,7 @@ def api_app(database_url: str, redis_url: str, workdir: Path) -> Flask:
     from grc.app import create_app
 
     app = create_app(env="production", database_url=servers.as_api_role(database_url), redis_url=redis_url,
-                     secret_key=SECRET_KEY,
+                     secret_key=SECRET_KEY, key_encryption_key=KEY_ENCRYPTION_KEY,
                      public_rate_limit="1000000 per minute", login_rate_limit_ip="10000 per minute",
                      login_rate_limit_account="10000 per minute", storage_location=str(workdir / "evidence"))
     logging.getLogger().handlers[0].stream = (workdir / "access.log").open("a")  # the log line is paid, not shown

@@ -43,7 +43,7 @@ from bench import scenarios
 from bench.dataset.sizes import SMALL
 from bench.run import ROOT, gunicorn, load_dataset, login, prepare, query, stop, throwaway_redis
 from bench.scenarios import Load
-from bench.sweep import SECRET_KEY, throwaway_postgres
+from bench.sweep import KEY_ENCRYPTION_KEY, SECRET_KEY, throwaway_postgres
 from bench.time_limit import time_limit
 from tests import servers
 
@@ -170,7 +170,8 @@ def run(load: Load, workdir: Path, stack: ExitStack) -> Latency:
         raise SystemExit("needs redis-server: the latency measured is the queue's (apt-get install redis-server)")
     data = load_dataset(SMALL, database_url)
     hooks = stack.enter_context(receiver())
-    env = {"GRC_ENV": "production", "GRC_SECRET_KEY": SECRET_KEY, "GRC_DATABASE_URL": database_url,
+    env = {"GRC_ENV": "production", "GRC_SECRET_KEY": SECRET_KEY, "GRC_KEY_ENCRYPTION_KEY": KEY_ENCRYPTION_KEY,
+           "GRC_DATABASE_URL": database_url,
            "GRC_REDIS_URL": redis_url, "GRC_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "GRC_LOG_LEVEL": "WARNING",
            "GRC_ACCESS_TOKEN_MINUTES": "240", "GRC_STORAGE_LOCATION": str(workdir / "evidence")}
     server = stack.enter_context(gunicorn("grc.wsgi:app", env, "/healthz", workdir))

@@ -62,10 +62,12 @@ from bench.scenarios import (
     Scenario,
     Verdict,
 )
-from bench.sweep import SECRET_KEY, throwaway_postgres
+from bench.sweep import KEY_ENCRYPTION_KEY, SECRET_KEY, throwaway_postgres
 from bench.time_limit import time_limit
+from grc.config import Settings
 from grc.db import utcnow
 from grc.dbmigrate import upgrade
+from grc.signing.service import provision_missing_keys
 from tests import servers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,6 +116,9 @@ def load_dataset(sizes: Sizes, database_url: str) -> Dataset:
     server's superuser (COPY does not run under row-level security); its per-table report goes to stdout."""
     built = build(superuser_url(database_url), sizes, seed=1, today=utcnow().date())
     print("\n".join(f"  {line}" for line in built.lines()), flush=True)
+    # the data set's CBs get their signing keys as `grc db upgrade` gives them to CBs created before keys existed
+    provision_missing_keys(Settings(database_url=database_url, secret_key=SECRET_KEY,
+                                    key_encryption_key=KEY_ENCRYPTION_KEY))
     return dataset_of(built.summary)
 
 
@@ -405,7 +410,8 @@ def run(mode: Mode, load: Load, workdir: Path, stack: ExitStack, seeded: tuple[s
     _vacuum(database_url)
     print(f"  loaded in {time.perf_counter() - started:.0f} s: {data.sizes}", flush=True)
     floor_env = {floors.DATABASE_URL_ENV: database_url}
-    api_env = {"GRC_ENV": "production", "GRC_SECRET_KEY": SECRET_KEY, "GRC_DATABASE_URL": database_url,
+    api_env = {"GRC_ENV": "production", "GRC_SECRET_KEY": SECRET_KEY, "GRC_KEY_ENCRYPTION_KEY": KEY_ENCRYPTION_KEY,
+               "GRC_DATABASE_URL": database_url,
                "GRC_REDIS_URL": redis_url, "GRC_PUBLIC_RATE_LIMIT": PUBLIC_RATE_LIMIT,
                "GRC_ACCESS_TOKEN_MINUTES": str(TOKEN_MINUTES), "GRC_STORAGE_LOCATION": str(workdir / "evidence")}
     results: list[Result] = []

@@ -62,6 +62,7 @@ class Measurement:
 
 
 SECRET_KEY = "bench-" + "x" * 40  # the apps' (tenant scopes are proven with a key derived from it)
+KEY_ENCRYPTION_KEY = "bench-kek-" + "k" * 40  # seals the CBs' signing keys (production demands one)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ answers, the delivery channels. docs/ARCHITECTURE.md draws the layers.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -43,11 +44,15 @@ from grc.risks.control_routes import blp as controls
 from grc.risks.reporting_routes import blp as risk_reporting
 from grc.risks.routes import blp as risks
 from grc.schemes.routes import blp as schemes
+from grc.signing.routes import blp as signing_keys
+from grc.signing.routes import issuers as public_issuers
 from grc.tenants.routes import clients, policy, tenants
 from grc.web.routes import web
 from grc.webhooks.routes import blp as webhooks
 
 API_PREFIX = "/api/v1"
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -62,6 +67,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.json = JSONProvider(app)  # request.get_json refuses a body nested too deep instead of recursing into it
     app.config.update(_flask_config(settings))
     request_log.configure_logging(settings.log_level)
+    if not settings.key_encryption_key:
+        log.warning("GRC_KEY_ENCRYPTION_KEY is not set: signing keys are sealed with a development key derived from "
+                    "GRC_SECRET_KEY (production refuses to start without it)")
     db.init_app(app, settings.database_url, {tenancy.SCOPE_KEY: tenancy.scope_key(settings.secret_key)})
     jwt.init_app(app)
     install_jwt_loaders(jwt)
@@ -126,8 +134,9 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
 def _register_domains(api: Api) -> list[Blueprint]:
     """Each domain's blueprints, in the order their tags appear in the docs."""
     blueprints = [auth, tenants, clients, users, api_clients, policy, schemes, audits, findings, actions, evidence,
-                  certification, certificate_documents, public_certificates, public_credentials, mark_licences, risks,
-                  controls, risk_reporting, audit_events, notifications, webhooks, jobs]
+                  certification, certificate_documents, public_certificates, public_credentials, signing_keys,
+                  public_issuers, mark_licences, risks, controls, risk_reporting, audit_events, notifications, webhooks,
+                  jobs]
     for blp in blueprints:
         api.register_blueprint(blp)
     return blueprints

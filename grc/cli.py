@@ -18,6 +18,7 @@ from grc.jobs.inline import start_inline_scheduler
 from grc.jobs.processes import CRON_CONFIG, run_scheduler, run_worker
 from grc.jobs.queue import get_queue, set_worker_app
 from grc.openapi import spec_json
+from grc.signing import service as signing
 
 
 def _settings() -> Settings:
@@ -48,10 +49,13 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Migrate the database in GRC_DATABASE_URL (the owner's) up to REVISION, grant the API role its rows and keep
-    the key that API scopes are proven with (derived from GRC_SECRET_KEY: run it again when that changes)."""
+    the key that API scopes are proven with (derived from GRC_SECRET_KEY: run it again when that changes), and give
+    every certification body without a signing key its first one (V1)."""
     settings = _settings()
     upgrade(settings.database_url, revision, secret_key=settings.secret_key)
-    click.echo(f"database at {revision}")
+    provisioned = signing.provision_missing_keys(settings)
+    click.echo(f"database at {revision}" + (f"; signing keys created for {provisioned} certification bodies"
+                                            if provisioned else ""))
 
 
 @db.command("downgrade")

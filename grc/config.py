@@ -34,6 +34,8 @@ class Settings:
     database_url: str = field(default_factory=lambda: _env("GRC_DATABASE_URL", _default_database_url()))
     redis_url: str = field(default_factory=lambda: _env("GRC_REDIS_URL", ""))
     secret_key: str = field(default_factory=lambda: _env("GRC_SECRET_KEY", DEV_SECRET))
+    # Seals the CBs' private signing keys at rest (V1); empty = derived from GRC_SECRET_KEY (development only).
+    key_encryption_key: str = field(default_factory=lambda: _env("GRC_KEY_ENCRYPTION_KEY", ""))
     access_token_minutes: int = field(default_factory=lambda: _env_int("GRC_ACCESS_TOKEN_MINUTES", 15))
     refresh_token_days: int = field(default_factory=lambda: _env_int("GRC_REFRESH_TOKEN_DAYS", 30))
     login_rate_limit_ip: str = field(default_factory=lambda: _env("GRC_LOGIN_RATE_LIMIT_IP", "20 per minute"))
@@ -90,3 +92,6 @@ class Settings:
             raise RuntimeError("GRC_SECRET_KEY must be set in production (the development secret is public)")
         if self.is_production and len(self.secret_key) < 32:
             raise RuntimeError("GRC_SECRET_KEY must be at least 32 characters in production")
+        if self.is_production and len(self.key_encryption_key) < 32:
+            raise RuntimeError("GRC_KEY_ENCRYPTION_KEY must be set to at least 32 random characters in production: it "
+                               "seals the certification bodies' signing keys (V1)")

@@ -26,6 +26,13 @@ NAMING_CONVENTION = {
 }
 
 
+# Audit-trail marker: these columns are recorded as changed, never with their value.
+SECRET = {"audit": "redact"}
+# Audit-trail marker: bookkeeping that changes on its own (every token refresh); the trail leaves it out, so a change
+# of these columns alone writes no event.
+UNAUDITED = {"audit": "omit"}
+
+
 def new_id() -> uuid.UUID:
     """A UUIDv7: unique, and ordered by creation time, so keyset pagination on ids follows creation order."""
     return uuid.UUID(bytes=uuid_utils.uuid7().bytes)

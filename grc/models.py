@@ -30,6 +30,7 @@ from grc.risks.models import (
     RiskReview,
 )
 from grc.schemes.models import Scheme
+from grc.signing.models import SigningKey
 from grc.tenants.models import CbPolicy, ClientRelationship, Tenant
 from grc.uow import IdempotencyRecord
 from grc.viewcache import ViewVersion
@@ -60,6 +61,7 @@ __all__ = [
     "RiskRegister",
     "RiskReview",
     "Scheme",
+    "SigningKey",
     "ApiClient",
     "AuditChainHead",
     "AuditEvent",

@@ -125,6 +125,7 @@ REVOKE ALL ON {schema}.alembic_version FROM {role};
 REVOKE UPDATE, DELETE ON {schema}.revoked_tokens FROM {role};
 DO $$ BEGIN
   IF to_regclass('{schema}.view_versions') IS NOT NULL THEN REVOKE DELETE ON {schema}.view_versions FROM {role}; END IF;
+  IF to_regclass('{schema}.signing_keys') IS NOT NULL THEN REVOKE DELETE ON {schema}.signing_keys FROM {role}; END IF;
 END $$;
 ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role};
 ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT USAGE, SELECT ON SEQUENCES TO {role};
@@ -141,7 +142,8 @@ def grant_api_role(connection: Connection) -> bool:
     """Let ``API_ROLE`` read and write rows of every table, now and in the tables later migrations create (row-level
     security still decides which rows); nothing more: no TRUNCATE, no DDL, not the migration table, and revocations
     only added (logout), never lifted (the owner's cleanup job removes expired ones), view versions never deleted
-    (a deleted version, written again from 1, could pass a stale cached view as fresh). Idempotent:
+    (a deleted version, written again from 1, could pass a stale cached view as fresh), signing keys never deleted
+    (the credentials a deleted key signed could no longer be verified: rotation retires). Idempotent:
     ``grc db upgrade`` runs it after migrating, so a role created after the migrations gets its grants there.
     Returns whether the role exists (without it there is nothing to grant)."""
     return _api_privileges(connection, _API_GRANTS)

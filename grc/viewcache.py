@@ -125,9 +125,9 @@ def _versions(session: Session, owners: Iterable[uuid.UUID]) -> Versions:
     statement = select(ViewVersion.owner, ViewVersion.version).where(ViewVersion.owner.in_([*owners, EVERYONE]))
     engine = session.get_bind().engine
     if engine.dialect.name != "postgresql":
-        return dict(session.execute(statement).tuples().all())
+        return dict(session.execute(statement).all())
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return dict(connection.execute(statement).tuples().all())
+        return dict(connection.execute(statement).all())
 
 
 def _store(redis: Redis, view_key: str, entry: tuple[frozenset[uuid.UUID], Versions | None, Any]) -> None:

@@ -130,8 +130,16 @@ def test_production_without_a_real_secret_key_refuses_with_a_clear_message(
     assert not (tmp_path / "grc.sqlite3").exists(), "nothing may be done before the check"
 
 
-def test_production_with_a_strong_secret_key_runs(tmp_path: Path) -> None:
+def test_V1_production_without_a_key_encryption_key_refuses_with_a_clear_message(tmp_path: Path) -> None:
     env = grc_env(tmp_path / "grc.sqlite3", GRC_ENV="production", GRC_SECRET_KEY=STRONG_SECRET)
+    result = run_grc(env, "db", "upgrade")
+    assert result.returncode == 1 and "GRC_KEY_ENCRYPTION_KEY" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "grc.sqlite3").exists()
+
+
+def test_production_with_a_strong_secret_key_runs(tmp_path: Path) -> None:
+    env = grc_env(tmp_path / "grc.sqlite3", GRC_ENV="production", GRC_SECRET_KEY=STRONG_SECRET,
+                  GRC_KEY_ENCRYPTION_KEY=STRONG_SECRET[::-1])
     ok(run_grc(env, "db", "upgrade"))
 
 

@@ -75,6 +75,7 @@ def test_compose_runs_production_settings_and_demands_the_secrets(compose: dict[
         env = compose["services"][name]["environment"]
         assert env["GRC_ENV"] == "production", name
         assert env["GRC_SECRET_KEY"] == "${GRC_SECRET_KEY:?set it}", name
+        assert env["GRC_KEY_ENCRYPTION_KEY"] == "${GRC_KEY_ENCRYPTION_KEY:?set it}", name
         assert env["GRC_DATABASE_URL"].startswith("postgresql+psycopg://"), name
         password = "${GRC_API_DB_PASSWORD:?" if name == "api" else "${GRC_DB_PASSWORD:?"
         assert password in env["GRC_DATABASE_URL"], name
@@ -211,6 +212,7 @@ def gunicorn_server(tmp_path: Path) -> Iterator[tuple[str, Path, Path, subproces
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRC_")} | {
         "GRC_ENV": "production", "GRC_SECRET_KEY": "gunicorn-test-" + "k" * 40, "GRC_DATABASE_URL": database,
+        "GRC_KEY_ENCRYPTION_KEY": "gunicorn-test-kek-" + "k" * 40,
         "GRC_BIND": f"127.0.0.1:{port}", "GRC_WORKERS": "2", "GRC_CONTROL_SOCKET": str(tmp_path / "gunicorn.ctl"),
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }

@@ -176,6 +176,7 @@ def test_T2_a_temporary_table_cannot_pose_as_the_platform_tenant(api, world):
     "DELETE FROM revoked_tokens",
     "UPDATE revoked_tokens SET expires_at = now()",
     "DELETE FROM view_versions",
+    "DELETE FROM signing_keys",
 ])
 def test_T2_the_api_role_cannot_change_who_it_is_or_what_the_walls_are(api, world, statement):
     with pytest.raises(psycopg.errors.InsufficientPrivilege):

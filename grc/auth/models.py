@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from grc.db import Base, IdMixin, TimestampMixin, enum_column, utcnow
+from grc.db import SECRET, UNAUDITED, Base, IdMixin, TimestampMixin, enum_column, utcnow
 from grc.tenancy import TenantScoped
 from grc.tenants.models import TenantKind
 
@@ -22,11 +22,6 @@ ADMIN_ROLES = ("platform_admin", "cb_admin", "client_admin")
 USER_AGENT_LENGTH = 200  # enough to tell browsers and devices apart; longer ones are cut
 IP_ADDRESS_LENGTH = 45  # the longest IPv6 text (IPv4-mapped)
 
-# Audit-trail marker: these columns are recorded as changed, never with their value.
-SECRET = {"audit": "redact"}
-# Audit-trail marker: bookkeeping that changes on its own (every token refresh); the trail leaves it out, so a change
-# of these columns alone writes no event.
-UNAUDITED = {"audit": "omit"}
 
 
 class User(IdMixin, TimestampMixin, TenantScoped, Base):

@@ -47,8 +47,10 @@ def _load(session: Session, cb_slug: str, number: str) -> tuple[tuple[Any, ...],
         if certificate is None:
             return None
         entry, credential = kept_up(session, certificate)
+        published = signing.public_keys(session, cb_slug)  # the JWKS anyone fetches
         try:
-            verdict = verdict_on(credential.token, KeySet.import_key_set(signing.jwks(cb_id)), entry, utcnow())
+            verdict = verdict_on(credential.token, KeySet.import_key_set({"keys": published["keys"] if published
+                                                                          else []}), entry, utcnow())
         except (JoseError, ValueError, KeyError, TypeError) as exc:
             verdict = Verdict("INVALID", f"the credential does not verify ({type(exc).__name__})")
         return (cb_id,), verdict

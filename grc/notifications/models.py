@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from grc.auth.models import SECRET
-from grc.db import Base, IdMixin, TimestampMixin, enum_column, utcnow
+from grc.db import SECRET, Base, IdMixin, TimestampMixin, enum_column, utcnow
 from grc.tenancy import TenantScoped
 
 

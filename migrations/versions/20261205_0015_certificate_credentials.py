@@ -6,7 +6,7 @@ Both are the CB's rows, under row-level security. Certificates that exist before
 credential at their first public read (grc.credentials.service), since signing needs the application's keys.
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0014
 Create Date: 2026-12-05 00:30:00.000000
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ import grc.db
 from grc import rls
 
 revision: str = '0015'
-down_revision: str | None = '0011'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
