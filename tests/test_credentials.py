@@ -20,7 +20,6 @@ from tests.certificates import issue_certificate
 from tests.independent_vc import (
     Jws,
     b64url_encode,
-    bit,
     decoded_list,
     fetch_verified,
     jwks_of,
@@ -83,7 +82,8 @@ def test_V3_suspend_sets_the_suspension_bit_restore_clears_it_and_the_credential
     for _ in range(3):  # the lists are now served from the cache (grc.viewcache: from the third lookup on)
         assert status_bits(client, granted) == {"revocation": 0, "suspension": 0}
 
-    cert.act(certificate, "suspend", reason="Surveillance audit refused", until=(TODAY + timedelta(days=30)).isoformat())
+    until = (TODAY + timedelta(days=30)).isoformat()
+    cert.act(certificate, "suspend", reason="Surveillance audit refused", until=until)
     suspended = credential_of(client, "cb-a", certificate["number"])
     assert suspended.payload == granted.payload  # a suspension signs nothing new: the list says it
     assert status_bits(client, granted) == {"revocation": 0, "suspension": 1}
@@ -208,3 +208,25 @@ def test_V2_the_verify_page_links_the_credential_and_shows_its_own_verification(
     cert.act(certificate, "suspend", reason="Overdue major", until=(TODAY + timedelta(days=30)).isoformat())
     page = client.get(f"/verify/cb-a/{certificate['number']}").get_data(as_text=True)
     assert "Certificate" in page and "is SUSPENDED" in page and "Signed credential: SUSPENDED" in page
+
+
+def test_V2_after_a_key_rotation_old_credentials_still_verify_and_new_ones_carry_the_new_kid(client, world):
+    cert = Decisions(client, world)
+    certificate = cert.grant()
+    before = credential_of(client, "cb-a", certificate["number"])
+    rotated = client.post("/api/v1/signing-keys/rotate", headers=cert.as_("cb_admin"))
+    assert rotated.status_code in (200, 201), rotated.get_data(as_text=True)
+    new_kid = rotated.get_json()["kid"]
+    assert new_kid != before.header["kid"]
+
+    jwks = jwks_of(client, before.payload["issuer"]["id"])
+    assert {before.header["kid"], new_kid} <= {key["kid"] for key in jwks["keys"]}
+    assert signature_holds(before, jwks)  # the retired key stays published while what it signed is valid
+    assert fetch_verified(client, before.payload["id"]).header["kid"] == before.header["kid"]
+
+    cert.act(certificate, "reduce-scope", reason="Repairs discontinued", scope="Online retail only")
+    after = credential_of(client, "cb-a", certificate["number"])
+    assert after.header["kid"] == new_kid
+    lists = [fetch_verified(client, entry["statusListCredential"]) for entry in after.payload["credentialStatus"]]
+    assert {listed.header["kid"] for listed in lists} == {new_kid}  # lists are signed with the current key
+    assert status_bits(client, before) == status_bits(client, after) == {"revocation": 0, "suspension": 0}

@@ -1,6 +1,6 @@
 """W3C Bitstring Status List v1.0, the encoding alone: which list length holds a CB's entries, the
-``encodedList`` of a list whose set bits are given, and one bit read back (GZIP, then multibase base64url without padding, prefix "u";
-index 0 is the most significant bit of the first byte)."""
+``encodedList`` of a list whose set bits are given, and one bit read back (GZIP, then multibase base64url without
+padding, prefix "u"; index 0 is the most significant bit of the first byte)."""
 from __future__ import annotations
 
 import base64

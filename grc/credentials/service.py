@@ -21,7 +21,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -71,7 +71,8 @@ def keep_up(session: Session, certificate: Certificate) -> tuple[StatusEntry, Ce
     """The certificate's status entry, with the bits its status says, and the credential of its current revision,
     signed now if it has none yet; in the caller's transaction and the certificate's CB's scope."""
     entry = _status_entry(session, certificate)
-    revoked, suspended = certificate.status == CertificateStatus.withdrawn, certificate.status == CertificateStatus.suspended
+    revoked = certificate.status == CertificateStatus.withdrawn
+    suspended = certificate.status == CertificateStatus.suspended
     if (entry.revoked, entry.suspended) != (revoked, suspended):  # an unchanged row stays clean: no view goes stale
         entry.revoked, entry.suspended = revoked, suspended
     found = _credential_of(session, certificate.id, certificate.revision)
@@ -195,7 +196,7 @@ def status_list_claims(cb: Tenant, purpose: str, set_indexes: list[int], length:
 
 
 def _instant(day: date, at: time) -> str:
-    return datetime.combine(day, at, tzinfo=timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.combine(day, at, tzinfo=UTC).isoformat().replace("+00:00", "Z")
 
 
 # --------------------------------------------------------------------------- serving, cached
