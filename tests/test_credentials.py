@@ -230,3 +230,24 @@ def test_V2_after_a_key_rotation_old_credentials_still_verify_and_new_ones_carry
     lists = [fetch_verified(client, entry["statusListCredential"]) for entry in after.payload["credentialStatus"]]
     assert {listed.header["kid"] for listed in lists} == {new_kid}  # lists are signed with the current key
     assert status_bits(client, before) == status_bits(client, after) == {"revocation": 0, "suspension": 0}
+
+
+def test_V2_the_verify_page_of_a_certificate_that_predates_credentials_issues_and_keeps_it(app, client, world):
+    """The page is the first reader: it signs the credential and commits it, so the JSON endpoint then serves the
+    very credential the page checked (not another one signed at another random index)."""
+    issued = issue_certificate(app, world, status="suspended")
+    for _ in range(3):  # and again from the view cache
+        page = client.get(f"/verify/cb-a/{issued.number}").get_data(as_text=True)
+        assert "is SUSPENDED" in page and "Signed credential: SUSPENDED" in page
+    credential = credential_of(client, "cb-a", issued.number)
+    assert status_bits(client, credential) == {"revocation": 0, "suspension": 1}
+    assert fetch_verified(client, credential.payload["id"]).payload == credential.payload
+    with app.app_context():
+        from grc import tenancy
+        from grc.credentials.models import CertificateCredential, StatusEntry
+        from grc.extensions import db
+
+        with tenancy.system_scope(db.session):
+            assert db.session.query(StatusEntry).filter_by(certificate_id=issued.id).count() == 1
+            tokens = db.session.query(CertificateCredential.token).filter_by(certificate_id=issued.id).all()
+        assert [token for (token,) in tokens] == [client.get(credential.payload["id"]).get_data(as_text=True)]
