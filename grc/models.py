@@ -10,7 +10,7 @@ from grc.certification.models import (
     CertificateTransfer,
     CertificationDecision,
 )
-from grc.credentials.models import CertificateCredential, StatusEntry
+from grc.credentials.models import CertificateCredential, MarkLicenceCredential, StatusEntry
 from grc.db import Base
 from grc.events import OutboxMessage
 from grc.evidence.models import EvidenceFile
@@ -69,6 +69,7 @@ __all__ = [
     "ClientRelationship",
     "IdempotencyRecord",
     "MarkLicence",
+    "MarkLicenceCredential",
     "OutboxMessage",
     "Delivery",
     "Notification",

@@ -251,3 +251,62 @@ def test_V2_the_verify_page_of_a_certificate_that_predates_credentials_issues_an
             assert db.session.query(StatusEntry).filter_by(certificate_id=issued.id).count() == 1
             tokens = db.session.query(CertificateCredential.token).filter_by(certificate_id=issued.id).all()
         assert [token for (token,) in tokens] == [client.get(credential.payload["id"]).get_data(as_text=True)]
+
+
+def licence_credential(client, number: str) -> Jws:  # type: ignore[no-untyped-def]
+    """The credential the badge JSON carries, verified against the issuer's published keys."""
+    from tests.independent_vc import jwks_of as published
+
+    body = client.get(f"{PUBLIC}/mark-licences/{number}").get_json()
+    credential = Jws.parse(body["credential"])
+    assert credential.header["typ"] == "vc+jwt"
+    assert signature_holds(credential, published(client, credential.payload["issuer"]["id"]))
+    return credential
+
+
+def test_V2_V3_a_mark_licence_is_a_credential_with_its_own_status_entries_following_its_certificate(client, world):
+    cert = Decisions(client, world)
+    certificate = cert.grant()
+    granted = client.post("/api/v1/mark-licences", headers=cert.as_("certification_manager"), json={
+        "client_id": cert.client_id, "certificate_ids": [certificate["id"]], "permitted_uses": ["website"],
+        "domains": ["shop.example"]})
+    assert granted.status_code == 201, granted.get_data(as_text=True)
+    number = granted.get_json()["number"]
+    licence = licence_credential(client, number)
+    vc = licence.payload
+    assert vc["type"] == ["VerifiableCredential", "CertificationMarkLicenceCredential"]
+    assert vc["id"].startswith("urn:uuid:") and vc["issuer"]["name"] == "CB A"
+    assert vc["validUntil"] == f"{certificate['expiry_date']}T23:59:59Z" and within_validity(licence)
+    subject = vc["credentialSubject"]
+    assert subject["licenceNumber"] == number and subject["permittedUses"] == ["website"]
+    assert subject["licensedDomains"] == ["shop.example"]
+    certificate_credential = credential_of(client, "cb-a", certificate["number"])
+    assert [c["credential"] for c in subject["certificates"]] == \
+        [check_of(client, "cb-a", certificate["number"])["credential_url"]]
+    assert vc["credentialStatus"][0]["statusListIndex"] != \
+        certificate_credential.payload["credentialStatus"][0]["statusListIndex"]  # its own entries
+    assert status_bits(client, licence) == {"revocation": 0, "suspension": 0}
+
+    cert.act(certificate, "suspend", reason="Overdue major", until=(TODAY + timedelta(days=30)).isoformat())
+    assert status_bits(client, licence) == {"revocation": 0, "suspension": 1}  # M2, in the same transaction
+    cert.act(certificate, "restore", reason="Major verified")
+    assert status_bits(client, licence) == {"revocation": 0, "suspension": 0}
+    assert licence_credential(client, number).payload == vc  # nothing it states changed: the same credential
+    cert.act(certificate, "withdraw", reason="Misuse of the certification mark")
+    assert status_bits(client, licence) == {"revocation": 1, "suspension": 0}
+    assert status_bits(client, certificate_credential) == {"revocation": 1, "suspension": 0}
+
+
+def test_V2_a_renewed_certificate_re_signs_its_licence_with_the_later_validity(app, client, world):
+    cert = Decisions(client, world)
+    certificate = cert.grant()
+    number = client.post("/api/v1/mark-licences", headers=cert.as_("certification_manager"), json={
+        "client_id": cert.client_id, "certificate_ids": [certificate["id"]], "permitted_uses": ["stationery"],
+    }).get_json()["number"]
+    before = licence_credential(client, number)
+    recertification = cert.run(cert.plan("recertification", TODAY), TODAY)
+    renewed = cert.decide("renew", certificate_id=certificate["id"], audit_ids=[recertification["id"]])
+    assert renewed.status_code == 201, renewed.get_data(as_text=True)
+    after = licence_credential(client, number)
+    assert after.payload["validUntil"] > before.payload["validUntil"]
+    assert after.payload["credentialStatus"] == before.payload["credentialStatus"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from grc.db import Base, IdMixin, utcnow
@@ -12,10 +12,10 @@ from grc.tenancy import TenantScoped
 
 
 class StatusEntry(IdMixin, TenantScoped, Base):
-    """A certificate's index in its CB's two Bitstring Status Lists (one index, the same in the ``revocation`` and
-    the ``suspension`` list) and the two bits there. One row per certificate, however many revisions it has: every
-    credential of the certificate points at the same entries. The index is drawn at random among the free ones
-    (unique per CB), so it says nothing about issue order.
+    """A certificate's or a mark licence's index in its CB's two Bitstring Status Lists (one index, the same in the
+    ``revocation`` and the ``suspension`` list) and the two bits there. One row per certificate (or licence),
+    however many credentials it has: every credential of it points at the same entries. The index is drawn at
+    random among the free ones (unique per CB), so it says nothing about issue order.
 
     A bit is a column of this row, flipped by the status change's own transaction; the list is built from the rows
     whose bit is set (docs/BENCHMARKS.md compares this with a stored bitstring). No audit event of its own: the
@@ -32,7 +32,11 @@ class StatusEntry(IdMixin, TenantScoped, Base):
               postgresql_where=text("suspended"), sqlite_where=text("suspended")),
     )
 
-    certificate_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("certificates.id", ondelete="CASCADE"), unique=True)
+    # Exactly one of the two: whose entry this is.
+    certificate_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("certificates.id", ondelete="CASCADE"),
+                                                             unique=True)
+    mark_licence_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("mark_licences.id", ondelete="CASCADE"),
+                                                              unique=True)
     list_index: Mapped[int]
     revoked: Mapped[bool] = mapped_column(default=False)
     suspended: Mapped[bool] = mapped_column(default=False)
@@ -49,5 +53,20 @@ class CertificateCredential(IdMixin, TenantScoped, Base):
 
     certificate_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("certificates.id", ondelete="CASCADE"))
     revision: Mapped[int]
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    token: Mapped[str] = mapped_column(Text)
+
+
+class MarkLicenceCredential(IdMixin, TenantScoped, Base):
+    """A signed credential of a mark licence (compact JWS, ``vc+jwt``): one per distinct content (``digest`` of its
+    claims), signed when the licence is granted and again when what it states changes (its certificates' expiry
+    after a renewal); kept when superseded. No audit event of its own (the licence's changes are audited)."""
+
+    __tablename__ = "mark_licence_credentials"
+    __audit__ = False
+    __table_args__ = (UniqueConstraint("mark_licence_id", "digest"),)
+
+    mark_licence_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mark_licences.id", ondelete="CASCADE"))
+    digest: Mapped[str] = mapped_column(String(64))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     token: Mapped[str] = mapped_column(Text)

@@ -70,29 +70,34 @@ def certificate_changed(event: events.Event) -> None:
 def keep_up(session: Session, certificate: Certificate) -> tuple[StatusEntry, CertificateCredential]:
     """The certificate's status entry, with the bits its status says, and the credential of its current revision,
     signed now if it has none yet; in the caller's transaction and the certificate's CB's scope."""
-    entry = _status_entry(session, certificate)
-    revoked = certificate.status == CertificateStatus.withdrawn
-    suspended = certificate.status == CertificateStatus.suspended
-    if (entry.revoked, entry.suspended) != (revoked, suspended):  # an unchanged row stays clean: no view goes stale
-        entry.revoked, entry.suspended = revoked, suspended
+    entry = status_entry(session, certificate.tenant_id, {"certificate_id": certificate.id})
+    set_bits(entry, revoked=certificate.status == CertificateStatus.withdrawn,
+              suspended=certificate.status == CertificateStatus.suspended)
     found = _credential_of(session, certificate.id, certificate.revision)
     return entry, found or _issue(session, certificate, entry)
 
 
-def _status_entry(session: Session, certificate: Certificate) -> StatusEntry:
-    """The certificate's entry, or a new one at an index drawn at random among the free ones. Two transactions
-    drawing the same index meet on the unique constraint: the loser draws again (in a savepoint, so its
-    transaction goes on)."""
-    found = _entry_of(session, certificate.id)
+def set_bits(entry: StatusEntry, *, revoked: bool, suspended: bool) -> None:
+    if (entry.revoked, entry.suspended) != (revoked, suspended):  # an unchanged row stays clean: no view goes stale
+        entry.revoked, entry.suspended = revoked, suspended
+
+
+def status_entry(session: Session, cb_id: uuid.UUID, owner: dict[str, uuid.UUID]) -> StatusEntry:
+    """The entry of ``owner`` (``{"certificate_id": ...}`` or ``{"mark_licence_id": ...}``), or a new one at an index
+    drawn at random among the CB's free ones. Two transactions drawing the same index meet on the unique
+    constraint: the loser draws again (in a savepoint, so its transaction goes on)."""
+
+    def existing() -> StatusEntry | None:
+        return session.scalars(select(StatusEntry).filter_by(**owner)).one_or_none()
+
+    found = existing()
     if found is not None:
         return found
-    in_use = session.scalar(select(func.count()).select_from(StatusEntry)
-                            .where(StatusEntry.tenant_id == certificate.tenant_id)) or 0
+    in_use = session.scalar(select(func.count()).select_from(StatusEntry).where(StatusEntry.tenant_id == cb_id)) or 0
     length = bitstring.draw_length(in_use + 1)
     for _ in range(MAX_DRAWS):
-        entry = StatusEntry(tenant_id=certificate.tenant_id, certificate_id=certificate.id,
-                            list_index=secrets.randbelow(length))
-        inserted = _insert_once(session, entry, lambda: _entry_of(session, certificate.id))
+        entry = StatusEntry(tenant_id=cb_id, list_index=secrets.randbelow(length), **owner)
+        inserted = insert_once(session, entry, existing)
         if inserted is not None:
             return inserted
     raise RuntimeError(f"no free status list index found in {MAX_DRAWS} draws")
@@ -104,14 +109,14 @@ def _issue(session: Session, certificate: Certificate, entry: StatusEntry) -> Ce
     token = signing.sign(session, cb.id, credential_claims(cb, certificate, entry))
     credential = CertificateCredential(tenant_id=cb.id, certificate_id=certificate.id,
                                        revision=certificate.revision, token=token)
-    stored = _insert_once(session, credential,
+    stored = insert_once(session, credential,
                           lambda: _credential_of(session, certificate.id, certificate.revision))
     if stored is None:
         raise RuntimeError("the credential of a certificate revision was neither stored nor found")
     return stored
 
 
-def _insert_once(session: Session, row: Row, existing: Callable[[], Row | None]) -> Row | None:
+def insert_once(session: Session, row: Row, existing: Callable[[], Row | None]) -> Row | None:
     """Insert ``row`` in a savepoint; if a unique constraint refuses it, the row another transaction committed
     first (``existing``), or None when the clash was on something else (a drawn index taken)."""
     try:
@@ -120,10 +125,6 @@ def _insert_once(session: Session, row: Row, existing: Callable[[], Row | None])
     except IntegrityError:
         return existing()
     return row
-
-
-def _entry_of(session: Session, certificate_id: uuid.UUID) -> StatusEntry | None:
-    return session.scalars(select(StatusEntry).where(StatusEntry.certificate_id == certificate_id)).one_or_none()
 
 
 def _credential_of(session: Session, certificate_id: uuid.UUID, revision: int) -> CertificateCredential | None:
@@ -144,8 +145,8 @@ def credential_claims(cb: Tenant, certificate: Certificate, entry: StatusEntry) 
         "id": f"{public_url(credential_path(cb.slug, certificate.number))}?revision={certificate.revision}",
         "type": ["VerifiableCredential", CERTIFICATE_CREDENTIAL],
         "issuer": issuer,
-        "validFrom": _instant(certificate.current.issued_on, time.min),
-        "validUntil": _instant(certificate.expiry_date, time(23, 59, 59)),
+        "validFrom": instant(certificate.current.issued_on, time.min),
+        "validUntil": instant(certificate.expiry_date, time(23, 59, 59)),
         "credentialSubject": credential_subject(certificate),
         "credentialStatus": [status_claim(issuer, purpose, entry.list_index) for purpose in PURPOSES],
     }
@@ -195,7 +196,7 @@ def status_list_claims(cb: Tenant, purpose: str, set_indexes: list[int], length:
     }
 
 
-def _instant(day: date, at: time) -> str:
+def instant(day: date, at: time) -> str:
     return datetime.combine(day, at, tzinfo=UTC).isoformat().replace("+00:00", "Z")
 
 

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from typing import Any
 
 from grc import tenancy
 from grc.api import Blueprint
 from grc.certification.public import lookup_rate_limit
+from grc.credentials.licences import public_licence_credential
 from grc.extensions import db, limiter
 from grc.guard import public, requires
 from grc.marks import service
@@ -89,10 +91,12 @@ def withdraw_mark_licence(data: dict[str, Any], licence_id: uuid.UUID) -> MarkLi
 @blp.response(200, PublicMarkLicenceSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(429, response="TOO_MANY_REQUESTS")
-def get_public_mark_licence(number: str) -> service.PublicLicence:
+def get_public_mark_licence(number: str) -> dict[str, Any]:
     """Rule M3: anyone, without logging in, checks a mark licence by its number (public fields only).
 
     The badge is `GET /badges/{number}.svg` and the verification page `GET /badges/{number}`; each certificate
-    links its public check (rule C10). Unknown numbers answer 404; rate-limited per client IP.
+    links its public check (rule C10). `credential` is the licence signed by the certification body (V2), whose
+    status entries follow the licence (M2). Unknown numbers answer 404; rate-limited per client IP.
     """
-    return service.public_licence(db.session, number)
+    view = service.public_licence(db.session, number)
+    return {**asdict(view), "credential": public_licence_credential(db.session, number)}

@@ -27,6 +27,9 @@ class MarkLicenceSchema(Schema):
     status_reason = ma.fields.String(allow_none=True)
     permitted_uses = ma.fields.List(ma.fields.String())
     domains = ma.fields.List(ma.fields.String())
+    credential = ma.fields.String(metadata={
+        "description": "The licence as a W3C Verifiable Credential signed by the certification body: a compact JWS "
+                       "(vc+jwt, EdDSA) with its own revocation and suspension status entries (V2, V3)"})
     certificates = ma.fields.List(ma.fields.Nested(LicensedCertificateSchema))
     granted_on = ma.fields.Date()
     granted_by = ma.fields.UUID()
@@ -81,3 +84,6 @@ class PublicMarkLicenceSchema(Schema):
     certificates = ma.fields.List(ma.fields.Nested(PublicLicenceCertificateSchema))
     permitted_uses = ma.fields.List(ma.fields.String())
     domains = ma.fields.List(ma.fields.String())
+    credential = ma.fields.String(metadata={
+        "description": "The licence as a W3C Verifiable Credential signed by the certification body: a compact JWS "
+                       "(vc+jwt, EdDSA) with its own revocation and suspension status entries (V2, V3)"})

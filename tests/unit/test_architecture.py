@@ -198,4 +198,7 @@ def test_reactions_across_domains_are_subscriptions() -> None:
         (("audit.completed",), "grc.certification.service.refresh_surveillance_due"),  # C6
         (("audit.planned",), "grc.findings.service.minors_due_by_next_audit"),  # F3
         (("action.created",), "grc.risks.service.treatment_started"),  # R4
+        (("certificate.*",), "grc.credentials.service.certificate_changed"),  # V2, V3: signed revisions, bits
+        (("mark_licence.*",), "grc.credentials.licences.licence_changed"),  # V2, V3: licences too (M2)
+        (("certificate.renewed", "certificate.restored"), "grc.credentials.licences.licences_follow_expiry"),
     } <= registered
