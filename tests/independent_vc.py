@@ -12,7 +12,7 @@ import base64
 import gzip
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -105,7 +105,7 @@ def status_bits(http: FlaskClient, credential: Jws) -> dict[str, int]:
 
 
 def within_validity(credential: Jws, now: datetime | None = None) -> bool:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     start = datetime.fromisoformat(credential.payload["validFrom"].replace("Z", "+00:00"))
     end = datetime.fromisoformat(credential.payload["validUntil"].replace("Z", "+00:00"))
     return start <= now <= end

@@ -1,5 +1,5 @@
-"""V2, V3: every certificate revision is a credential signed by its CB, and each CB publishes signed status lists;
-checked from the outside with tests/independent_vc.py (no grc code, no JOSE library), over HTTP.
+"""V2, V3: every certificate revision and every mark licence is a credential signed by its CB, and each CB publishes
+signed status lists; checked from the outside with tests/independent_vc.py (no grc code, no JOSE library), over HTTP.
 
 - a grant issues a credential that verifies with the CB's published keys and states only the public fields;
 - suspending sets the suspension bit (the credential still verifies), restoring clears it, withdrawing sets the
@@ -255,12 +255,10 @@ def test_V2_the_verify_page_of_a_certificate_that_predates_credentials_issues_an
 
 def licence_credential(client, number: str) -> Jws:  # type: ignore[no-untyped-def]
     """The credential the badge JSON carries, verified against the issuer's published keys."""
-    from tests.independent_vc import jwks_of as published
-
     body = client.get(f"{PUBLIC}/mark-licences/{number}").get_json()
     credential = Jws.parse(body["credential"])
     assert credential.header["typ"] == "vc+jwt"
-    assert signature_holds(credential, published(client, credential.payload["issuer"]["id"]))
+    assert signature_holds(credential, jwks_of(client, credential.payload["issuer"]["id"]))
     return credential
 
 
