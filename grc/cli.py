@@ -1,4 +1,5 @@
-"""The ``grc`` command: database, demo data, serving, workers, scheduler, OpenAPI spec, failed jobs."""
+"""The ``grc`` command: database, demo data, serving, workers, scheduler, OpenAPI spec, failed jobs, and the
+credential verifier anyone can run."""
 from __future__ import annotations
 
 import json
@@ -6,8 +7,10 @@ import sys
 from pathlib import Path
 
 import click
+import httpx
 from flask import Flask
 
+from grc import credential_verifier
 from grc.app import create_app
 from grc.config import PROJECT_ROOT, Settings
 from grc.dbmigrate import downgrade, upgrade
@@ -164,6 +167,62 @@ def jobs_retry(job_id: str | None) -> None:
     for each in ids:
         registry.requeue(each)
     click.echo(f"requeued {len(ids)} job(s)")
+
+
+FETCH_TIMEOUT_SECONDS = 10
+
+
+@main.command("verify-credential")
+@click.argument("source")
+@click.option("--jwks", "jwks_source", metavar="FILE|URL",
+              help="The issuer's keys (default: fetched from the credential's issuer, {issuer.id}/jwks.json).")
+@click.option("--offline", is_flag=True,
+              help="No network: check the signature (with --jwks FILE) and the dates, not the status lists.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict and the credential as JSON.")
+def verify_credential(source: str, jwks_source: str | None, offline: bool, as_json: bool) -> None:
+    """Verify a certificate's or a mark licence's credential (a vc+jwt in FILE, or at URL): its signature against
+    the issuer's JWKS, its dates and its status lists. Prints VALID, SUSPENDED, WITHDRAWN, EXPIRED or INVALID with
+    the reason; exits 0 only for VALID. Needs no database and no grc server of one's own."""
+    if offline and (jwks_source is None or _is_url(jwks_source) or _is_url(source)):
+        raise click.UsageError("--offline reads only files: give the credential and --jwks as files")
+    fetch = _refuse_network if offline else _fetch
+    token = _read(source, fetch).decode("ascii", "replace").strip()
+    jwks = json.loads(_read(jwks_source, fetch)) if jwks_source else None
+    verdict = credential_verifier.verify(token, fetch=fetch, jwks=jwks, check_status=not offline)
+    if as_json:
+        click.echo(json.dumps({"status": verdict.status.value, "reason": verdict.reason, "notes": verdict.notes,
+                               "credential": verdict.credential}, indent=2))
+    else:
+        click.echo(f"{verdict.status.value}: {verdict.reason}")
+        for note in verdict.notes:
+            click.echo(f"  note: {note}")
+    sys.exit(0 if verdict.status == credential_verifier.Status.VALID else 1)
+
+
+def _is_url(source: str) -> bool:
+    return source.startswith(("https://", "http://"))
+
+
+def _read(source: str, fetch: credential_verifier.Fetch) -> bytes:
+    if _is_url(source):
+        try:
+            return fetch(source)
+        except httpx.HTTPError as exc:
+            raise click.ClickException(f"could not fetch {source}: {exc}") from exc
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"could not read {source}: {exc.strerror}") from exc
+
+
+def _fetch(url: str) -> bytes:
+    response = httpx.get(url, timeout=FETCH_TIMEOUT_SECONDS, headers={"Accept": "application/vc+jwt, application/json"})
+    response.raise_for_status()
+    return response.content
+
+
+def _refuse_network(url: str) -> bytes:
+    raise RuntimeError(f"offline: not fetching {url}")
 
 
 if __name__ == "__main__":

@@ -215,7 +215,10 @@ class Crossing:
 
 
 def tenant_of(session: Session, crossing: Crossing, key: str) -> uuid.UUID | None:
-    """The tenant ``crossing`` names for ``key``, or None."""
+    """The tenant ``crossing`` names for ``key``, or None (also for a key no row can hold: PostgreSQL refuses U+0000
+    in text, and a public lookup must answer 404 for it, not fail)."""
+    if "\x00" in key:
+        return None
     if session.get_bind().dialect.name == "postgresql":
         found: uuid.UUID | None = session.execute(text(f"SELECT {crossing.function}(:key)"), {"key": key}).scalar()
         return found

@@ -1,15 +1,18 @@
-"""An independent check of grc's signatures, written from the RFCs with nothing of grc and no JOSE library: split
-the compact JWS (RFC 7515), base64url-decode it, find the key by ``kid`` in the JWKS (RFC 7517) and verify the
-Ed25519 signature over the JWS signing input with ``cryptography`` (RFC 8037)."""
+"""An independent implementation of what grc signs, written from the specifications with nothing of grc and no
+JOSE library: split the compact JWS (RFC 7515), base64url-decode it, find the key by ``kid`` in the JWKS (RFC 7517)
+and verify the Ed25519 signature over the JWS signing input with ``cryptography`` (RFC 8037); sign the same way;
+encode and decode a Bitstring Status List (W3C v1.0: GZIP, multibase base64url, index 0 = most significant bit)."""
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 
 def b64url_decode(text: str) -> bytes:
@@ -49,3 +52,37 @@ def thumbprint(jwk: dict[str, Any]) -> str:
     required = json.dumps({"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"]}, separators=(",", ":"),
                           sort_keys=True)
     return b64url_encode(hashlib.sha256(required.encode()).digest())
+
+
+def public_jwk(private: Ed25519PrivateKey) -> dict[str, str]:
+    """The JWK of ``private``'s public half, with its thumbprint as ``kid``."""
+    jwk = {"kty": "OKP", "crv": "Ed25519",
+           "x": b64url_encode(private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))}
+    return {**jwk, "kid": thumbprint(jwk), "alg": "EdDSA", "use": "sig"}
+
+
+def sign_compact(payload: dict[str, Any], private: Ed25519PrivateKey, *, typ: str = "vc+jwt") -> str:
+    """``payload`` as a compact JWS signed EdDSA by ``private`` (kid: its thumbprint)."""
+    header = {"alg": "EdDSA", "typ": typ, "kid": public_jwk(private)["kid"]}
+    signing_input = f"{b64url_encode(json.dumps(header).encode())}.{b64url_encode(json.dumps(payload).encode())}"
+    return f"{signing_input}.{b64url_encode(private.sign(signing_input.encode()))}"
+
+
+def encode_status_list(set_bits: set[int], entries: int = 131_072) -> str:
+    """A Bitstring Status List's ``encodedList`` with ``set_bits`` set."""
+    bits = bytearray(entries // 8)
+    for index in set_bits:
+        bits[index // 8] |= 0x80 >> (index % 8)
+    return "u" + b64url_encode(gzip.compress(bytes(bits)))
+
+
+def status_bit(encoded_list: str, index: int) -> bool:
+    """The bit at ``index`` of an ``encodedList``."""
+    assert encoded_list.startswith("u"), "multibase base64url starts with 'u'"
+    bits = gzip.decompress(b64url_decode(encoded_list[1:]))
+    return bool(bits[index // 8] & (0x80 >> (index % 8)))
+
+
+def status_list_size(encoded_list: str) -> int:
+    """How many entries an ``encodedList`` holds."""
+    return len(gzip.decompress(b64url_decode(encoded_list[1:]))) * 8

@@ -202,3 +202,37 @@ def test_serve_answers_health_and_the_demo_login_over_http(served: str) -> None:
     me = requests.get(f"{served}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
     assert me.status_code == 200, me.text
     assert "admin@acme-cert.example" in me.text
+
+
+# --------------------------------------------------------------------------- grc verify-credential, offline
+
+
+def test_V2_grc_verify_credential_offline_checks_a_file_against_a_jwks_file(tmp_path: Path) -> None:
+    """Anyone with the credential and the issuer's JWKS as files learns VALID (exit 0) or INVALID (exit 1) with
+    no network; the status lists are named as not checked."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from tests.jose_check import public_jwk, sign_compact
+    from tests.unit.test_credential_verifier import Issuer
+
+    cb = Issuer()
+    now_valid = {"validFrom": "2026-01-01T00:00:00+00:00", "validUntil": "2099-01-01T00:00:00+00:00"}
+    (tmp_path / "certificate.jwt").write_text(sign_compact(cb.credential() | now_valid, cb.key))
+    (tmp_path / "jwks.json").write_text(json.dumps(cb.jwks()))
+    env = grc_env(tmp_path / "unused.sqlite3")
+
+    valid = run_grc(env, "verify-credential", str(tmp_path / "certificate.jwt"), "--jwks", str(tmp_path / "jwks.json"),
+                    "--offline")
+    assert valid.returncode == 0 and valid.stdout.startswith("VALID: signed by "), valid.stdout + valid.stderr
+    assert "status lists not checked (offline)" in valid.stdout
+
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [public_jwk(Ed25519PrivateKey.generate())]}))
+    invalid = run_grc(env, "verify-credential", str(tmp_path / "certificate.jwt"), "--jwks",
+                      str(tmp_path / "jwks.json"), "--offline", "--json")
+    assert invalid.returncode == 1 and json.loads(invalid.stdout)["status"] == "INVALID"
+    assert not (tmp_path / "unused.sqlite3").exists()  # a verifier needs no database
+
+
+def test_V2_grc_verify_credential_offline_refuses_a_url(tmp_path: Path) -> None:
+    result = run_grc(grc_env(tmp_path / "unused.sqlite3"), "verify-credential", "https://cb.example/c", "--offline")
+    assert result.returncode == 2 and "--offline reads only files" in result.stderr

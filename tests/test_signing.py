@@ -161,7 +161,8 @@ def test_V1_grc_db_upgrade_gives_a_certification_body_without_a_key_its_first_on
 
 
 def test_V1_an_unknown_issuer_is_404(client, world):
-    for path in ("nobody", "nobody/jwks.json", "nobody/did.json", "client-a/jwks.json"):
+    for path in ("nobody", "nobody/jwks.json", "nobody/did.json", "client-a/jwks.json", "cb-a%00/jwks.json",
+                 "a" * 5000):
         assert_problem(client.get(f"/api/v1/public/cbs/{path}"), 404)
 
 
