@@ -308,3 +308,21 @@ def test_V2_a_renewed_certificate_re_signs_its_licence_with_the_later_validity(a
     after = licence_credential(client, number)
     assert after.payload["validUntil"] > before.payload["validUntil"]
     assert after.payload["credentialStatus"] == before.payload["credentialStatus"]
+
+
+def test_V2_V3_grc_verify_credential_reads_our_credentials_and_lists_as_published(client, world):
+    """The command-line verifier (grc.credential_verifier), fetching over HTTP from the app, agrees at each step."""
+    from grc.credential_verifier import verify
+    from tests.independent_vc import get
+
+    def fetch(url: str) -> bytes:
+        return get(client, url, media_type=None).get_data()  # type: ignore[no-any-return]
+
+    cert = Decisions(client, world)
+    certificate = cert.grant()
+    token = client.get(check_of(client, "cb-a", certificate["number"])["credential_url"]).get_data(as_text=True)
+    assert verify(token, fetch=fetch).status == "VALID"
+    cert.act(certificate, "suspend", reason="Overdue major", until=(TODAY + timedelta(days=30)).isoformat())
+    assert verify(token, fetch=fetch).status == "SUSPENDED"
+    cert.act(certificate, "withdraw", reason="Misuse of the certification mark")
+    assert verify(token, fetch=fetch).status == "WITHDRAWN"
