@@ -70,7 +70,7 @@ def keep_licence_up(session: Session, licence: MarkLicence) -> tuple[StatusEntry
     now if there is none; in the caller's transaction and the licence's CB's scope."""
     entry = status_entry(session, licence.tenant_id, {"mark_licence_id": licence.id})
     set_bits(entry, revoked=licence.status == LicenceStatus.withdrawn,
-              suspended=licence.status == LicenceStatus.suspended)
+             suspended=licence.status == LicenceStatus.suspended)
     cb = session.get_one(Tenant, licence.tenant_id)
     claims = licence_claims(cb, licence, entry)
     digest = hashlib.sha256(json.dumps(claims, sort_keys=True).encode()).hexdigest()

@@ -13,6 +13,7 @@ body, and each CB publishes two signed Bitstring Status Lists, ``revocation`` an
   later first issue). Expiry sets no bit: the credential's ``validUntil`` says it.
 - Certificates that existed before credentials (and rows loaded in bulk, e.g. the benchmark's data set) get their
   entry and credential at their first public read, the same function in the CB's scope.
+- Mark licences get the same treatment in ``grc.credentials.licences``, with entries of their own in the same lists.
 - Serving is a cached read (grc.viewcache, like the public check): the stored credential; the list built from the
   set bits and signed when it is loaded, so a served list is never older than the last committed change.
 """
@@ -72,12 +73,13 @@ def keep_up(session: Session, certificate: Certificate) -> tuple[StatusEntry, Ce
     signed now if it has none yet; in the caller's transaction and the certificate's CB's scope."""
     entry = status_entry(session, certificate.tenant_id, {"certificate_id": certificate.id})
     set_bits(entry, revoked=certificate.status == CertificateStatus.withdrawn,
-              suspended=certificate.status == CertificateStatus.suspended)
+             suspended=certificate.status == CertificateStatus.suspended)
     found = _credential_of(session, certificate.id, certificate.revision)
     return entry, found or _issue(session, certificate, entry)
 
 
 def set_bits(entry: StatusEntry, *, revoked: bool, suspended: bool) -> None:
+    """V3: the entry's two bits, written only if they change."""
     if (entry.revoked, entry.suspended) != (revoked, suspended):  # an unchanged row stays clean: no view goes stale
         entry.revoked, entry.suspended = revoked, suspended
 
@@ -110,7 +112,7 @@ def _issue(session: Session, certificate: Certificate, entry: StatusEntry) -> Ce
     credential = CertificateCredential(tenant_id=cb.id, certificate_id=certificate.id,
                                        revision=certificate.revision, token=token)
     stored = insert_once(session, credential,
-                          lambda: _credential_of(session, certificate.id, certificate.revision))
+                         lambda: _credential_of(session, certificate.id, certificate.revision))
     if stored is None:
         raise RuntimeError("the credential of a certificate revision was neither stored nor found")
     return stored
