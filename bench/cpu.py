@@ -106,6 +106,8 @@ def scenarios(caller: Caller, data: Dataset) -> dict[str, Callable[[], Any]]:
         "heatmap": caller.get(f"/api/v1/risk-registers/{data.register_id}/heatmap", "risk_manager"),
         "kpis": caller.get("/api/v1/kpis", "risk_manager"),
         "public_certificate": caller.get(f"/api/v1/public/certificates/{slug}/{number}", None),
+        "public_credential": caller.get(f"/api/v1/public/certificates/{slug}/{number}/credential", None),
+        "status_list": caller.get(f"/api/v1/public/cbs/{slug}/status-lists/suspension", None),
         "badge": caller.get(f"/badges/{data.licence_number}.svg", None),
         "finding_create": caller.post(f"/api/v1/audits/{audit_id}/findings", "auditor", FINDING_BODY),
     }

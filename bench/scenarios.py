@@ -259,6 +259,10 @@ def api_scenarios(p: Prepared, threads: int) -> list[Scenario]:
         get("kpis", "GET /kpis", "/api/v1/kpis", "risk_manager", REPORT),
         get("public_certificate", "GET public certificate check", f"/api/v1/public/certificates/{slug}/{number}",
             None, PUBLIC),
+        get("public_credential", "GET certificate credential (vc+jwt)",
+            f"/api/v1/public/certificates/{slug}/{number}/credential", None, PUBLIC),
+        get("status_list", "GET status list (vc+jwt)", f"/api/v1/public/cbs/{slug}/status-lists/suspension", None,
+            PUBLIC),
         get("badge", "GET badge SVG", f"/badges/{p.licence_number}.svg", None, PUBLIC),
         Scenario("finding_create", "POST /audits/{id}/findings", API, "POST", CREATE,
                  static("POST", f"/api/v1/audits/{p.audit_id}/findings", bearer(p.tokens["auditor"], JSON_HEADERS),
@@ -313,6 +317,8 @@ P99_REPORT_MS = 100.0
 FLAT_RATIO = 1.5
 RSS_MB = 150.0
 FLOOR_SHARE = {LIST: (FLOOR_B, 0.60), PUBLIC: (FLOOR_A, 0.50), CREATE: (FLOOR_B, 0.30)}
+# Issue 15 item 8: serving a credential or a status list costs about what the public check costs (a cached read).
+CHECK, AS_CHEAP_AS_THE_CHECK, WITHIN_OF_THE_CHECK = "public_certificate", ("public_credential", "status_list"), 1.5
 
 
 def check_targets(results: Sequence[Result], worker_rss_mb: Sequence[float], connections: int) -> list[Verdict]:
@@ -324,6 +330,11 @@ def check_targets(results: Sequence[Result], worker_rss_mb: Sequence[float], con
             floor, share = FLOOR_SHARE[r.group]
             ratio = r.rps / by_name[floor].rps
             verdicts.append(Verdict(f"{r.name} req/s >= {share:.0%} of {floor}", ratio >= share, f"{ratio:.0%}"))
+    for name in AS_CHEAP_AS_THE_CHECK:
+        if name in by_name and CHECK in by_name:
+            ratio = by_name[name].rps / by_name[CHECK].rps
+            verdicts.append(Verdict(f"{name} req/s within {WITHIN_OF_THE_CHECK}x of {CHECK}",
+                                    ratio >= 1 / WITHIN_OF_THE_CHECK, f"{ratio:.0%}"))
     for r in results:
         if r.server == API and r.is_read:
             verdicts.append(_at_most(f"{r.name} p99 <= {P99_READ_MS:.0f} ms at {connections} connections",

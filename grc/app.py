@@ -29,6 +29,7 @@ from grc.certification.public_routes import blp as public_certificates
 from grc.certification.routes import blp as certification
 from grc.commit_pipeline import install_pipeline
 from grc.config import Settings
+from grc.credentials.routes import blp as public_credentials
 from grc.errors import register_error_handlers
 from grc.evidence.routes import blp as evidence
 from grc.extensions import db, jwt, limiter
@@ -133,8 +134,9 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
 def _register_domains(api: Api) -> list[Blueprint]:
     """Each domain's blueprints, in the order their tags appear in the docs."""
     blueprints = [auth, tenants, clients, users, api_clients, policy, schemes, audits, findings, actions, evidence,
-                  certification, certificate_documents, public_certificates, signing_keys, public_issuers,
-                  mark_licences, risks, controls, risk_reporting, audit_events, notifications, webhooks, jobs]
+                  certification, certificate_documents, public_certificates, public_credentials, signing_keys,
+                  public_issuers, mark_licences, risks, controls, risk_reporting, audit_events, notifications, webhooks,
+                  jobs]
     for blp in blueprints:
         api.register_blueprint(blp)
     return blueprints

@@ -10,6 +10,7 @@ from grc.certification.models import (
     CertificateTransfer,
     CertificationDecision,
 )
+from grc.credentials.models import CertificateCredential, MarkLicenceCredential, StatusEntry
 from grc.db import Base
 from grc.events import OutboxMessage
 from grc.evidence.models import EvidenceFile
@@ -41,6 +42,7 @@ __all__ = [
     "AuditTeamMember",
     "CbPolicy",
     "Certificate",
+    "CertificateCredential",
     "CertificateEvent",
     "CertificateRevision",
     "CertificateTransfer",
@@ -67,6 +69,7 @@ __all__ = [
     "ClientRelationship",
     "IdempotencyRecord",
     "MarkLicence",
+    "MarkLicenceCredential",
     "OutboxMessage",
     "Delivery",
     "Notification",
@@ -74,6 +77,7 @@ __all__ = [
     "WebhookSubscription",
     "RevokedToken",
     "SignInSession",
+    "StatusEntry",
     "Tenant",
     "User",
     "ViewVersion",

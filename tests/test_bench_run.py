@@ -30,8 +30,8 @@ from tests import servers
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = {"floor_a", "floor_b", "me", "certificates_first_large", "certificates_deep_large",
-             "certificates_first_small", "risks_above_appetite", "heatmap", "kpis", "public_certificate", "badge",
-             "finding_create", "finding_transition", "risk_patch"}
+             "certificates_first_small", "risks_above_appetite", "heatmap", "kpis", "public_certificate",
+             "public_credential", "status_list", "badge", "finding_create", "finding_transition", "risk_patch"}
 
 
 @pytest.mark.slow
@@ -80,6 +80,19 @@ def test_targets_are_held_against_the_floors_measured_in_the_same_run() -> None:
             if v.target.startswith("p99 certificates_first_large")] == [False]  # 46 / 30 ms: the small set is slower
     assert passed("API worker RSS") == [False]  # the largest worker counts
     assert len(verdicts) == 5 + 5 + 1 + 2 + 1  # floor shares, read p99s, report p99, flatness, RSS
+
+
+def test_the_credential_and_the_status_list_are_held_within_1_5x_of_the_public_check() -> None:
+    """Issue 15 item 8: each is a cached read like the check, so it must serve at least 2/3 of the check's req/s."""
+    floors = [result("floor_a", FLOOR_A, FLOOR, 1000, 5), result("floor_b", FLOOR_B, FLOOR, 400, 10)]
+    lists = [result(name, API, LIST, 250, 30) for name in
+             ("certificates_first_large", "certificates_deep_large", "certificates_first_small")]
+    api = [*lists, result("public_certificate", API, PUBLIC, 600, 10),
+           result("public_credential", API, PUBLIC, 401, 10), result("status_list", API, PUBLIC, 399, 12)]
+    verdicts = {v.target: v for v in check_targets(floors + api, [100.0], 16)}
+    assert verdicts["public_credential req/s within 1.5x of public_certificate"].passed
+    assert verdicts["public_credential req/s within 1.5x of public_certificate"].detail == "67%"
+    assert not verdicts["status_list req/s within 1.5x of public_certificate"].passed
 
 
 def test_interleaved_rounds_add_up_and_take_the_median_latency() -> None:

@@ -45,11 +45,12 @@ def test_c5_the_pdf_shows_the_current_revision_with_everything_17021_asks(app, c
         assert stamp not in text
 
 
-def test_c5_the_qr_code_links_the_public_verification_page(app, client, world):
+def test_c5_the_qr_code_links_the_public_verification_page_and_the_credential_url_is_printed(app, client, world):
     cert = issue_certificate(app, world)
     data = document(client, world, cert.id).data
-    # The URL under the QR code is absolute, built from the request's host.
+    # The URL under the QR code is absolute, built from the request's host; the signed credential's too (V2).
     assert f"http://localhost/verify/cb-a/{cert.number}" in pdf_text(data)
+    assert f"http://localhost/api/v1/public/certificates/cb-a/{cert.number}/credential" in pdf_text(data)
     # The QR code itself is drawn as filled squares: many of them, all the same size.
     reader = PdfReader(io.BytesIO(data))
     stream = reader.pages[0].get_contents().get_data().decode("latin-1")

@@ -29,8 +29,10 @@ EMAIL = "cb_admin@cb-a.test"
 GENERATOR_CONFIG = {
     "post_hooks": [],
     "class_overrides": {"Client": {"class_name": "ClientOrganisation", "module_name": "client_organisation"}},
-    # Documents and exports are files to the client (bytes), whatever their media type.
-    "content_type_overrides": {"application/pdf": "application/octet-stream", "text/csv": "application/octet-stream"},
+    # Documents and exports are files to the client (bytes), whatever their media type; a credential or a status
+    # list (application/vc+jwt) is a compact JWS, text.
+    "content_type_overrides": {"application/pdf": "application/octet-stream", "text/csv": "application/octet-stream",
+                               "application/vc+jwt": "text/plain"},
 }
 
 

@@ -26,7 +26,7 @@ API = "/api/v1/mark-licences"
 SVG_NS = "{http://www.w3.org/2000/svg}"
 MANAGER = "certification_manager@cb-a.test"
 PUBLIC_KEYS = {"number", "status", "client_name", "cb_name", "standards", "certificates", "permitted_uses", "domains",
-               "domain_proofs"}
+               "domain_proofs", "credential"}
 PUBLIC_CERTIFICATE_KEYS = {"number", "standard", "status", "verify_url"}
 
 
@@ -297,6 +297,7 @@ def test_M3_public_json_exposes_exactly_the_public_fields(app: Flask, client: Fl
     body = ok(response)
     assert set(body) == PUBLIC_KEYS
     assert [set(c) for c in body["certificates"]] == [PUBLIC_CERTIFICATE_KEYS]
+    assert body.pop("credential").count(".") == 2  # a compact JWS (V2; tests/test_credentials.py verifies it)
     assert body == {
         "number": licence["number"], "status": "active", "client_name": "Client client-a Ltd", "cb_name": "CB A",
         "standards": ["ISO 9001:2015"], "permitted_uses": ["website", "stationery"],

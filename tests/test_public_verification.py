@@ -21,7 +21,7 @@ PROBLEM = "application/problem+json"
 # The documented public shape (DESIGN.md C10), spelled out here so a change to the code cannot move it silently.
 DOCUMENTED_FIELDS = {
     "number", "status", "client_name", "client_country", "standard", "scheme_title", "scope", "sites",
-    "effective_date", "original_issue_date", "expiry_date", "cb_name", "cb_slug", "verified_at",
+    "effective_date", "original_issue_date", "expiry_date", "cb_name", "cb_slug", "verified_at", "credential_url",
 }
 DOCUMENTED_SITE_FIELDS = {"name", "country", "scope"}
 
@@ -60,6 +60,7 @@ def test_C10_anyone_without_login_checks_a_certificate_by_cb_and_number(app, cli
     assert body["expiry_date"] == cert.content["expiry_date"]
     assert body["cb_name"] == "CB A" and body["cb_slug"] == "cb-a"
     assert body["verified_at"].startswith(date.today().isoformat()[:4])
+    assert body["credential_url"] == f"http://127.0.0.1:5000{API}/cb-a/{cert.number}/credential"  # V2
 
     html = page(client, "cb-a", cert.number)
     assert html.status_code == 200 and html.mimetype == "text/html"

@@ -2,7 +2,8 @@
 
 Everything printed comes from the revision's ``content`` (what was decided and issued), never from the
 client's current master data: a reissue is a new revision, and an old revision prints as it was. A status
-other than active is stamped across every page, and a QR code links the public verification page (C10).
+other than active is stamped across every page, a QR code links the public verification page (C10), and the URL
+of the certificate's signed credential (V2) is printed as text.
 """
 from __future__ import annotations
 
@@ -27,9 +28,10 @@ QR_SIZE = 32 * mm
 MARGIN = 20 * mm
 
 
-def render_pdf(certificate: Certificate, revision: CertificateRevision, verify_url: str,
+def render_pdf(certificate: Certificate, revision: CertificateRevision, verify_url: str, credential_url: str,
                today: date | None = None) -> bytes:
-    """The PDF of ``revision`` of ``certificate``; ``verify_url`` is the absolute URL the QR code encodes."""
+    """The PDF of ``revision`` of ``certificate``; ``verify_url`` is the absolute URL the QR code encodes,
+    ``credential_url`` where the certificate's signed credential is published."""
     content = revision.content
     status = public_status(certificate, today)
     superseded = revision.superseded_on is not None
@@ -42,7 +44,7 @@ def render_pdf(certificate: Certificate, revision: CertificateRevision, verify_u
     )
 
     def decorate(canvas: Canvas, _doc: Any) -> None:
-        _qr_and_footer(canvas, verify_url, content, revision)
+        _qr_and_footer(canvas, verify_url, credential_url, content, revision)
         if stamp:
             _watermark(canvas, stamp)
 
@@ -124,8 +126,9 @@ def _address(address: Any, country: Any) -> str:
     return ", ".join(str(part) for part in (address, country) if part)
 
 
-def _qr_and_footer(canvas: Canvas, url: str, content: dict[str, Any], revision: CertificateRevision) -> None:
-    """The QR code (drawn module by module: crisp, no image) and the verification URL, bottom right."""
+def _qr_and_footer(canvas: Canvas, url: str, credential_url: str, content: dict[str, Any],
+                   revision: CertificateRevision) -> None:
+    """The QR code (drawn module by module: crisp, no image), bottom right; the verification and credential URLs."""
     qr = segno.make(url, error="m")
     matrix = [list(row) for row in qr.matrix]
     border = 2
@@ -144,8 +147,10 @@ def _qr_and_footer(canvas: Canvas, url: str, content: dict[str, Any], revision: 
                             fill=1)
     canvas.setFont("Helvetica", 8)
     canvas.setFillColor(colors.HexColor("#4a5566"))
-    canvas.drawString(MARGIN, y0 + 14 * mm, "Check the current status of this certificate at:")
-    canvas.drawString(MARGIN, y0 + 10 * mm, url[:110])
+    canvas.drawString(MARGIN, y0 + 24 * mm, "Check the current status of this certificate at:")
+    canvas.drawString(MARGIN, y0 + 20 * mm, url[:110])
+    canvas.drawString(MARGIN, y0 + 14 * mm, "Signed credential (W3C Verifiable Credential), for software to verify:")
+    canvas.drawString(MARGIN, y0 + 10 * mm, credential_url[:110])
     issued = f"Revision {revision.revision} issued on {revision.issued_on.isoformat()} by {content.get('cb_name', '')}"
     canvas.drawString(MARGIN, y0 + 4 * mm, issued[:120])
     canvas.restoreState()

@@ -9,7 +9,7 @@ from flask import Response, request
 from grc import tenancy
 from grc.api import Blueprint
 from grc.certification.document import render_pdf
-from grc.certification.public import verify_path
+from grc.certification.public import credential_path, verify_path
 from grc.certification.service import visible_certificate
 from grc.errors import NotFound
 
@@ -24,16 +24,18 @@ def get_certificate_document(certificate_id: uuid.UUID) -> Response:
 
     It shows the certification body, the client's legal name and address, every site with its scope, the
     standard with its edition, the scope, number, revision, original issue, effective and expiry dates, the
-    status stamped across the page when the certificate is not active, and a QR code linking the public
-    verification page (C10). Readable by the issuing CB and by the certified client.
+    status stamped across the page when the certificate is not active, a QR code linking the public
+    verification page (C10) and the URL of its signed credential (V2). Readable by the issuing CB and by the
+    certified client.
     """
     certificate = tenancy.resolved(visible_certificate, certificate_id)
     if certificate is None or not certificate.revisions:
         raise NotFound("No such resource.")
     revision = certificate.current
     cb_slug = revision.content.get("cb_slug") or ""
-    verify_url = request.host_url.rstrip("/") + verify_path(cb_slug, certificate.number)
-    pdf = render_pdf(certificate, revision, verify_url)
+    host = request.host_url.rstrip("/")
+    pdf = render_pdf(certificate, revision, host + verify_path(cb_slug, certificate.number),
+                     host + credential_path(cb_slug, certificate.number))
     filename = re.sub(r"[^A-Za-z0-9._-]", "-", certificate.number) + ".pdf"
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
@@ -29,7 +30,7 @@ MAX_SLUG_LENGTH = 63
 # The documented public shape; tests compare response key sets with these, nested too.
 PUBLIC_FIELDS = frozenset({
     "number", "status", "client_name", "client_country", "standard", "scheme_title", "scope", "sites",
-    "effective_date", "original_issue_date", "expiry_date", "cb_name", "cb_slug", "verified_at",
+    "effective_date", "original_issue_date", "expiry_date", "cb_name", "cb_slug", "verified_at", "credential_url",
 })
 PUBLIC_SITE_FIELDS = frozenset({"name", "country", "scope"})
 
@@ -54,7 +55,7 @@ def public_status(certificate: Certificate, today: date | None = None) -> Certif
 def find_public(session: Session, cb_slug: str, number: str) -> dict[str, Any] | None:
     """The public view of certificate ``number`` of the CB ``cb_slug``, or None (unknown CB or number); from the
     public cache when a lookup made it since the certificate last changed (grc.viewcache)."""
-    if not _plausible(cb_slug, MAX_SLUG_LENGTH) or not _plausible(number, MAX_NUMBER_LENGTH):
+    if not plausible(cb_slug, MAX_SLUG_LENGTH) or not plausible(number, MAX_NUMBER_LENGTH):
         return None
     slug = cb_slug.lower()
     view = viewcache.cached(session, "certificate", f"{slug}/{number}", lambda: _load_public(session, slug, number))
@@ -76,16 +77,27 @@ def _load_public(session: Session, cb_slug: str, number: str) -> tuple[tuple[uui
         return (cb.id,), _public_view(cb, certificate)
 
 
-def _plausible(value: str, max_length: int) -> bool:
+def plausible(value: str, max_length: int) -> bool:
     """Refuse what cannot name a row before the database sees it (PostgreSQL rejects U+0000 in text)."""
     return bool(value) and len(value) <= max_length and "\x00" not in value
 
 
 def _public_view(cb: Tenant, certificate: Certificate) -> dict[str, Any]:
+    return {
+        **public_content(certificate),
+        "status": public_status(certificate).value,
+        "cb_name": cb.name,
+        "cb_slug": cb.slug,
+        "credential_url": public_url(credential_path(cb.slug, certificate.number)),
+    }
+
+
+def public_content(certificate: Certificate) -> dict[str, Any]:
+    """What the certificate states (ISO/IEC 17021-1 8.2.2, C10) as of its current revision, without its status:
+    the public check shows it, and the certificate's credential (grc.credentials) states exactly it."""
     content = certificate.current.content
     return {
         "number": certificate.number,
-        "status": public_status(certificate).value,
         "client_name": content.get("client_name"),
         "client_country": content.get("client_country"),
         "standard": content.get("standard") or certificate.scheme.standard,
@@ -98,8 +110,6 @@ def _public_view(cb: Tenant, certificate: Certificate) -> dict[str, Any]:
         "effective_date": _date(content.get("effective_date")) or certificate.issue_date,
         "original_issue_date": certificate.original_issue_date,
         "expiry_date": certificate.expiry_date,
-        "cb_name": cb.name,
-        "cb_slug": cb.slug,
     }
 
 
@@ -119,12 +129,22 @@ def verify_path(cb_slug: str, number: str) -> str:
     return f"/verify/{quote(cb_slug, safe='')}/{quote(number, safe='/')}"
 
 
+def credential_path(cb_slug: str, number: str) -> str:
+    """The certificate's signed credential (V2), served by grc.credentials: linked from the public check, the
+    verification page and the PDF."""
+    return f"/api/v1/public/certificates/{quote(cb_slug, safe='')}/{quote(number, safe='/')}/credential"
+
+
+def public_url(path: str) -> str:
+    """``path`` under the public base URL (``GRC_PUBLIC_BASE_URL``), as links handed to the public are written."""
+    settings: Settings = current_app.config["GRC_SETTINGS"]
+    return settings.public_base_url.rstrip("/") + path
+
+
 LOOKUP_LIMIT_SCOPE = "certificate-lookup"  # the JSON lookup and the HTML page share one budget per client IP
 
 
 def lookup_rate_limit() -> str:
     """Settings.public_rate_limit, read per request so a test (or an operator reload) can change it."""
-    from flask import current_app
-
     settings: Settings = current_app.config["GRC_SETTINGS"]
     return settings.public_rate_limit

@@ -47,6 +47,9 @@ class CertificateCheckSchema(Schema):
     cb_name = ma.fields.String(metadata={"description": "Certification body"})
     cb_slug = ma.fields.String(metadata={"description": "Certification body's short name in verification URLs"})
     verified_at = ma.fields.DateTime(metadata={"description": "When this answer was produced (UTC)"})
+    credential_url = ma.fields.Url(metadata={
+        "description": "The certificate as a signed W3C Verifiable Credential (vc+jwt), verifiable with the "
+                       "certification body's published keys without trusting this answer (V2)"})
 
 
 @blp.route("/certificates/<cb_slug>/<path:number>", methods=["GET"])

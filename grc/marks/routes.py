@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from typing import Any
 
 from flask import current_app
@@ -10,6 +11,7 @@ from grc import tenancy
 from grc.api import Blueprint
 from grc.certification.public import lookup_rate_limit
 from grc.config import Settings
+from grc.credentials.licences import public_licence_credential
 from grc.extensions import db, limiter
 from grc.guard import public, requires
 from grc.marks import domain_proofs, service
@@ -139,10 +141,12 @@ def _settings() -> Settings:
 @blp.response(200, PublicMarkLicenceSchema)
 @blp.alt_response(404, response="NOT_FOUND")
 @blp.alt_response(429, response="TOO_MANY_REQUESTS")
-def get_public_mark_licence(number: str) -> service.PublicLicence:
+def get_public_mark_licence(number: str) -> dict[str, Any]:
     """Rule M3: anyone, without logging in, checks a mark licence by its number (public fields only).
 
     The badge is `GET /badges/{number}.svg` and the verification page `GET /badges/{number}`; each certificate
-    links its public check (rule C10). Unknown numbers answer 404; rate-limited per client IP.
+    links its public check (rule C10). `credential` is the licence signed by the certification body (V2), whose
+    status entries follow the licence (M2). Unknown numbers answer 404; rate-limited per client IP.
     """
-    return service.public_licence(db.session, number)
+    view = service.public_licence(db.session, number)
+    return {**asdict(view), "credential": public_licence_credential(db.session, number)}

@@ -40,6 +40,9 @@ class MarkLicenceSchema(Schema):
     domains = ma.fields.List(ma.fields.String())
     domain_proofs = ma.fields.List(ma.fields.Nested(DomainProofSummarySchema),
                                    metadata={"description": "Each domain with its proof state (rule V4)"})
+    credential = ma.fields.String(metadata={
+        "description": "The licence as a W3C Verifiable Credential signed by the certification body: a compact JWS "
+                       "(vc+jwt, EdDSA) with its own revocation and suspension status entries (V2, V3)"})
     certificates = ma.fields.List(ma.fields.Nested(LicensedCertificateSchema))
     granted_on = ma.fields.Date()
     granted_by = ma.fields.UUID()
@@ -137,3 +140,6 @@ class PublicMarkLicenceSchema(Schema):
     domains = ma.fields.List(ma.fields.String())
     domain_proofs = ma.fields.List(ma.fields.Nested(DomainProofSummarySchema),
                                    metadata={"description": "Each domain with its proof state (rule V4)"})
+    credential = ma.fields.String(metadata={
+        "description": "The licence as a W3C Verifiable Credential signed by the certification body: a compact JWS "
+                       "(vc+jwt, EdDSA) with its own revocation and suspension status entries (V2, V3)"})

@@ -3,6 +3,9 @@
 Server-rendered, no JavaScript, nothing loaded from elsewhere. Not an API blueprint (it is registered on the
 app, not on the smorest Api): the API guard, the unit of work and the OpenAPI spec leave it alone; every view
 here is public and reads in system scope through ``grc.certification.public``, which returns only public fields.
+The certificate page also checks the certificate's published credential (``grc.credentials``) as a stranger would
+and shows that verdict next to the database status; a certificate that predates credentials gets its credential
+then, so this view commits what it wrote.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as BaseResponse
 
 from grc.certification.public import LOOKUP_LIMIT_SCOPE, STATUS_WORDS, find_public, lookup_rate_limit
+from grc.credentials.published_check import check_published
 from grc.extensions import db, limiter
 from grc.guard import public
 
@@ -42,7 +46,10 @@ def verify_certificate(cb_slug: str, number: str) -> Response:
     if found is None:
         return make_response(render_template("verify_not_found.html", cb_slug=cb_slug, number=number), 404)
     word = STATUS_WORDS[found["status"]]
-    response = make_response(render_template("verify_certificate.html", c=found, word=word))
+    credential = check_published(db.session, cb_slug, number)
+    if db.session.in_transaction():
+        db.session.commit()  # a first issue of the credential (the API's unit of work does this for the JSON)
+    response = make_response(render_template("verify_certificate.html", c=found, word=word, credential=credential))
     response.headers["Cache-Control"] = CACHE_CONTROL
     return response
 

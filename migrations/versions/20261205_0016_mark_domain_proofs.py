@@ -4,7 +4,7 @@ readable by both, written by the CB, or by the client where the service allows i
 unverified, so existing licences need no data.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-10 12:00:00.000000
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import grc.db
 from grc import rls
 
 revision: str = '0016'
-down_revision: str | None = '0014'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -76,6 +76,8 @@ PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")  # werkzeug's <converter:name>
 PUBLIC_ROUTES = frozenset({"POST /api/v1/auth/login", "POST /api/v1/auth/token",
                            "GET /api/v1/public/mark-licences/<number>",
                            "GET /api/v1/public/certificates/<cb_slug>/<path:number>",
+                           "GET /api/v1/public/certificates/<cb_slug>/<path:number>/credential",
+                           "GET /api/v1/public/cbs/<cb_slug>/status-lists/<purpose>",
                            "GET /api/v1/public/cbs/<cb_slug>", "GET /api/v1/public/cbs/<cb_slug>/jwks.json",
                            "GET /api/v1/public/cbs/<cb_slug>/did.json"})
 

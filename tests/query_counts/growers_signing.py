@@ -1,4 +1,4 @@
-"""Statement-count growers of signing keys (V1): a CB's keys, one more per rotation."""
+"""Statement-count growers of signing: a CB's keys, after as many rotations."""
 from __future__ import annotations
 
 from grc import tenancy
@@ -9,7 +9,8 @@ from tests.query_counts.scene import CB_ADMIN, Read, Scene
 
 @grows_list("GET /api/v1/signing-keys")
 def grow_signing_keys(scene: Scene, count: int) -> Read:
-    with scene.acting(CB_ADMIN) as session:
-        for _ in range(count):
+    """cb-a's keys: each rotation retires one and adds one."""
+    for _ in range(count):
+        with scene.acting(CB_ADMIN) as session:
             signing.rotate(session, caller=tenancy.current())
     return Read(CB_ADMIN, "/api/v1/signing-keys")

@@ -25,7 +25,7 @@ INFRASTRUCTURE = (
 )
 # Domains in dependency order: each may import the ones before it, never one after it (that is a subscription).
 DOMAINS = ("tenants", "auth", "auditlog", "schemes", "signing", "audits", "findings", "actions", "certification",
-           "marks", "risks", "evidence", "notifications", "webhooks")
+           "marks", "credentials", "risks", "evidence", "notifications", "webhooks")
 # Entry points: they call the domains and are called by nobody in grc/ but the composition root.
 ENTRY_PACKAGES = ("grc.jobs", "grc.web")
 ENTRY_MODULES = ("grc.health", "grc.commit_pipeline", "grc.models", "grc.demo", "grc.app", "grc.cli", "grc.wsgi")
@@ -198,4 +198,7 @@ def test_reactions_across_domains_are_subscriptions() -> None:
         (("audit.completed",), "grc.certification.service.refresh_surveillance_due"),  # C6
         (("audit.planned",), "grc.findings.service.minors_due_by_next_audit"),  # F3
         (("action.created",), "grc.risks.service.treatment_started"),  # R4
+        (("certificate.*",), "grc.credentials.service.certificate_changed"),  # V2, V3: signed revisions, bits
+        (("mark_licence.*",), "grc.credentials.licences.licence_changed"),  # V2, V3: licences too (M2)
+        (("certificate.renewed", "certificate.restored"), "grc.credentials.licences.licences_follow_expiry"),
     } <= registered
