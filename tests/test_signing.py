@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from grc import tenancy
+from grc import sealing, tenancy
 from grc.auditlog.models import AuditEvent
 from grc.config import Settings
 from grc.db import utcnow
@@ -132,15 +132,15 @@ def test_V1_the_api_never_returns_a_private_key_and_the_database_holds_it_sealed
     assert "d" not in key["public_jwk"] and "sealed" not in listed.get_data(as_text=True)
 
     settings: Settings = app.config["GRC_SETTINGS"]
-    kek = keys.key_encryption_key(settings.key_encryption_key, settings.secret_key)
+    kek = sealing.key_encryption_key(settings)
     with app.app_context(), tenancy.system_scope(db.session):
         row = db.session.scalars(select(SigningKey).where(SigningKey.kid == key["kid"])).one()
         opened = keys.unseal(row.sealed_private_key, kek, tenant_id=row.tenant_id, kid=row.kid)
         assert opened.as_dict(private=False)["x"] == key["public_jwk"]["x"]
-        with pytest.raises(keys.SealedKeyError):
-            keys.unseal(row.sealed_private_key, keys.key_encryption_key("another key " * 4, ""),
-                        tenant_id=row.tenant_id, kid=row.kid)
-        with pytest.raises(keys.SealedKeyError):  # moved onto another CB's row, it does not open
+        with pytest.raises(sealing.SealedError):
+            other = sealing.key_encryption_key(replace(settings, key_encryption_key="k" * 40))
+            keys.unseal(row.sealed_private_key, other, tenant_id=row.tenant_id, kid=row.kid)
+        with pytest.raises(sealing.SealedError):  # moved onto another CB's row, it does not open
             keys.unseal(row.sealed_private_key, kek, tenant_id=world.tenants["cb-b"], kid=row.kid)
         [created] = db.session.scalars(select(AuditEvent).where(AuditEvent.entity_id == row.id)).all()
         assert created.changes["sealed_private_key"] == "[set]"

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, insert, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from grc import events, tenancy, viewcache
+from grc import events, sealing, tenancy, viewcache
 from grc.api import paginate
 from grc.config import Settings
 from grc.db import new_id, utcnow
@@ -134,8 +134,7 @@ def _keep_published_until(key: SigningKey, valid_until: Any) -> None:
 
 
 def _kek(settings: Settings | None = None) -> bytes:
-    settings = settings or current_app.config["GRC_SETTINGS"]
-    return keys.key_encryption_key(settings.key_encryption_key, settings.secret_key)
+    return sealing.key_encryption_key(settings or current_app.config["GRC_SETTINGS"])
 
 
 # --------------------------------------------------------------------------- what verifiers read
