@@ -17,7 +17,7 @@ import binascii
 import json
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +36,8 @@ from grc.errors import (
     http_exception_to_problem,
     note_if_match_checked,
 )
+from grc.extensions import limiter
+from grc.guard import public
 
 MAX_JSON_DEPTH = 64
 TOO_DEEP = f"The JSON body is nested too deep: more than {MAX_JSON_DEPTH} levels of arrays and objects."
@@ -108,6 +110,9 @@ class StrictParser(FlaskParser):
         return super()._raw_load_json(req)
 
 
+Route = Callable[..., Any]
+
+
 class Blueprint(flask_smorest.Blueprint):
     """Every domain's blueprint: flask-smorest's, parsing query strings and bodies with ``StrictParser``."""
 
@@ -118,6 +123,18 @@ class Blueprint(flask_smorest.Blueprint):
         handlers: should this request then lose the version check to a concurrent writer, its ETag went stale."""
         super().check_etag(etag_data, etag_schema)
         note_if_match_checked()
+
+    def public_lookup(self, limit: Callable[[], str], *, scope: str) -> Callable[[Route], Route]:
+        """A lookup anyone may make without logging in (``guard.public``), rate-limited per client IP in the
+        budget ``scope`` it shares with other lookups, documented as such: no security, 404 and 429 answers."""
+
+        def decorate(view: Route) -> Route:
+            for answer, response in ((404, "NOT_FOUND"), (429, "TOO_MANY_REQUESTS")):
+                view = self.alt_response(answer, response=response)(view)
+            view = self.doc(security=[])(view)
+            return public(limiter.shared_limit(limit, scope=scope)(view))
+
+        return decorate
 
 
 def paginate(

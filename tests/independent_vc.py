@@ -4,12 +4,14 @@ Nothing of grc and no JOSE library: the compact JWS is split by hand, base64url-
 with ``cryptography``'s Ed25519 over the JWS signing input, with the public key built from the JWKS ``x``; the
 status list's ``encodedList`` is decoded by hand (multibase "u", base64url, GZIP) and read bit by bit as Bitstring
 Status List v1.0 says (index 0 = the most significant bit of the first byte). Everything is fetched over HTTP from
-the app, as a stranger would.
+the app, as a stranger would. It also plays an issuer (``sign_compact``, ``encode_status_list``), to check grc's own
+verifier against credentials grc did not sign.
 """
 from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask.testing import FlaskClient
 
 
@@ -109,3 +112,35 @@ def within_validity(credential: Jws, now: datetime | None = None) -> bool:
     start = datetime.fromisoformat(credential.payload["validFrom"].replace("Z", "+00:00"))
     end = datetime.fromisoformat(credential.payload["validUntil"].replace("Z", "+00:00"))
     return start <= now <= end
+
+
+# --------------------------------------------------------------------------- playing an issuer
+
+
+def thumbprint(jwk: dict[str, Any]) -> str:
+    """RFC 7638: SHA-256 of the required members (crv, kty, x for OKP) in lexicographic order, no whitespace."""
+    required = json.dumps({"crv": jwk["crv"], "kty": jwk["kty"], "x": jwk["x"]}, separators=(",", ":"),
+                          sort_keys=True)
+    return b64url_encode(hashlib.sha256(required.encode()).digest())
+
+
+def public_jwk(private: Ed25519PrivateKey) -> dict[str, str]:
+    """The JWK of ``private``'s public half, with its thumbprint as ``kid``."""
+    jwk = {"kty": "OKP", "crv": "Ed25519",
+           "x": b64url_encode(private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))}
+    return {**jwk, "kid": thumbprint(jwk), "alg": "EdDSA", "use": "sig"}
+
+
+def sign_compact(payload: dict[str, Any], private: Ed25519PrivateKey, *, typ: str = "vc+jwt") -> str:
+    """``payload`` as a compact JWS signed EdDSA by ``private`` (kid: its thumbprint)."""
+    header = {"alg": "EdDSA", "typ": typ, "kid": public_jwk(private)["kid"]}
+    signing_input = f"{b64url_encode(json.dumps(header).encode())}.{b64url_encode(json.dumps(payload).encode())}"
+    return f"{signing_input}.{b64url_encode(private.sign(signing_input.encode()))}"
+
+
+def encode_status_list(set_bits: set[int], entries: int = 131_072) -> str:
+    """A Bitstring Status List's ``encodedList`` with ``set_bits`` set."""
+    bits = bytearray(entries // 8)
+    for index in set_bits:
+        bits[index // 8] |= 0x80 >> (index % 8)
+    return "u" + b64url_encode(gzip.compress(bytes(bits)))

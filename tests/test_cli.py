@@ -212,7 +212,7 @@ def test_V2_grc_verify_credential_offline_checks_a_file_against_a_jwks_file(tmp_
     no network; the status lists are named as not checked."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from tests.jose_check import public_jwk, sign_compact
+    from tests.independent_vc import public_jwk, sign_compact
     from tests.unit.test_credential_verifier import Issuer
 
     cb = Issuer()

@@ -25,6 +25,7 @@ from flask.testing import FlaskClient
 
 from grc.db import utcnow
 from grc.jobs.job_functions import recheck_mark_domains, relay_outbox
+from tests.independent_vc import Jws, jwks_of, signature_holds
 from tests.marks_factory import make_certificate
 from tests.test_marks import API, MANAGER, badge, ok
 from tests.world import World
@@ -381,3 +382,29 @@ def test_V4_a_public_view_cached_before_the_domains_had_proofs_is_never_served(
         redis_connection(app).set(key, pickle.dumps((owners, versions, old_shape)), ex=60)
     assert public(client, licence)["domain_proofs"][0]["state"] == "unverified"
     assert badge(client, licence["number"])[0].status_code == 200
+
+
+def test_V4_the_licence_credential_names_the_domains_proven_when_it_was_signed(
+        app: Flask, client: FlaskClient, world: World, internet: Internet) -> None:
+    """Item 4 with V4: the licensee's proof re-signs the licence's credential (in the CB's name) with the domain
+    among ``provenDomains``; a lapsed proof signs it again without; each verifies with the CB's JWKS."""
+
+    def signed_domains() -> list[str]:
+        credential = Jws.parse(public(client, licence)["credential"])
+        assert signature_holds(credential, jwks_of(client, credential.payload["issuer"]["id"]))
+        return credential.payload["credentialSubject"]["provenDomains"]  # type: ignore[no-any-return]
+
+    licence = licence_for(app, client, world, SHOP, "other.example")
+    assert signed_domains() == []
+    proven = prove_by_dns(client, world, internet, licence)
+    assert signed_domains() == [SHOP]
+    with app.app_context():
+        relay_outbox()
+    titles = [n["title"] for n in ok(client.get("/api/v1/notifications", headers=world.headers(MANAGER)))["items"]]
+    assert f"Mark licence {licence['number']}: {SHOP} proven" in titles
+
+    internet.zone.records.pop((f"_grc-mark.{SHOP}", "TXT"))
+    failing_from = datetime.fromisoformat(proven["next_check_at"]) + timedelta(minutes=1)
+    for day in range(15):
+        recheck_at(app, failing_from + timedelta(days=day))
+    assert signed_domains() == []

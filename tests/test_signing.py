@@ -1,5 +1,5 @@
 """V1: every certification body signs with its own Ed25519 keys, sealed at rest, rotatable, published as a JWKS
-that anyone verifies with, using nothing of grc (tests/jose_check.py is written from the RFCs)."""
+that anyone verifies with, using nothing of grc (tests/independent_vc.py is written from the specifications)."""
 from __future__ import annotations
 
 import json
@@ -21,7 +21,7 @@ from grc.extensions import db
 from grc.signing import keys, service
 from grc.signing.models import SigningKey
 from grc.tenants.models import Tenant, TenantKind
-from tests.jose_check import b64url_encode, jws_parts, thumbprint, verified_payload
+from tests.independent_vc import Jws, b64url_encode, signature_holds, thumbprint
 from tests.test_auth import assert_problem
 from tests.world import World, act_as
 
@@ -67,15 +67,15 @@ def test_V1_a_new_certification_body_publishes_one_key_named_by_its_thumbprint(c
 
 def test_V1_what_a_cb_signs_verifies_with_its_jwks_and_with_no_other_cb_s(app, client, world):
     token = signed_by(app, world, "cb-a")
-    header, payload = jws_parts(token)
-    assert header == {"alg": "EdDSA", "typ": "vc+jwt", "kid": kids(client, "cb-a")[0]}
-    assert verified_payload(token, jwks(client, "cb-a")) == payload
-    assert verified_payload(token, jwks(client, "cb-b")) is None  # a key of another CB: no
+    signed = Jws.parse(token)
+    assert signed.header == {"alg": "EdDSA", "typ": "vc+jwt", "kid": kids(client, "cb-a")[0]}
+    assert signature_holds(signed, jwks(client, "cb-a"))
+    assert not signature_holds(signed, jwks(client, "cb-b"))  # a key of another CB: no
 
     head, _body, signature = token.split(".")
-    forged = payload | {"credentialSubject": {"id": "someone else"}}
+    forged = signed.payload | {"credentialSubject": {"id": "someone else"}}
     tampered = f"{head}.{b64url_encode(json.dumps(forged).encode())}.{signature}"
-    assert verified_payload(tampered, jwks(client, "cb-a")) is None
+    assert not signature_holds(Jws.parse(tampered), jwks(client, "cb-a"))
 
 
 def test_V1_after_a_rotation_old_credentials_verify_and_new_ones_name_the_new_key(app, client, world):
@@ -88,10 +88,10 @@ def test_V1_after_a_rotation_old_credentials_verify_and_new_ones_name_the_new_ke
     assert new_kid != old_kid and rotated.get_json()["retired_at"] is None
 
     after = signed_by(app, world, "cb-a", valid_for=timedelta(days=30))
-    assert jws_parts(after)[0]["kid"] == new_kid
+    assert Jws.parse(after).header["kid"] == new_kid
     published = jwks(client, "cb-a")
     assert [key["kid"] for key in published["keys"]] == [new_kid, old_kid]
-    assert verified_payload(before, published) and verified_payload(after, published)
+    assert signature_holds(Jws.parse(before), published) and signature_holds(Jws.parse(after), published)
 
     listed = client.get("/api/v1/signing-keys", headers=world.headers("cb_viewer@cb-a.test")).get_json()["items"]
     assert [(k["kid"], k["retired_at"] is None) for k in listed] == [(new_kid, True), (old_kid, False)]

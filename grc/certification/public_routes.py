@@ -9,8 +9,7 @@ from grc.api import Blueprint
 from grc.certification.models import CertificateStatus
 from grc.certification.public import LOOKUP_LIMIT_SCOPE, find_public, lookup_rate_limit
 from grc.errors import NotFound
-from grc.extensions import db, limiter
-from grc.guard import public
+from grc.extensions import db
 from grc.schemas import Schema
 
 blp = Blueprint(
@@ -53,12 +52,8 @@ class CertificateCheckSchema(Schema):
 
 
 @blp.route("/certificates/<cb_slug>/<path:number>", methods=["GET"])
-@public
-@limiter.shared_limit(lookup_rate_limit, scope=LOOKUP_LIMIT_SCOPE)
-@blp.doc(security=[])
+@blp.public_lookup(lookup_rate_limit, scope=LOOKUP_LIMIT_SCOPE)
 @blp.response(200, CertificateCheckSchema)
-@blp.alt_response(404, response="NOT_FOUND")
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
 def get_public_certificate(cb_slug: str, number: str) -> Any:
     """Check a certificate by certification body and number.
 

@@ -34,7 +34,7 @@ from grc.credentials.service import (
     status_entry,
 )
 from grc.db import new_id
-from grc.marks.models import LicenceStatus, MarkLicence, licence_certificates
+from grc.marks.models import LicenceStatus, MarkLicence, ProofState, licence_certificates
 from grc.marks.service import LICENCE_BY_NUMBER, MAX_NUMBER_LENGTH, NUMBER_PREFIX
 from grc.signing import service as signing
 from grc.tenants.models import Tenant
@@ -48,8 +48,16 @@ def licence_changed(event: events.Event) -> None:
     states has no credential yet; in the transaction of the change."""
     licence_id = event.payload.get("licence_id")
     licence = event.session.get(MarkLicence, uuid.UUID(licence_id)) if licence_id else None
-    if licence is not None:
+    if licence is None:
+        return
+    if event.session.info.get(tenancy.TENANT_KEY) in (None, licence.tenant_id):
+        keep_licence_up(event.session, licence)  # the CB's own change, or a job's
+        return
+    # the licensee's change (a domain proven): its own rows are written in its scope, the credential in the CB's
+    event.session.flush()
+    with tenancy.within(event.session, licence.tenant_id, tenancy.CERTIFICATION_BODY):
         keep_licence_up(event.session, licence)
+        event.session.flush()
 
 
 @events.on("certificate.renewed", "certificate.restored")
@@ -107,6 +115,7 @@ def licence_claims(cb: Tenant, licence: MarkLicence, entry: StatusEntry) -> dict
             "licenceNumber": licence.number,
             "permittedUses": list(licence.permitted_uses),
             "licensedDomains": list(licence.domains),
+            "provenDomains": [proof.domain for proof in licence.proofs if proof.state == ProofState.proven],
             "certificates": [{"certificateNumber": c.number, "standard": c.scheme.standard,
                               "credential": public_url(credential_path(cb.slug, c.number))} for c in certificates],
         },

@@ -8,8 +8,7 @@ from grc.certification.public import LOOKUP_LIMIT_SCOPE, lookup_rate_limit
 from grc.credentials import service
 from grc.credentials.schemas import CredentialArgsSchema
 from grc.errors import NotFound
-from grc.extensions import db, limiter
-from grc.guard import public
+from grc.extensions import db
 
 blp = Blueprint(
     "public-credentials", __name__, url_prefix="/api/v1/public",
@@ -23,13 +22,9 @@ CREDENTIAL_CACHE, STATUS_LIST_CACHE = "public, max-age=60", "no-cache"
 
 
 @blp.route("/certificates/<cb_slug>/<path:number>/credential", methods=["GET"])
-@public
-@limiter.shared_limit(lookup_rate_limit, scope=LOOKUP_LIMIT_SCOPE)
-@blp.doc(security=[])
+@blp.public_lookup(lookup_rate_limit, scope=LOOKUP_LIMIT_SCOPE)
 @blp.arguments(CredentialArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, JWS, content_type=service.MEDIA_TYPE)
-@blp.alt_response(404, response="NOT_FOUND")
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
 def get_certificate_credential(cb_slug: str, number: str, revision: int | None = None) -> Response:
     """A certificate as a W3C Verifiable Credential, signed by its certification body (V2).
 
@@ -46,12 +41,8 @@ def get_certificate_credential(cb_slug: str, number: str, revision: int | None =
 
 
 @blp.route("/cbs/<cb_slug>/status-lists/<purpose>", methods=["GET"])
-@public
-@limiter.shared_limit(lookup_rate_limit, scope=STATUS_LIST_LIMIT_SCOPE)
-@blp.doc(security=[])
+@blp.public_lookup(lookup_rate_limit, scope=STATUS_LIST_LIMIT_SCOPE)
 @blp.response(200, JWS, content_type=service.MEDIA_TYPE)
-@blp.alt_response(404, response="NOT_FOUND")
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
 def get_status_list(cb_slug: str, purpose: str) -> Response:
     """A certification body's status list for `revocation` or `suspension` (`purpose`), signed (V3).
 

@@ -46,6 +46,7 @@ LAPSE_AFTER = timedelta(days=14)  # V4
 RETRY_FAILING_AFTER = timedelta(days=1)
 RECHECK_BATCH = 100
 LAPSED = "mark_licence.domain_proof_lapsed"
+PROVEN = "mark_licence.domain_proven"
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,9 @@ def check(session: Session, licence: MarkLicence, domain: str, settings: Setting
         proof.next_check_at = now + timedelta(days=settings.mark_domain_recheck_days)
         proof.failing_since = proof.last_failure = None
         proof.challenge_method = proof.challenge_token = proof.challenge_expires_at = proof.challenge_error = None
-        name_action(session, proof, "mark_licence.domain_proven")
+        name_action(session, proof, PROVEN)
+        session.flush()
+        publish(session, PROVEN, _proof_event(licence, proof), tenant_id=licence.tenant_id, subject=licence)
     session.flush()
     return proof
 
@@ -196,8 +199,12 @@ def _recorded(session: Session, proof: DomainProof, outcome: Probe, now: datetim
     name_action(session, proof, LAPSED)
     session.flush()
     licence = session.get_one(MarkLicence, proof.licence_id)
-    publish(session, LAPSED, {
-        "licence_id": str(licence.id), "number": licence.number, "domain": proof.domain,
-        "client_id": str(licence.client_tenant_id), "failing_since": failing_since.isoformat(),
-        "reason": outcome.reason}, tenant_id=licence.tenant_id)
+    publish(session, LAPSED, {**_proof_event(licence, proof), "failing_since": failing_since.isoformat(),
+                              "reason": outcome.reason}, tenant_id=licence.tenant_id, subject=licence)
     return "lapsed"
+
+
+def _proof_event(licence: MarkLicence, proof: DomainProof) -> dict[str, str]:
+    """What a domain's proof event says: the licence, the domain, and the licensee (told with the CB)."""
+    return {"licence_id": str(licence.id), "number": licence.number, "domain": proof.domain,
+            "client_id": str(licence.client_tenant_id)}

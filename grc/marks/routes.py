@@ -12,8 +12,8 @@ from grc.api import Blueprint
 from grc.certification.public import lookup_rate_limit
 from grc.config import Settings
 from grc.credentials.licences import public_licence_credential
-from grc.extensions import db, limiter
-from grc.guard import public, requires
+from grc.extensions import db
+from grc.guard import requires
 from grc.marks import domain_proofs, service
 from grc.marks.models import MarkLicence
 from grc.marks.schemas import (
@@ -135,12 +135,8 @@ def _settings() -> Settings:
 
 
 @blp.route("/public/mark-licences/<number>", methods=["GET"])
-@public
-@limiter.shared_limit(lookup_rate_limit, scope=service.LOOKUP_LIMIT_SCOPE)
-@blp.doc(security=[])
+@blp.public_lookup(lookup_rate_limit, scope=service.LOOKUP_LIMIT_SCOPE)
 @blp.response(200, PublicMarkLicenceSchema)
-@blp.alt_response(404, response="NOT_FOUND")
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
 def get_public_mark_licence(number: str) -> dict[str, Any]:
     """Rule M3: anyone, without logging in, checks a mark licence by its number (public fields only).
 

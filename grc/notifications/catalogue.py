@@ -93,6 +93,8 @@ EVENTS: dict[str, EventType] = _events(
               "A mark licence was withdrawn (M2)."),
     EventType("mark_licence.active", "Mark licence {number} restored", CB_MANAGERS + CLIENT,
               "A mark licence is valid again."),
+    EventType("mark_licence.domain_proven", "Mark licence {number}: {domain} proven", CB_MANAGERS + CLIENT,
+              "V4: the licensee proved it controls a domain of the licence; its badge may say VALID there."),
     EventType("mark_licence.domain_proof_lapsed", "Mark licence {number}: {domain} is no longer proven",
               CB_MANAGERS + CLIENT,
               "V4: a domain's re-checks failed for 14 days; its badge no longer says VALID until proven again."),

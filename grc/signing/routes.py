@@ -7,8 +7,8 @@ from grc import tenancy
 from grc.api import Blueprint
 from grc.certification.public import LOOKUP_LIMIT_SCOPE, lookup_rate_limit
 from grc.errors import NotFound
-from grc.extensions import db, limiter
-from grc.guard import public, requires
+from grc.extensions import db
+from grc.guard import requires
 from grc.schemas import ListArgs, page_of
 from grc.signing import service
 from grc.signing.models import SigningKey
@@ -47,12 +47,8 @@ def _public_keys(cb_slug: str) -> dict[str, Any]:
 
 
 @issuers.route("/<cb_slug>", methods=["GET"])
-@public
-@limiter.shared_limit(lookup_rate_limit, scope=LOOKUP_LIMIT_SCOPE)
-@issuers.doc(security=[])
+@issuers.public_lookup(lookup_rate_limit, scope=LOOKUP_LIMIT_SCOPE)
 @issuers.response(200, IssuerSchema)
-@issuers.alt_response(404, response="NOT_FOUND")
-@issuers.alt_response(429, response="TOO_MANY_REQUESTS")
 def get_issuer(cb_slug: str) -> Any:
     """Rule V1: a certification body as the issuer of credentials (`issuer.id`), its did:web and its JWKS URL."""
     view = _public_keys(cb_slug)
@@ -61,24 +57,16 @@ def get_issuer(cb_slug: str) -> Any:
 
 
 @issuers.route("/<cb_slug>/jwks.json", methods=["GET"])
-@public
-@limiter.shared_limit(lookup_rate_limit, scope=LOOKUP_LIMIT_SCOPE)
-@issuers.doc(security=[])
+@issuers.public_lookup(lookup_rate_limit, scope=LOOKUP_LIMIT_SCOPE)
 @issuers.response(200, JwksSchema)
-@issuers.alt_response(404, response="NOT_FOUND")
-@issuers.alt_response(429, response="TOO_MANY_REQUESTS")
 def get_jwks(cb_slug: str) -> Any:
     """Rule V1: the public keys a certification body's credentials verify with (RFC 7517), by `kid`."""
     return {"keys": _public_keys(cb_slug)["keys"]}, {"Cache-Control": CACHE_CONTROL}
 
 
 @issuers.route("/<cb_slug>/did.json", methods=["GET"])
-@public
-@limiter.shared_limit(lookup_rate_limit, scope=LOOKUP_LIMIT_SCOPE)
-@issuers.doc(security=[])
+@issuers.public_lookup(lookup_rate_limit, scope=LOOKUP_LIMIT_SCOPE)
 @issuers.response(200, DidDocumentSchema)
-@issuers.alt_response(404, response="NOT_FOUND")
-@issuers.alt_response(429, response="TOO_MANY_REQUESTS")
 def get_did_document(cb_slug: str) -> Any:
     """Rule V1: the certification body's did:web document (its public keys as JsonWebKey2020 methods)."""
     return service.did_document(_public_keys(cb_slug)), {"Cache-Control": CACHE_CONTROL}

@@ -1,6 +1,6 @@
 """V2/V3: the verifier anyone can run (grc/credential_verifier.py) decides VALID, SUSPENDED, WITHDRAWN, EXPIRED or
 INVALID from a credential, its issuer's JWKS and its status lists. Here the issuer is made in the test with
-``cryptography`` alone (tests/jose_check.py), so the verifier is checked against an independent signer."""
+``cryptography`` alone (tests/independent_vc.py), so the verifier is checked against an independent signer."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from grc.credential_verifier import Status, Verdict, verify
-from tests.jose_check import encode_status_list, public_jwk, sign_compact
+from tests.independent_vc import encode_status_list, public_jwk, sign_compact
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 ISSUER = "https://cb.example/api/v1/public/cbs/acme"
