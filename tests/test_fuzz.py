@@ -58,7 +58,9 @@ SETTINGS = hypothesis.settings(
     print_blob=True,
 )
 REQUEST_TIMEOUT_SECONDS = 10
-TIME_BUDGET_SECONDS = 90 * max(1, EXAMPLES_PER_OPERATION // 25)
+# The bound grows with the API: a fixed total broke as operations were added (90 s for 130 operations, 140 now),
+# and on 2 shared cores beside the rest of the suite an operation takes up to ~0.7 s at 25 examples.
+SECONDS_PER_OPERATION = 1.0 * max(1, EXAMPLES_PER_OPERATION // 25)
 
 
 def test_fuzzing_every_operation_finds_no_server_error_and_no_off_spec_response(
@@ -76,7 +78,8 @@ def test_fuzzing_every_operation_finds_no_server_error_and_no_off_spec_response(
     elapsed = time.monotonic() - started
     assert not failures, f"{len(failures)} operation(s) failed:\n\n" + "\n\n".join(failures)
     assert len(fuzzed) >= 15, f"only {fuzzed} were fuzzed: did the spec lose operations?"
-    assert elapsed < TIME_BUDGET_SECONDS, f"fuzzing took {elapsed:.0f} s; lower EXAMPLES_PER_OPERATION"
+    budget = SECONDS_PER_OPERATION * len(fuzzed)
+    assert elapsed < budget, f"fuzzing {len(fuzzed)} operations took {elapsed:.0f} s (budget {budget:.0f} s)"
 
 
 def load_schema(base_url: str, world: World) -> Any:
