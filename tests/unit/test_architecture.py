@@ -25,7 +25,7 @@ INFRASTRUCTURE = (
 )
 # Domains in dependency order: each may import the ones before it, never one after it (that is a subscription).
 DOMAINS = ("tenants", "auth", "auditlog", "schemes", "signing", "audits", "findings", "actions", "certification",
-           "marks", "credentials", "risks", "evidence", "notifications", "webhooks")
+           "marks", "registry", "credentials", "risks", "evidence", "notifications", "webhooks")
 # Entry points: they call the domains and are called by nobody in grc/ but the composition root.
 ENTRY_PACKAGES = ("grc.jobs", "grc.web")
 ENTRY_MODULES = ("grc.health", "grc.commit_pipeline", "grc.models", "grc.demo", "grc.app", "grc.cli", "grc.wsgi")
