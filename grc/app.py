@@ -40,6 +40,7 @@ from grc.marks.badge_routes import badges
 from grc.marks.routes import blp as mark_licences
 from grc.notifications import email  # noqa: F401 - the e-mail channel registers its sender
 from grc.notifications.routes import blp as notifications
+from grc.registry.routes import blp as registry_connections
 from grc.risks.control_routes import blp as controls
 from grc.risks.reporting_routes import blp as risk_reporting
 from grc.risks.routes import blp as risks
@@ -135,8 +136,8 @@ def _register_domains(api: Api) -> list[Blueprint]:
     """Each domain's blueprints, in the order their tags appear in the docs."""
     blueprints = [auth, tenants, clients, users, api_clients, policy, schemes, audits, findings, actions, evidence,
                   certification, certificate_documents, public_certificates, public_credentials, signing_keys,
-                  public_issuers, mark_licences, risks, controls, risk_reporting, audit_events, notifications, webhooks,
-                  jobs]
+                  public_issuers, mark_licences, registry_connections, risks, controls, risk_reporting, audit_events,
+                  notifications, webhooks, jobs]
     for blp in blueprints:
         api.register_blueprint(blp)
     return blueprints
