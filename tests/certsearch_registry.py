@@ -124,7 +124,8 @@ def _check_schemes(schemes: Any) -> None:
     if not isinstance(schemes, list):
         raise Refusal("schemes", "invalid_format", "schemes is an array")
     for scheme in schemes:
-        if not isinstance(scheme, dict) or set(scheme) - {"scheme_name", "standard_list"} or not scheme.get("scheme_name"):
+        if (not isinstance(scheme, dict) or set(scheme) - {"scheme_name", "standard_list"}
+                or not scheme.get("scheme_name")):
             raise Refusal("schemes.scheme_name", "missing_required_field", "Missing Required Field: scheme_name")
         standards = scheme.get("standard_list")
         if not isinstance(standards, list) or not standards or not all(
