@@ -1,6 +1,7 @@
 """Certification decisions and certificates (C1-C9)."""
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -32,6 +33,7 @@ from grc.certification.schemas import (
 )
 from grc.extensions import db
 from grc.guard import requires
+from grc.registry import certsearch, files
 from grc.registry import service as registry
 from grc.schemas import ListArgs, page_of
 
@@ -80,13 +82,28 @@ def list_certificates(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, {"type": "string"}, content_type="text/csv")
 @blp.alt_response(200, success=True, content_type="application/json",
                   schema={"type": "array", "items": {"type": "object"}})
+@blp.alt_response(200, success=True, content_type=files.XLSX_MEDIA_TYPE,
+                  schema={"type": "string", "format": "binary"})
 def export_certificates(args: dict[str, Any]) -> Response:
-    """The CB's certificates with the IAF CertSearch upload field names (dates as YYYYMMDD), as CSV or JSON."""
+    """The CB's certificate directory: CSV or JSON for people, or in the registry's own formats (G1):
+    ``certsearch-json`` gives the IAF CertSearch bulk-upload bodies (``{"certifications": [...]}``, one per
+    certified entity, at most 100 each), ``certsearch-xlsx`` its file-upload template (``cb_certs.xlsx``)."""
+    if args["format"].startswith("certsearch-"):
+        return _certsearch_export(args["format"])
     records = export.rows(db.session)  # read in batches; the body is built before the session closes
     if args["format"] == "json":
         return Response("".join(export.as_json(records)), mimetype="application/json")
     response = Response("".join(export.as_csv(records)), mimetype="text/csv")
     response.headers["Content-Disposition"] = "attachment; filename=certificates.csv"
+    return response
+
+
+def _certsearch_export(file_format: str) -> Response:
+    records = certsearch.records(db.session, tenancy.current().tenant_id)
+    if file_format == "certsearch-json":
+        return Response(json.dumps(list(files.bulk_bodies(records)), ensure_ascii=False), mimetype="application/json")
+    response = Response(files.as_xlsx(records), mimetype=files.XLSX_MEDIA_TYPE)
+    response.headers["Content-Disposition"] = f"attachment; filename={files.XLSX_FILE_NAME}"
     return response
 
 

@@ -165,7 +165,10 @@ class ReduceScopeSchema(StrictSchema):
 
 
 class ExportArgs(StrictSchema):
-    format = ma.fields.String(load_default="csv", validate=ma.validate.OneOf(["csv", "json"]))
+    format = ma.fields.String(
+        load_default="csv", validate=ma.validate.OneOf(["csv", "json", "certsearch-json", "certsearch-xlsx"]),
+        metadata={"description": "csv, json: the directory for people; certsearch-json: the IAF CertSearch bulk "
+                                 "upload bodies, one per certified entity (G1); certsearch-xlsx: its file template"})
 
 
 class TransferRequestSchema(StrictSchema):

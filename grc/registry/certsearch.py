@@ -45,11 +45,10 @@ from sqlalchemy.orm import Session, joinedload, lazyload
 
 from grc.certification.models import Certificate
 from grc.tenants import service as tenants
-from grc.tenants.models import CbPolicy, Tenant
+from grc.tenants.models import REGISTRY_STATUSES, CbPolicy, Tenant
 
 UPLOAD_PATH = "/api/client/v1/cb/upload-cert"
 BULK_UPLOAD_PATH = "/api/client/v1/cb/bulk-upload-cert"
-STATUSES = ("active", "inactive", "suspended", "cancelled", "hidden", "withdrawn", "expired")
 ACCREDITATION_STATUSES = ("Accredited", "Unaccredited")
 CERTIFICATION_TYPE = "Management System"
 MANDATORY = (
@@ -97,7 +96,9 @@ class Profile:
 
     @classmethod
     def of(cls, policy: CbPolicy) -> Profile:
-        return cls(policy.accreditation_body or "", "", frozenset(), {})
+        return cls(policy.accreditation_body or "", policy.accreditation_body_acronym or "",
+                   frozenset(uuid.UUID(value) for value in policy.accredited_schemes),
+                   dict(policy.registry_statuses))
 
 
 def records(session: Session, cb_id: uuid.UUID, certificate_ids: Collection[uuid.UUID] | None = None) -> list[Record]:
@@ -162,7 +163,8 @@ def upload_body(certificate: Certificate, client: Tenant, profile: Profile) -> d
 
 def entity_address(client: Tenant) -> dict[str, str]:
     """The client's registered address as the registry's lines (street, city, state, postcode)."""
-    return {"street": client.address or "", "city": "", "state": "", "postcode": ""}
+    return {"street": client.street or "", "city": client.city or "", "state": client.state or "",
+            "postcode": client.postcode or ""}
 
 
 def _additional_sites(content: dict[str, Any], client: Tenant) -> Iterable[dict[str, str]]:
@@ -208,8 +210,8 @@ def _too_long(body: dict[str, Any]) -> Iterable[Problem]:
 
 
 def _values(body: dict[str, Any]) -> Iterable[Problem]:
-    if body.get("certification_status") and body["certification_status"] not in STATUSES:
-        yield Problem("certification_status", f"Data Mapping error: not one of {', '.join(STATUSES)}.")
+    if body.get("certification_status") and body["certification_status"] not in REGISTRY_STATUSES:
+        yield Problem("certification_status", f"Data Mapping error: not one of {', '.join(REGISTRY_STATUSES)}.")
     if body.get("certificate_accreditation_status") not in (None, "", *ACCREDITATION_STATUSES):
         yield Problem("certificate_accreditation_status", "Not Accredited or Unaccredited.")
     if body.get("certification_type") not in (None, "", CERTIFICATION_TYPE):

@@ -1,4 +1,5 @@
-"""A CB's IAF CertSearch connection (G2): set it up, see how the sync stands, check the key."""
+"""The accreditation registry (IAF CertSearch): what a CB's records would look like there before anything is sent
+(G1), and the CB's connection: set it up, see how the sync stands, check the key (G2)."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,8 +8,13 @@ from grc import tenancy
 from grc.api import Blueprint
 from grc.extensions import db
 from grc.guard import requires
-from grc.registry import service
-from grc.registry.schemas import ConnectionOverviewSchema, ConnectionWriteSchema, KeyCheckSchema
+from grc.registry import certsearch, service
+from grc.registry.schemas import (
+    ConnectionOverviewSchema,
+    ConnectionWriteSchema,
+    KeyCheckSchema,
+    RegistryDryRunSchema,
+)
 from grc.tenants.service import CB_ROLES
 
 blp = Blueprint("registry-connections", __name__, url_prefix="/api/v1/registry-connections",
@@ -41,3 +47,16 @@ def get_certsearch_connection() -> dict[str, Any]:
 def test_certsearch_connection() -> service.KeyCheck:
     """Rule G2: check the stored key with a harmless read (one certification), changing nothing in the registry."""
     return service.test_connection(db.session, caller=tenancy.current())
+
+
+@blp.route("/certsearch/dry-run", methods=["POST"])
+@requires("cb_admin")
+@blp.response(200, RegistryDryRunSchema)
+def certsearch_dry_run() -> dict[str, Any]:
+    """Rule G1: every certificate's upload body as it would be sent, with the registry rules it breaks (missing
+    mandatory field, value not accepted, date format), so a CB fixes its data before switching sync on. Sends
+    nothing and needs no connection."""
+    records = certsearch.records(db.session, tenancy.current().tenant_id)
+    blocked = sum(1 for record in records if record.problems)
+    return {"endpoint": certsearch.UPLOAD_PATH, "ready": len(records) - blocked, "blocked": blocked,
+            "records": records}

@@ -1,5 +1,5 @@
-"""Request and response schemas of a CB's registry connection (G2). The API key is a write-only field: no response
-schema here has one."""
+"""Schemas of the accreditation registry: the dry run's answer (G1) and the CB's connection (G2). The API key is a
+write-only field: no response schema here has one."""
 from __future__ import annotations
 
 import marshmallow as ma
@@ -65,3 +65,23 @@ class KeyCheckSchema(Schema):
     ok = ma.fields.Boolean()
     status = ma.fields.Integer(allow_none=True, metadata={"description": "The registry's HTTP status"})
     message = ma.fields.String()
+
+
+class RegistryProblemSchema(Schema):
+    field = ma.fields.String(metadata={"description": "The body's field, e.g. certified_entity_street_city"})
+    message = ma.fields.String(metadata={"description": "The registry rule it breaks, in the registry's words"})
+
+
+class RegistryRecordSchema(Schema):
+    certified_entity_unique_id = ma.fields.String(metadata={"description": "Our client organisation's id"})
+    certificate_ids = ma.fields.List(ma.fields.UUID(), metadata={"description": "Our certificates the body carries"})
+    body = ma.fields.Dict(metadata={"description": "Exactly the JSON body of the registry's upload call"})
+    problems = ma.fields.List(ma.fields.Nested(RegistryProblemSchema),
+                              metadata={"description": "Empty when the registry would accept the body"})
+
+
+class RegistryDryRunSchema(Schema):
+    endpoint = ma.fields.String(metadata={"description": "The registry's upload path the bodies are for"})
+    ready = ma.fields.Integer(metadata={"description": "Records breaking no registry rule"})
+    blocked = ma.fields.Integer(metadata={"description": "Records the registry would refuse"})
+    records = ma.fields.List(ma.fields.Nested(RegistryRecordSchema))

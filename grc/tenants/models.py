@@ -7,10 +7,17 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, ForeignKey, String, UniqueConstraint, or_
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grc.db import Base, IdMixin, TimestampMixin, enum_column
 from grc.tenancy import TenantScoped
+
+# IAF CertSearch's accepted certification_status values (CB upload API v1; "hidden" shows as Draft), and how a CB
+# maps its certificate statuses onto them until it says otherwise (the CB policy's registry profile, G1).
+REGISTRY_STATUSES = ("active", "inactive", "suspended", "cancelled", "hidden", "withdrawn", "expired")
+DEFAULT_REGISTRY_STATUSES = {"active": "active", "suspended": "suspended", "withdrawn": "withdrawn",
+                             "expired": "expired"}
 
 
 class TenantKind(enum.StrEnum):
@@ -35,7 +42,15 @@ class Tenant(IdMixin, TimestampMixin, Base):
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     legal_name: Mapped[str | None] = mapped_column(String(300))
     country: Mapped[str] = mapped_column(String(2))
-    address: Mapped[str | None] = mapped_column(String(500))
+    address: Mapped[str | None] = mapped_column(String(500))  # the registered address as one display line
+    # The registered address in lines (the registry's certified entity address, G1); a free-text address from
+    # before the lines existed was moved to ``street`` and flagged for review (migration 0017).
+    street: Mapped[str | None] = mapped_column(String(300))
+    city: Mapped[str | None] = mapped_column(String(100))
+    postcode: Mapped[str | None] = mapped_column(String(20))
+    state: Mapped[str | None] = mapped_column(String(100))
+    address_needs_review: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    # Each {name, address, street, city, postcode, state, country, needs_review} (grc.schemas.SiteSchema).
     sites: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # IANA zone: the tenant's "today" for the daily sweeps (a reminder is due on the tenant's local date).
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
@@ -77,8 +92,14 @@ class CbPolicy(IdMixin, TimestampMixin, TenantScoped, Base):
     numbering_template: Mapped[str] = mapped_column(String(120))
     max_suspension_days: Mapped[int]  # C8
     withdraw_on_lapse: Mapped[bool]  # C8: withdraw a lapsed suspension instead of flagging it
-    accreditation_body: Mapped[str | None] = mapped_column(String(200))  # for the IAF CertSearch export
+    # The registry profile (G1): the accreditation body's name and acronym (IAF CertSearch's), the CB's
+    # accreditation number, the schemes it is accredited for (their certificates are "Accredited") and how its
+    # certificate statuses read in the registry (REGISTRY_STATUSES).
+    accreditation_body: Mapped[str | None] = mapped_column(String(200))
+    accreditation_body_acronym: Mapped[str | None] = mapped_column(String(20))
     accreditation_number: Mapped[str | None] = mapped_column(String(80))
+    accredited_schemes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    registry_statuses: Mapped[dict[str, str]] = mapped_column(JSON, default=lambda: dict(DEFAULT_REGISTRY_STATUSES))
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

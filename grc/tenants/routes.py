@@ -10,6 +10,7 @@ from grc.auth import onboarding
 from grc.extensions import db
 from grc.guard import requires
 from grc.schemas import page_of
+from grc.schemes import service as schemes
 from grc.tenants import service
 from grc.tenants.models import CbPolicy, Tenant
 from grc.tenants.schemas import (
@@ -115,4 +116,5 @@ def get_policy() -> CbPolicy:
 def put_policy(data: dict[str, Any]) -> CbPolicy:
     """Replace the CB's policy (needs If-Match with the ETag from GET)."""
     policy.check_etag(service.policy(db.session), PolicySchema)
+    schemes.schemes_by_ids(db.session, data["accredited_schemes"], "accredited_schemes")  # 422 for an unknown one
     return service.save_policy(db.session, data)

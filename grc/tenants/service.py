@@ -15,7 +15,7 @@ from grc.db import new_id, utcnow
 from grc.errors import InvalidField, NotFound
 from grc.events import publish
 from grc.extensions import db
-from grc.tenants.models import CbPolicy, ClientRelationship, Tenant, TenantKind
+from grc.tenants.models import DEFAULT_REGISTRY_STATUSES, CbPolicy, ClientRelationship, Tenant, TenantKind
 
 CB_ROLES = ("cb_admin", "certification_manager", "auditor", "cb_viewer")
 POLICY_DEFAULTS: dict[str, Any] = {
@@ -27,8 +27,12 @@ POLICY_DEFAULTS: dict[str, Any] = {
     "max_suspension_days": 183,
     "withdraw_on_lapse": False,
     "accreditation_body": None,
+    "accreditation_body_acronym": None,
     "accreditation_number": None,
+    "accredited_schemes": [],
+    "registry_statuses": DEFAULT_REGISTRY_STATUSES,  # copied into each policy (never shared: JSON is mutable)
 }
+ADDRESS_LINES = ("street", "city", "postcode", "state")
 
 
 @dataclass
@@ -166,6 +170,8 @@ def update_client(session: Session, view: ClientView, changes: dict[str, Any]) -
     """Change the client organisation and announce it (``client.updated``): its name and addresses are on the
     certificates a registry holds (G2)."""
     tenancy.allow_write_to(session, view.tenant.id)
+    if any(line in changes for line in ADDRESS_LINES):
+        changes = {**changes, "address_needs_review": False}  # someone wrote the lines: reviewed
     for key, value in changes.items():
         setattr(view.tenant, key, value)
     session.flush()
@@ -181,14 +187,20 @@ def policy(session: Session, tenant_id: uuid.UUID | None = None) -> CbPolicy:
     """A CB's policy (the caller's by default); the documented defaults until the CB saves its own."""
     tenant_id = tenant_id or tenancy.current().tenant_id
     found = session.scalars(select(CbPolicy).where(CbPolicy.tenant_id == tenant_id)).one_or_none()
-    return found if found is not None else CbPolicy(**POLICY_DEFAULTS)
+    return found if found is not None else _default_policy()
+
+
+def _default_policy() -> CbPolicy:
+    return CbPolicy(**{**POLICY_DEFAULTS, "accredited_schemes": [],
+                       "registry_statuses": dict(DEFAULT_REGISTRY_STATUSES)})
 
 
 def save_policy(session: Session, data: dict[str, Any]) -> CbPolicy:
     current = session.scalars(select(CbPolicy)).one_or_none()
     if current is None:
-        current = CbPolicy(**POLICY_DEFAULTS)
+        current = _default_policy()
         session.add(current)
+    data = {**data, "accredited_schemes": [str(scheme_id) for scheme_id in data.get("accredited_schemes", [])]}
     for key, value in data.items():
         setattr(current, key, value)
     session.flush()

@@ -3,7 +3,7 @@ certificate's sync state (pending, synced, failed, the digest of the body last a
 nothing exists until a CB connects, so existing data needs nothing.
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-12 12:00:00.000000
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import grc.db
 from grc import rls
 
 revision: str = '0018'
-down_revision: str | None = '0016'
+down_revision: str | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
+from grc.certification.models import CertificateStatus
 from grc.registry.certsearch import MISSING, Problem, validate
+from grc.tenants.models import DEFAULT_REGISTRY_STATUSES
+from grc.tenants.schemas import RegistryStatusesSchema
 
 # The registry's sample certification (field glossary and upload page), as the v1 upload body.
 SAMPLE: dict[str, Any] = {
@@ -72,3 +75,8 @@ def test_G1_a_scheme_without_a_standard_is_named() -> None:
     problems = validate(changed(schemes=[{"scheme_name": "ISO 9001", "standard_list": [{"standards_name": ""}]}]))
     assert problems == (Problem("schemes[0].standard_list[0].standards_name", MISSING),)
     assert validate(changed(schemes=[])) == (Problem("schemes", MISSING),)
+
+
+def test_G1_the_policys_status_mapping_names_every_certificate_status_and_only_those() -> None:
+    assert set(RegistryStatusesSchema().fields) == {status.value for status in CertificateStatus}
+    assert set(DEFAULT_REGISTRY_STATUSES) == {status.value for status in CertificateStatus}
