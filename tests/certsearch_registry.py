@@ -23,7 +23,7 @@ CB's certifications are listed at ``GET /api/client/v1/cb/cert?limit=&offset=`` 
 most 100) in the retrieve shape of the MNCB GET (``certification_number``, ``status``, ``expiry_date``...).
 
 A test tells it to fail: ``fail_next(500)`` (or 401, 429...) answers the next calls with that status,
-``stall_next(seconds)`` holds the next call longer than the client waits.
+``stall(seconds)`` holds every call longer than the client waits until it is told ``stall(0)``.
 """
 from __future__ import annotations
 
@@ -161,10 +161,11 @@ class CertSearch:
 
     base_url: str = ""
     keys: dict[str, str] = field(default_factory=dict)
+    accreditations: dict[str, set[str]] = field(default_factory=dict)  # account -> scheme names it is accredited for
     accounts: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     calls: list[Received] = field(default_factory=list)
     failures: list[int] = field(default_factory=list)
-    stalls: list[float] = field(default_factory=list)
+    stall_seconds: float = 0.0  # every call waits this long before it is answered (a registry slower than we wait)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def issue_key(self, account: str) -> str:
@@ -174,14 +175,20 @@ class CertSearch:
         self.accounts.setdefault(account, {})
         return key
 
+    def accredit(self, account: str, *scheme_names: str) -> None:
+        """The CB's accreditation information as the registry holds it: an Accredited certification must name one
+        of these schemes ("should match with the CB's accreditation information", else "Invalid Accreditation")."""
+        self.accreditations[account] = set(scheme_names)
+
     def revoke_key(self, key: str) -> None:
         self.keys.pop(key, None)
 
     def fail_next(self, status: int, times: int = 1) -> None:
         self.failures.extend([status] * times)
 
-    def stall_next(self, seconds: float) -> None:
-        self.stalls.append(seconds)
+    def stall(self, seconds: float) -> None:
+        """From now on every call waits ``seconds`` before it is answered (0: answer at once again)."""
+        self.stall_seconds = seconds
 
     def certifications(self, account: str) -> dict[str, dict[str, Any]]:
         """The account's certifications by certificate number, as last uploaded."""
@@ -201,9 +208,7 @@ class CertSearch:
         body: Any = None
         with self.lock:
             failure = self.failures.pop(0) if self.failures else None
-            stall = self.stalls.pop(0) if self.stalls else 0.0
-        if stall:
-            time.sleep(stall)
+        time.sleep(self.stall_seconds)
         if failure is not None:
             status, answer = failure, _error("forced", f"The stand-in was told to answer {failure}")
         elif key not in self.keys:
@@ -238,6 +243,7 @@ class CertSearch:
             return (*self._bulk(account, body), body)
         try:
             check_certification(body, STATUSES)
+            self._check_accreditation(account, body)
         except Refusal as refusal:
             return 400, _refused(0, refusal), body
         stored = self._store(account, body)
@@ -253,11 +259,21 @@ class CertSearch:
         for index, certification in enumerate(certifications):
             try:
                 check_certification(certification, BULK_STATUSES)
+                self._check_accreditation(account, certification)
             except Refusal as refusal:
                 return 400, _refused(index, refusal)
         for certification in certifications:
             self._store(account, certification)
         return 200, {"data": {"success": True}}
+
+    def _check_accreditation(self, account: str, body: dict[str, Any]) -> None:
+        accredited = self.accreditations.get(account)
+        if accredited is None or body["certificate_accreditation_status"] != "Accredited":
+            return
+        for scheme in body["schemes"]:
+            if scheme["scheme_name"] not in accredited:
+                raise Refusal("schemes.scheme_name", "invalid_accreditation",
+                              f"Invalid Accreditation: {scheme['scheme_name']} does not match the CB's accreditation")
 
     def _store(self, account: str, body: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
