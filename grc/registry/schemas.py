@@ -54,7 +54,8 @@ class RecordErrorSchema(Schema):
 
 
 class ConnectionOverviewSchema(Schema):
-    connection = ma.fields.Nested(ConnectionSchema)
+    connection = ma.fields.Nested(ConnectionSchema, allow_none=True, metadata={
+        "description": "null until the CB connects (PUT)"})
     pending = ma.fields.Integer(metadata={"description": "Certificates waiting to be pushed"})
     synced = ma.fields.Integer()
     failed = ma.fields.Integer(metadata={"description": "Certificates the registry refused (or would refuse)"})

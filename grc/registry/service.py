@@ -152,17 +152,17 @@ def test_connection(session: Session, *, caller: Principal) -> KeyCheck:
 
 def overview(session: Session) -> dict[str, Any]:
     """Rule G2: the connection as ``GET`` shows it: settings (never the key), last sync, counts, the last errors in
-    the registry's words, and the last reconciliation's differences."""
-    current = existing_connection(session)
+    the registry's words, and the last reconciliation's differences (``connection`` null before the CB connects)."""
+    tenant_id = tenancy.current().tenant_id
     counts = {status: count for status, count in session.execute(select(RegistryRecordState.status, func.count()).where(
-        RegistryRecordState.tenant_id == current.tenant_id).group_by(RegistryRecordState.status))}
+        RegistryRecordState.tenant_id == tenant_id).group_by(RegistryRecordState.status))}
     failing = session.execute(
         select(Certificate.id, Certificate.number, RegistryRecordState.error, RegistryRecordState.changed_at)
         .join(RegistryRecordState, RegistryRecordState.certificate_id == Certificate.id)
-        .where(RegistryRecordState.tenant_id == current.tenant_id, RegistryRecordState.status == SyncStatus.failed)
+        .where(RegistryRecordState.tenant_id == tenant_id, RegistryRecordState.status == SyncStatus.failed)
         .order_by(RegistryRecordState.changed_at.desc()).limit(RECENT_ERRORS)).all()
     return {
-        "connection": current,
+        "connection": connection(session, tenant_id),
         "pending": counts.get(SyncStatus.pending, 0), "synced": counts.get(SyncStatus.synced, 0),
         "failed": counts.get(SyncStatus.failed, 0),
         "last_errors": [{"certificate_id": row.id, "number": row.number, "error": row.error, "at": row.changed_at}
