@@ -312,3 +312,14 @@ def test_G2_a_cbs_sync_never_contains_another_cbs_certificates(app, client, worl
     for call in registry.calls:
         numbers = {body["certificate_number"] for body in call.body["certifications"]}
         assert numbers == {mine["number"] if call.api_key == key_a else other["number"]}, (call.api_key, key_b)
+
+
+def test_G2_a_dry_run_checks_the_records_and_sends_nothing(app, client, world, registry):
+    cert = described(client, world)
+    certificate = cert.grant()
+    connect(client, world, registry, dry_run=True)
+    assert push(app) == {"sent": 0, "unchanged": 0, "failed": 0, "held_back": 0, "more": 0}
+    assert registry.calls == [] and sync_of(client, cert, certificate)["status"] == "pending"
+    client.put(CONNECTION, headers=world.headers("cb_admin@cb-a.test"), json={"dry_run": False})
+    push(app)
+    assert [body["certificate_number"] for body in registry.uploads("cb-a")] == [certificate["number"]]

@@ -279,9 +279,9 @@ def push_connection(session: Session, current: RegistryConnection, settings: Set
             counts["unchanged"] += 1
         else:
             outgoing.append((record, carried, digest))
-    if outgoing and not current.dry_run:
-        counts = _upload(session, current, outgoing, settings, now, counts)
-    return counts
+    if current.dry_run:  # checked, not sent: the records stay pending, and the next run would find the same ones
+        return counts | {"more": 0}
+    return _upload(session, current, outgoing, settings, now, counts) if outgoing else counts
 
 
 def body_digest(body: dict[str, Any]) -> str:
