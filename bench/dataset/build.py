@@ -33,7 +33,8 @@ def open_platform(run: Run) -> tuple[Actor, str]:
     tenant_id, admin_id = rec.ids.new(when), rec.ids.new(when + MINUTE)
     chain, email = Chain(tenant_id), "admin@platform.bench.invalid"
     rec.created(chain, "tenants", stamped({"kind": "platform", "name": "grc platform", "slug": "platform",
-                                           "country": "DE", "sites": [], "timezone": "UTC"},
+                                           "country": "DE", "sites": [], "timezone": "UTC",
+                                           "address_needs_review": False},
                                           tenant_id, when, when), when, SYSTEM)
     rec.created(chain, "users", stamped(user_row(tenant_id, email, "Platform administrator", ["platform_admin"],
                                                  run.password_hash), admin_id, when + MINUTE, when + MINUTE),

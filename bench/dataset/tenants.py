@@ -54,7 +54,8 @@ def _country(rng: random.Random) -> tuple[str, str, str, int]:
 def _tenant_row(kind: str, name: str, slug: str, country: tuple[str, str, str, int], street: int) -> dict[str, Any]:
     code, zone, city, _ = country
     return {"kind": kind, "name": name, "slug": slug, "legal_name": f"{name} {LEGAL_FORMS[code]}", "country": code,
-            "address": f"{street} Industrial Way, {city}", "sites": [], "timezone": zone}
+            "address": f"{street} Industrial Way, {city}", "street": f"{street} Industrial Way", "city": city,
+            "address_needs_review": False, "sites": [], "timezone": zone}
 
 
 def user_row(tenant_id: str, email: str, name: str, roles: list[str], password_hash: str) -> dict[str, Any]:

@@ -1,5 +1,7 @@
-"""Isolation markers of the registry connection (G2): cb-a's IAF CertSearch connection (its address and the last
-error the registry gave it) is cb-a's alone; a stranger's PUT makes or changes only the stranger's own."""
+"""Isolation markers of the registry (G1, G2): client-a's registered address lines, which cb-a's registry records
+carry (dry run, CertSearch exports), seen only by client-a and cb-a; and cb-a's IAF CertSearch connection (its
+address and the last error the registry gave it), cb-a's alone. The strangers' dry runs carry their own CB's records
+only, and a stranger's PUT makes or changes only the stranger's own connection."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,11 +11,23 @@ from sqlalchemy import select
 
 from grc import tenancy
 from grc.extensions import db
+from grc.tenants.models import Tenant
 from tests.isolation.registry import CB_ONLY, Marker, Victims, markers, valid_body
 from tests.world import World, act_as
 
+STREET, CITY = "12 Victim Registry Street", "Victimcity-on-Registry"
 VICTIM_URL = "https://93.184.215.14/cb-a-registry-victim"
 VICTIM_ERROR = "HTTP 500: cb-a's registry victim error"
+
+
+@markers
+def registry_address_markers(app: Flask, world: World, _victims: Victims) -> list[Marker]:
+    with app.app_context(), tenancy.system_scope(db.session):
+        client = db.session.get_one(Tenant, world.tenants["client-a"])
+        client.street, client.city = STREET, CITY
+        db.session.commit()
+    seen_by = frozenset({"client-a", "cb-a"})
+    return [Marker(STREET, "client-a's street line", seen_by), Marker(CITY, "client-a's city", seen_by)]
 
 
 @markers
