@@ -64,6 +64,8 @@ class Settings:
     # domain checks may reach although they are loopback or private; empty = public addresses only (grc.outbound).
     webhook_allowed_hosts: str = field(default_factory=lambda: _env("GRC_WEBHOOK_ALLOWED_HOSTS", ""))
     webhook_timeout_seconds: int = field(default_factory=lambda: _env_int("GRC_WEBHOOK_TIMEOUT_SECONDS", 10))
+    # Seconds one call to an accreditation registry (IAF CertSearch, G2) may take: a bulk upload of 100 records.
+    registry_timeout_seconds: int = field(default_factory=lambda: _env_int("GRC_REGISTRY_TIMEOUT_SECONDS", 30))
     # Webhook calls and e-mails one delivery run sends at once (threads of one worker process, J6).
     delivery_concurrency: int = field(default_factory=lambda: _env_int("GRC_DELIVERY_CONCURRENCY", 8))
     # Nameservers the domain checks ask, "host:port" comma separated (e.g. "127.0.0.1:5353"); empty = the system's.

@@ -18,6 +18,7 @@ from grc.findings.models import Finding, FindingEvent
 from grc.marks.models import MarkLicence
 from grc.notifications.models import Delivery, Notification, Reminder, WebhookSubscription
 from grc.numbering import Counter
+from grc.registry.models import RegistryConnection, RegistryRecordState
 from grc.risks.models import (
     Control,
     ControlTest,
@@ -54,6 +55,8 @@ __all__ = [
     "Finding",
     "FindingEvent",
     "RegisterShare",
+    "RegistryConnection",
+    "RegistryRecordState",
     "Risk",
     "RiskAcceptance",
     "RiskAssessment",

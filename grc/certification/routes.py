@@ -34,6 +34,7 @@ from grc.certification.schemas import (
 from grc.extensions import db
 from grc.guard import requires
 from grc.registry import certsearch, files
+from grc.registry import service as registry
 from grc.schemas import ListArgs, page_of
 
 blp = Blueprint("certification", __name__, url_prefix="/api/v1", description="Certification decisions and certificates")
@@ -108,9 +109,10 @@ def _certsearch_export(file_format: str) -> Response:
 
 @blp.route("/certificates/<uuid:certificate_id>", methods=["GET"])
 @blp.response(200, CertificateSchema)
-def get_certificate(certificate_id: uuid.UUID) -> Certificate:
-    """One certificate with every revision (older ones marked superseded) and its full history."""
-    return tenancy.resolved(service.visible_certificate, certificate_id)
+def get_certificate(certificate_id: uuid.UUID) -> registry.SyncedCertificate:
+    """One certificate with every revision (older ones marked superseded), its full history and, for its CB, where it
+    stands in IAF CertSearch (G2)."""
+    return registry.with_sync_state(db.session, tenancy.resolved(service.visible_certificate, certificate_id))
 
 
 @blp.route("/certificates/<uuid:certificate_id>/suspend", methods=["POST"])

@@ -94,6 +94,14 @@ class CertificateEventSchema(Schema):
     decision_id = ma.fields.UUID(allow_none=True)
 
 
+class RegistrySyncSchema(Schema):
+    """Where the certificate stands in its CB's accreditation registry (IAF CertSearch, G2)."""
+
+    status = ma.fields.String(metadata={"description": "pending, synced or failed"})
+    synced_at = ma.fields.DateTime(allow_none=True, metadata={"description": "When the registry took its record"})
+    error = ma.fields.String(allow_none=True, metadata={"description": "Why it failed, in the registry's words"})
+
+
 class CertificateSchema(Schema):
     id = ma.fields.UUID()
     number = ma.fields.String()
@@ -113,6 +121,9 @@ class CertificateSchema(Schema):
     current = ma.fields.Nested(RevisionContentSchema, attribute="current.content")
     revisions = ma.fields.List(ma.fields.Nested(RevisionSchema))
     history = ma.fields.List(ma.fields.Nested(CertificateEventSchema))
+    registry_sync = ma.fields.Nested(RegistrySyncSchema, allow_none=True, metadata={
+        "description": "G2, on GET /certificates/{id} for its CB: where it stands in IAF CertSearch (null without a "
+                       "registry connection)"})
 
 
 class CertificateSummarySchema(CertificateSchema):
@@ -122,7 +133,7 @@ class CertificateSummarySchema(CertificateSchema):
     current = ma.fields.Nested(RevisionContentSchema, attribute="current_revision.content")
 
     class Meta:
-        exclude = ("revisions", "history")
+        exclude = ("revisions", "history", "registry_sync")
 
 
 class CertificateListArgs(ListArgs):

@@ -17,9 +17,11 @@ from grc.jobs.queue import job, started, trigger
 from grc.marks import domain_proofs
 from grc.notifications import delivery
 from grc.notifications import service as outbox
+from grc.registry import service as registry
 
 RELAY, DELIVERIES = "outbox-relay", "deliveries"  # the names their triggers go by (grc.jobs.commit_triggers)
 DOMAIN_RECHECKS = "mark-domain-rechecks"
+REGISTRY_PUSH = "registry-push"
 
 
 def _one_batch(step: Callable[[], dict[str, int]], batch: int, run_again: Callable[[], object]) -> dict[str, int]:
@@ -80,3 +82,22 @@ def recheck_mark_domains(now: str | None = None) -> dict[str, int]:
     settings = current_app.config["GRC_SETTINGS"]
     return _one_batch(lambda: domain_proofs.recheck_due(db.session, settings, moment), domain_proofs.RECHECK_BATCH,
                       lambda: trigger(recheck_mark_domains, name=DOMAIN_RECHECKS))
+
+
+@job
+def push_registry_records(now: str | None = None) -> dict[str, int]:
+    """G2: push one batch of each connected CB's pending records to its registry (at ``now``, an ISO timestamp, when
+    a test travels in time past a backoff); a CB with more left queues the next run at once."""
+    started(REGISTRY_PUSH)
+    settings = current_app.config["GRC_SETTINGS"]
+    counts = registry.push_due(db.session, settings, datetime.fromisoformat(now) if now else None)
+    if counts["more"]:
+        trigger(push_registry_records, name=REGISTRY_PUSH)
+    return counts
+
+
+@job
+def reconcile_registries() -> dict[str, int]:
+    """G2, nightly: compare each pushing CB's certifications in its registry with ours; report (and re-push, when the
+    CB asked for it) every difference."""
+    return registry.reconcile_all(db.session, current_app.config["GRC_SETTINGS"])

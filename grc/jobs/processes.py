@@ -38,7 +38,12 @@ class StoppableWorker(Worker):
     signalled = False
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        """RQ stops an idle worker by raising ``StopRequested`` from the signal handler; a signal that lands while a
+        destructor runs (a Redis connection pool collected at that moment) has that exception swallowed, and the
+        worker went on working until killed. The flag makes its loop stop at its next turn whatever happens to the
+        exception."""
         self.signalled = True
+        self._stop_requested = True
         super().request_stop(signum, frame)  # type: ignore[no-untyped-call]  # rq leaves it unannotated
 
 

@@ -24,4 +24,7 @@ SCHEDULE: tuple[Entry, ...] = (
     Entry(job_functions.daily_sweeps, cron="5 * * * *", timeout_seconds=3600),
     # V4: proven mark-licence domains due for their re-check (weekly each, daily while failing), a batch an hour.
     Entry(job_functions.recheck_mark_domains, cron="35 * * * *", timeout_seconds=900),
+    # G2: what a commit's trigger could not push (Redis down, a backoff over), then the nightly reconciliation.
+    Entry(job_functions.push_registry_records, interval_seconds=60, timeout_seconds=300),
+    Entry(job_functions.reconcile_registries, cron="45 2 * * *", timeout_seconds=3600),
 )

@@ -13,6 +13,7 @@ from grc import tenancy
 from grc.api import paginate
 from grc.db import new_id, utcnow
 from grc.errors import InvalidField, NotFound
+from grc.events import publish
 from grc.extensions import db
 from grc.tenants.models import DEFAULT_REGISTRY_STATUSES, CbPolicy, ClientRelationship, Tenant, TenantKind
 
@@ -166,12 +167,16 @@ def get_client(client_id: uuid.UUID) -> ClientView:
 
 
 def update_client(session: Session, view: ClientView, changes: dict[str, Any]) -> ClientView:
+    """Change the client organisation and announce it (``client.updated``): its name and addresses are on the
+    certificates a registry holds (G2)."""
     tenancy.allow_write_to(session, view.tenant.id)
     if any(line in changes for line in ADDRESS_LINES):
         changes = {**changes, "address_needs_review": False}  # someone wrote the lines: reviewed
     for key, value in changes.items():
         setattr(view.tenant, key, value)
     session.flush()
+    publish(session, "client.updated", {"client_id": str(view.tenant.id), "changed": sorted(changes)},
+            subject=view.tenant)
     return view
 
 
