@@ -154,6 +154,17 @@ def pinned_request(method: str, url: str, addresses: list[IPAddress], headers: d
     return HTTP.send(request, stream=True)
 
 
+def read_at_most(response: httpx.Response, limit: int) -> bytes:
+    """At most ``limit`` + 1 bytes of a streamed body: enough to tell "too large" from the whole answer, without
+    reading what a receiver chose to send beyond it."""
+    head = b""
+    for chunk in response.iter_bytes():
+        head += chunk
+        if len(head) > limit:
+            break
+    return head[:limit + 1]
+
+
 def failure_text(exc: Exception) -> str:
     """Timeouts and connection errors say little in ``str()``: their type name first."""
     return ": ".join(filter(None, (type(exc).__name__, str(exc))))

@@ -66,7 +66,7 @@ def http_probe(domain: str, token: str, settings: Settings) -> Probe:
     try:
         response = outbound.pinned_request("GET", url, addresses, {"user-agent": USER_AGENT}, timeout)
         try:
-            status, body = response.status_code, _head_of(response)
+            status, body = response.status_code, outbound.read_at_most(response, MAX_BODY)
         finally:
             response.close()
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -76,16 +76,6 @@ def http_probe(domain: str, token: str, settings: Settings) -> Probe:
     if body.strip() != token.encode():
         return Probe(f"{url} answered 200 but its body is not the token of this challenge")
     return Probe()
-
-
-def _head_of(response: httpx.Response) -> bytes:
-    """The first ``MAX_BODY`` bytes of the body (a larger one is not the token anyway)."""
-    head = b""
-    for chunk in response.iter_bytes():
-        head += chunk
-        if len(head) > MAX_BODY:
-            break
-    return head[:MAX_BODY + 1]
 
 
 def dns_probe(domain: str, token: str, settings: Settings) -> Probe:

@@ -81,21 +81,12 @@ def call(method: str, base_url: str, path: str, api_key: str, settings: Settings
         response = outbound.pinned_request(method, url, addresses, headers, settings.registry_timeout_seconds,
                                            content)
         try:
-            raw = _read(response)
+            raw = outbound.read_at_most(response, MAX_ANSWER)
         finally:
             response.close()
     except httpx.HTTPError as exc:
         raise Unreachable(outbound.failure_text(exc)) from exc
     return Answer(response.status_code, _json(raw), _seconds(response.headers.get("retry-after")))
-
-
-def _read(response: httpx.Response) -> bytes:
-    raw = b""
-    for chunk in response.iter_bytes():
-        raw += chunk
-        if len(raw) > MAX_ANSWER:
-            break
-    return raw
 
 
 def _json(raw: bytes) -> Any:
