@@ -3,7 +3,7 @@
 Services raise the domain exceptions below (no Flask objects involved); the handlers registered in
 ``register_error_handlers`` turn them, and every HTTPException, JWT or unexpected error, into
 ``application/problem+json`` with ``type``, ``title``, ``status``, ``detail`` and, where it helps the
-client, ``errors`` (field -> messages) or ``rule`` (the DESIGN.md rule id that refused the request).
+client, ``errors`` (field -> messages) or ``rule`` (the docs/DOMAIN-RULES.md rule id that refused the request).
 """
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ class Unauthorized(DomainError):
 
 
 class RuleViolation(DomainError):
-    """A domain rule (DESIGN.md section 3) refuses the change."""
+    """A domain rule (docs/DESIGN.md section 3) refuses the change."""
 
     status = 409
     slug = "rule-violation"

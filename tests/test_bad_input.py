@@ -1,4 +1,4 @@
-"""Bad input is a 4xx, never a 500 (DESIGN.md section 4: "Never 500 for anything a client sent").
+"""Bad input is a 4xx, never a 500 (docs/DESIGN.md section 4: "Never 500 for anything a client sent").
 
 A body nested too deep for the JSON parser, a lone UTF-16 surrogate that PostgreSQL cannot store, and the
 losers of a race on one ETag each get a problem+json answer the client can act on.

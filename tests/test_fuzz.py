@@ -1,6 +1,6 @@
 """Schemathesis fuzzes the committed spec against the live server: no 5xx, and every answer is what the spec says.
 
-DESIGN.md section 4: "Never 500 for anything a client sent"; section 5: the fuzz suite finds no 5xx and no
+docs/DESIGN.md section 4: "Never 500 for anything a client sent"; section 5: the fuzz suite finds no 5xx and no
 response that breaks its schema. Every operation gets valid (positive) and invalid (negative) inputs; each
 answer must not be a server error, must carry a documented status code and content type, and its body and
 headers must match the documented schema, so a generated client can decode whatever comes back.

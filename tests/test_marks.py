@@ -1,4 +1,5 @@
-"""Certification-mark licences (DESIGN.md M1-M3): granting, following the certificates, the public badge and page."""
+"""Certification-mark licences (M1-M3, docs/DOMAIN-RULES.md): granting, following the certificates, the public
+badge and page."""
 from __future__ import annotations
 
 import re

@@ -18,7 +18,7 @@ from tests.certificates import issue_certificate
 API = "/api/v1/public/certificates"
 PROBLEM = "application/problem+json"
 
-# The documented public shape (DESIGN.md C10), spelled out here so a change to the code cannot move it silently.
+# The documented public shape (C10, docs/DOMAIN-RULES.md), spelled out so a change to the code cannot move it silently.
 DOCUMENTED_FIELDS = {
     "number", "status", "client_name", "client_country", "standard", "scheme_title", "scope", "sites",
     "effective_date", "original_issue_date", "expiry_date", "cb_name", "cb_slug", "verified_at", "credential_url",

@@ -1,4 +1,5 @@
-"""Users, machine clients, sign-in sessions and revoked tokens; the role catalogue of DESIGN.md section 2."""
+"""Users, machine clients, sign-in sessions and revoked tokens; the role catalogue of docs/DESIGN.md
+section 2."""
 from __future__ import annotations
 
 import enum

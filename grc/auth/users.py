@@ -21,7 +21,7 @@ from grc.tenants.models import Tenant, TenantKind
 
 
 def check_roles(kind: TenantKind | str, roles: list[str]) -> list[str]:
-    """Roles must be non-empty, distinct, and belong to the tenant's kind (DESIGN.md section 2)."""
+    """Roles must be non-empty, distinct, and belong to the tenant's kind (docs/DESIGN.md section 2)."""
     allowed = ROLES_BY_KIND[TenantKind(kind)]
     wrong = [role for role in roles if role not in allowed]
     if not roles or wrong:

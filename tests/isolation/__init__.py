@@ -1,4 +1,4 @@
-"""Tenant isolation, walked over the URL map (DESIGN.md sections 2 and 5).
+"""Tenant isolation, walked over the URL map (docs/DESIGN.md sections 2 and 5).
 
 - ``walk.py``: the routes (read from ``app.url_map``), the callers, the calls and what each answer must be;
 - ``registry.py``: what a domain registers (victims, markers, valid bodies, reviewed exceptions);

@@ -32,7 +32,8 @@ def test_the_walk_covers_every_authenticated_api_route_of_the_app(app: Flask) ->
 
 
 def test_only_the_routes_meant_to_be_public_skip_authentication(app: Flask) -> None:
-    """The walk skips public routes, so making one public is a decision this list records (DESIGN.md section 4)."""
+    """The walk skips public routes, so making one public is a decision this list records (docs/DESIGN.md
+    section 4)."""
     public = {
         f"{method} {rule.rule}"
         for rule in app.url_map.iter_rules()

@@ -17,7 +17,7 @@ from tests.isolation.registry import (
 )
 from tests.world import World
 
-# The platform operator keeps the directory of certification bodies (DESIGN.md section 2).
+# The platform operator keeps the directory of certification bodies (docs/DESIGN.md section 2).
 legitimate("GET /api/v1/tenants/{tenant_id}", "platform", "cb-a's tenant")
 
 
