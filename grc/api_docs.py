@@ -1,13 +1,22 @@
-"""The interactive API reference's static files (Swagger UI), served from an installed package: no CDN."""
+"""The interactive API reference's static files (Swagger UI 5), served from an installed package: no CDN.
+
+The swagger-ui-py distribution ships Swagger UI 5's built files, which render OpenAPI 3.1 (the spec this API
+publishes); flask-smorest's /docs page loads them from /docs/static/. Only the files are used, not the
+package's own Flask integration, so the page stays flask-smorest's and the spec stays at /api/v1/openapi.json.
+"""
 from __future__ import annotations
 
-import swagger_ui_bundle
+from importlib.resources import files
+from pathlib import Path
+
 from flask import Blueprint, Response, send_from_directory
+
+SWAGGER_UI_FILES = Path(str(files("swagger_ui").joinpath("static")))
 
 api_docs_assets = Blueprint("api_docs_assets", __name__)
 
 
 @api_docs_assets.get("/docs/static/<path:filename>")
 def swagger_assets(filename: str) -> Response:
-    """Swagger UI's files from the swagger-ui-bundle package: the docs page needs no CDN."""
-    return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+    """Swagger UI's files from the swagger-ui-py package: the docs page needs no CDN."""
+    return send_from_directory(SWAGGER_UI_FILES, filename)
