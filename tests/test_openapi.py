@@ -200,3 +200,9 @@ def test_swagger_ui_static_files_are_served(client: FlaskClient) -> None:
         assert response.status_code == 200, url
         assert len(response.get_data()) > 1000, f"{url} is suspiciously small"
         response.close()
+
+
+def test_the_docs_serve_only_the_files_their_page_loads(client: FlaskClient) -> None:
+    """The package also ships Swagger Editor and its source maps: not served, nor anything by path tricks."""
+    for path in ("swagger-editor-bundle.js", "swagger-ui-bundle.js.map", "LICENSE", "../__init__.py"):
+        assert client.get(f"/docs/static/{path}").status_code == 404, path
