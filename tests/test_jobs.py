@@ -18,6 +18,7 @@ from grc.db import utcnow
 from grc.events import OutboxMessage, OutboxStatus
 from grc.extensions import db
 from grc.jobs.job_functions import RELAY, deliver_notifications, relay_outbox
+from grc.jobs.processes import StoppableWorker
 from grc.jobs.queue import enqueue, trigger
 from grc.notifications import service as outbox
 from grc.redis_connection import redis_connection
@@ -216,6 +217,17 @@ def test_J1_readyz_reports_the_live_workers_of_the_queue(app, client, redis_url)
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+@needs_redis
+def test_J1_a_burst_worker_leaves_no_thread_behind_when_it_quits(app):
+    """`grc worker --burst` hung after "done, quitting" on a loaded machine: RQ's command listener, polling for 60 s,
+    outlived the worker and used the Redis pool while the process tore it down at exit."""
+    worker = StoppableWorker([Queue(app.config["GRC_SETTINGS"].queue_name, connection=redis_connection(app))],
+                             connection=redis_connection(app))
+    with app.app_context():
+        worker.work(burst=True, with_scheduler=True)  # as run_worker works it
+    assert worker.pubsub_thread is not None and not worker.pubsub_thread.is_alive()
 
 
 @needs_redis

@@ -19,6 +19,7 @@ from types import FrameType
 
 from flask import Flask
 from redis import Redis
+from redis.client import PubSub
 from redis.exceptions import RedisError
 from rq import Worker
 from rq.cron import CronScheduler
@@ -29,6 +30,7 @@ from grc.jobs.queue import get_queue
 from grc.redis_connection import redis_connection
 
 CRON_CONFIG = "worker.cron_config"
+PUBSUB_POLL_SECONDS = 1.0  # how long stopping a worker may wait for its command listener
 log = logging.getLogger("grc.jobs")
 
 
@@ -45,6 +47,27 @@ class StoppableWorker(Worker):
         self.signalled = True
         self._stop_requested = True
         super().request_stop(signum, frame)  # type: ignore[no-untyped-call]  # rq leaves it unannotated
+
+    def subscribe(self) -> None:
+        """RQ's listener for its worker commands, polling every second instead of every 60 s, so that stopping it
+        can wait for its end (see ``unsubscribe``)."""
+        pubsub: PubSub = self.connection.pubsub()  # type: ignore[no-untyped-call]  # redis leaves it unannotated
+        pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub = pubsub
+        self.pubsub_thread = pubsub.run_in_thread(  # type: ignore[assignment]  # rq types the attribute as None
+            sleep_time=PUBSUB_POLL_SECONDS, daemon=True, exception_handler=self._pubsub_exception_handler)
+
+    def unsubscribe(self) -> None:
+        """Stop the listener and wait for its end before closing its connection. RQ waits one second for a thread
+        that polls for 60 s, then closes the connection under it: the thread outlived ``grc worker --burst``'s
+        "done, quitting", still using the Redis connection pool while the process tore it down at exit (a loaded
+        machine saw the process hang there), and redis 8.2, whose ``stop()`` joins, waited out the 60 s poll."""
+        if self.pubsub_thread is None or self.pubsub is None:
+            return
+        self.pubsub.unsubscribe()
+        self.pubsub_thread.stop()
+        self.pubsub_thread.join()
+        self.pubsub.close()
 
 
 def run_worker(app: Flask, *, burst: bool) -> None:
