@@ -84,9 +84,15 @@ def login(session: Session, email: str, password: str, device: sessions.Device) 
     ok = verify_secret(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         raise Unauthorized(BAD_CREDENTIALS)
-    tenant = session.get_one(Tenant, user.tenant_id)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_secret(password)
+    return start_sign_in(session, user, device)
+
+
+def start_sign_in(session: Session, user: User, device: sessions.Device) -> dict[str, Any]:
+    """The end every way of signing in shares (password, single sign-on, second factor), once the user is known
+    and checked: a new sign-in session (I4) and its token pair, the user recorded as the actor."""
+    tenant = session.get_one(Tenant, user.tenant_id)
     user.last_login_at = utcnow()
     tenancy.set_actor(session, "user", user.id)
     sign_in = sessions.start(session, user, device)
