@@ -29,6 +29,7 @@ from grc.certification.public_routes import blp as public_certificates
 from grc.certification.routes import blp as certification
 from grc.commit_pipeline import install_pipeline
 from grc.config import Settings
+from grc.credentials import licences  # noqa: F401 - signs mark licences, adds them to the public licence check
 from grc.credentials.routes import blp as public_credentials
 from grc.errors import register_error_handlers
 from grc.evidence.routes import blp as evidence
@@ -40,6 +41,7 @@ from grc.marks.badge_routes import badges
 from grc.marks.routes import blp as mark_licences
 from grc.notifications import email  # noqa: F401 - the e-mail channel registers its sender
 from grc.notifications.routes import blp as notifications
+from grc.registry import files  # noqa: F401 - the registry's export formats register themselves
 from grc.registry.routes import blp as registry_connections
 from grc.risks.control_routes import blp as controls
 from grc.risks.reporting_routes import blp as risk_reporting

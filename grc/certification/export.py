@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +19,29 @@ from grc.certification.models import Certificate
 from grc.tenants import service as tenants
 
 BATCH = 500
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """A directory in another party's file format, ready to hand over."""
+
+    body: str | bytes
+    media_type: str
+    file_name: str | None = None
+
+
+# Formats rendered by a higher domain, by their ``format`` name: the registry's (``certsearch-json``,
+# ``certsearch-xlsx``, G1) register themselves; ``ExportArgs`` lists every name the API accepts.
+FILE_FORMATS: dict[str, Callable[[Session, uuid.UUID], ExportFile]] = {}
+
+
+def file_format(name: str) -> Callable[[Callable[[Session, uuid.UUID], ExportFile]],
+                                       Callable[[Session, uuid.UUID], ExportFile]]:
+    """Decorator: ``render(session, cb_id)`` gives the CB's directory in the format ``name``."""
+    def register(render: Callable[[Session, uuid.UUID], ExportFile]) -> Callable[[Session, uuid.UUID], ExportFile]:
+        FILE_FORMATS[name] = render
+        return render
+    return register
 FIELDS = (
     "certificate_number", "certification_status", "certified_entity_name", "certified_entity_country", "scope",
     "schemes", "standards", "sites", "certification_issue_date", "certification_original_issue_date",

@@ -1,13 +1,13 @@
 """Certification decisions and certificates (C1-C9)."""
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from flask import Response
 
 from grc import tenancy
+from grc.additions import Extended
 from grc.api import Blueprint
 from grc.certification import export, service, transfer
 from grc.certification.models import (
@@ -33,9 +33,8 @@ from grc.certification.schemas import (
 )
 from grc.extensions import db
 from grc.guard import requires
-from grc.registry import certsearch, files
-from grc.registry import service as registry
 from grc.schemas import ListArgs, page_of
+from grc.spreadsheet import XLSX_MEDIA_TYPE
 
 blp = Blueprint("certification", __name__, url_prefix="/api/v1", description="Certification decisions and certificates")
 DECIDER = "certification_manager"
@@ -82,14 +81,14 @@ def list_certificates(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, {"type": "string"}, content_type="text/csv")
 @blp.alt_response(200, success=True, content_type="application/json",
                   schema={"type": "array", "items": {"type": "object"}})
-@blp.alt_response(200, success=True, content_type=files.XLSX_MEDIA_TYPE,
+@blp.alt_response(200, success=True, content_type=XLSX_MEDIA_TYPE,
                   schema={"type": "string", "format": "binary"})
 def export_certificates(args: dict[str, Any]) -> Response:
     """The CB's certificate directory: CSV or JSON for people, or in the registry's own formats (G1):
     ``certsearch-json`` gives the IAF CertSearch bulk-upload bodies (``{"certifications": [...]}``, one per
     certified entity, at most 100 each), ``certsearch-xlsx`` its file-upload template (``cb_certs.xlsx``)."""
-    if args["format"].startswith("certsearch-"):
-        return _certsearch_export(args["format"])
+    if args["format"] in export.FILE_FORMATS:
+        return _file(export.FILE_FORMATS[args["format"]](db.session, tenancy.current().tenant_id))
     records = export.rows(db.session)  # read in batches; the body is built before the session closes
     if args["format"] == "json":
         return Response("".join(export.as_json(records)), mimetype="application/json")
@@ -98,21 +97,19 @@ def export_certificates(args: dict[str, Any]) -> Response:
     return response
 
 
-def _certsearch_export(file_format: str) -> Response:
-    records = certsearch.records(db.session, tenancy.current().tenant_id)
-    if file_format == "certsearch-json":
-        return Response(json.dumps(list(files.bulk_bodies(records)), ensure_ascii=False), mimetype="application/json")
-    response = Response(files.as_xlsx(records), mimetype=files.XLSX_MEDIA_TYPE)
-    response.headers["Content-Disposition"] = f"attachment; filename={files.XLSX_FILE_NAME}"
+def _file(file: export.ExportFile) -> Response:
+    response = Response(file.body, mimetype=file.media_type)
+    if file.file_name:
+        response.headers["Content-Disposition"] = f"attachment; filename={file.file_name}"
     return response
 
 
 @blp.route("/certificates/<uuid:certificate_id>", methods=["GET"])
 @blp.response(200, CertificateSchema)
-def get_certificate(certificate_id: uuid.UUID) -> registry.SyncedCertificate:
+def get_certificate(certificate_id: uuid.UUID) -> Extended[Certificate]:
     """One certificate with every revision (older ones marked superseded), its full history and, for its CB, where it
     stands in IAF CertSearch (G2)."""
-    return registry.with_sync_state(db.session, tenancy.resolved(service.visible_certificate, certificate_id))
+    return service.certificate_view(db.session, tenancy.resolved(service.visible_certificate, certificate_id))
 
 
 @blp.route("/certificates/<uuid:certificate_id>/suspend", methods=["POST"])

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
 from grc import events, tenancy
+from grc.additions import Additions, Extended
 from grc.api import paginate
 from grc.auditlog.service import name_action
 from grc.audits.models import Audit, AuditStatus, AuditType, audit_schemes
@@ -53,6 +54,8 @@ TRANSITIONS: dict[str, tuple[tuple[CertificateStatus, ...], CertificateStatus | 
 RESTORE_AFTER_EXPIRY = relativedelta(months=6)
 UNANSWERED_MINOR = (FindingStatus.open, FindingStatus.response_submitted, FindingStatus.plan_rejected)
 SETTLED_MAJOR = (FindingStatus.verified, FindingStatus.closed)
+# What higher domains add to GET /certificates/{id} (the registry: ``registry_sync``, G2).
+CERTIFICATE_ADDITIONS: Additions[Certificate] = Additions()
 NEEDS_AUDIT = {
     Outcome.grant: (AuditType.stage1, AuditType.stage2),
     Outcome.renew: (AuditType.recertification,),
@@ -494,3 +497,8 @@ def visible_certificate(certificate_id: uuid.UUID) -> Certificate | None:
 @tenancy.path_resource("decision_id")
 def visible_decision(decision_id: uuid.UUID) -> CertificationDecision | None:
     return db.session.get(CertificationDecision, decision_id)
+
+
+def certificate_view(session: Session, certificate: Certificate) -> Extended[Certificate]:
+    """The certificate as ``GET /certificates/{id}`` shows it, with what higher domains add to it."""
+    return Extended(certificate, CERTIFICATE_ADDITIONS.of(session, certificate))

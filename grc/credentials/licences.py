@@ -35,7 +35,7 @@ from grc.credentials.service import (
 )
 from grc.db import new_id
 from grc.marks.models import LicenceStatus, MarkLicence, ProofState, licence_certificates
-from grc.marks.service import LICENCE_BY_NUMBER, MAX_NUMBER_LENGTH, NUMBER_PREFIX
+from grc.marks.service import LICENCE_BY_NUMBER, MAX_NUMBER_LENGTH, NUMBER_PREFIX, PUBLIC_LICENCE_ADDITIONS
 from grc.signing import service as signing
 from grc.tenants.models import Tenant
 
@@ -123,6 +123,7 @@ def licence_claims(cb: Tenant, licence: MarkLicence, entry: StatusEntry) -> dict
     }
 
 
+@PUBLIC_LICENCE_ADDITIONS.register("credential")
 def public_licence_credential(session: Session, number: str) -> str | None:
     """The compact JWS of mark licence ``number`` as it stands (signed now if it predates credentials), or None."""
     number = number.strip().upper()

@@ -15,13 +15,12 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy.orm import Session
 
-from grc import tenancy, viewcache
+from grc import viewcache
 from grc.certification.public import MAX_NUMBER_LENGTH, MAX_SLUG_LENGTH, plausible
 from grc.credentials.models import StatusEntry
-from grc.credentials.service import REVOCATION, SUSPENSION, certificate_numbered, kept_up
+from grc.credentials.service import REVOCATION, SUSPENSION, certificate_in_scope, kept_up
 from grc.db import utcnow
 from grc.signing import service as signing
-from grc.tenants.service import CB_BY_SLUG
 
 
 @dataclass(frozen=True)
@@ -39,11 +38,7 @@ def check_published(session: Session, cb_slug: str, number: str) -> Verdict | No
 
 
 def _load(session: Session, cb_slug: str, number: str) -> tuple[tuple[Any, ...], Verdict] | None:
-    cb_id = tenancy.tenant_of(session, CB_BY_SLUG, cb_slug)
-    if cb_id is None:
-        return None
-    with tenancy.within(session, cb_id, tenancy.CERTIFICATION_BODY):
-        certificate = certificate_numbered(session, cb_id, number)
+    with certificate_in_scope(session, cb_slug, number) as certificate:
         if certificate is None:
             return None
         entry, credential = kept_up(session, certificate)
@@ -53,7 +48,7 @@ def _load(session: Session, cb_slug: str, number: str) -> tuple[tuple[Any, ...],
                                                                           else []}), entry, utcnow())
         except (JoseError, ValueError, KeyError, TypeError) as exc:
             verdict = Verdict("INVALID", f"the credential does not verify ({type(exc).__name__})")
-        return (cb_id,), verdict
+        return (certificate.tenant_id,), verdict
 
 
 def verdict_on(token: str, keys: KeySet, entry: StatusEntry, now: datetime) -> Verdict:

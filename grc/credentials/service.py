@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from typing import Any, TypeVar
 
@@ -217,18 +218,26 @@ def public_credential(session: Session, cb_slug: str, number: str, revision: int
 
 def _load_credential(session: Session, cb_slug: str, number: str,
                      revision: int | None) -> tuple[tuple[uuid.UUID], str] | None:
-    cb_id = tenancy.tenant_of(session, CB_BY_SLUG, cb_slug)
-    if cb_id is None:
-        return None
-    with tenancy.within(session, cb_id, tenancy.CERTIFICATION_BODY):
-        certificate = certificate_numbered(session, cb_id, number)
+    with certificate_in_scope(session, cb_slug, number) as certificate:
         if certificate is None:
             return None
         if revision is None or revision == certificate.revision:
             credential: CertificateCredential | None = kept_up(session, certificate)[1]
         else:
             credential = _credential_of(session, certificate.id, revision)
-        return None if credential is None else ((cb_id,), credential.token)
+        return None if credential is None else ((certificate.tenant_id,), credential.token)
+
+
+@contextmanager
+def certificate_in_scope(session: Session, cb_slug: str, number: str) -> Iterator[Certificate | None]:
+    """Certificate ``number`` of the CB ``cb_slug``, read and used inside that CB's scope (the slug is a crossing);
+    None when either is unknown."""
+    cb_id = tenancy.tenant_of(session, CB_BY_SLUG, cb_slug)
+    if cb_id is None:
+        yield None
+        return
+    with tenancy.within(session, cb_id, tenancy.CERTIFICATION_BODY):
+        yield certificate_numbered(session, cb_id, number)
 
 
 def certificate_numbered(session: Session, cb_id: uuid.UUID, number: str) -> Certificate | None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
 from typing import Any
 
 from flask import current_app
@@ -11,7 +10,6 @@ from grc import tenancy
 from grc.api import Blueprint
 from grc.certification.public import lookup_rate_limit
 from grc.config import Settings
-from grc.credentials.licences import public_licence_credential
 from grc.extensions import db
 from grc.guard import requires
 from grc.marks import domain_proofs, service
@@ -144,5 +142,4 @@ def get_public_mark_licence(number: str) -> dict[str, Any]:
     links its public check (rule C10). `credential` is the licence signed by the certification body (V2), whose
     status entries follow the licence (M2). Unknown numbers answer 404; rate-limited per client IP.
     """
-    view = service.public_licence(db.session, number)
-    return {**asdict(view), "credential": public_licence_credential(db.session, number)}
+    return service.public_licence_answer(db.session, number)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
 from grc import events, tenancy, viewcache
+from grc.additions import Additions
 from grc.api import paginate
 from grc.auditlog.service import name_action
 from grc.certification.models import Certificate, CertificateStatus
@@ -338,6 +339,15 @@ class PublicLicence:
         """V4: ``host`` is a licensed domain, or a subdomain of one, that the licensee proved it controls."""
         return any(proof.state == ProofState.proven and (host == proof.domain or host.endswith("." + proof.domain))
                    for proof in self.domain_proofs)
+
+
+# What higher domains add to the public licence check (the credentials domain: the signed licence, ``credential``).
+PUBLIC_LICENCE_ADDITIONS: Additions[str] = Additions()
+
+
+def public_licence_answer(session: Session, number: str) -> dict[str, Any]:
+    """``GET /public/mark-licences/{number}``: the public view and what higher domains add to it."""
+    return {**asdict(public_licence(session, number)), **PUBLIC_LICENCE_ADDITIONS.of(session, number)}
 
 
 def public_licence(session: Session, number: str) -> PublicLicence:

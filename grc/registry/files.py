@@ -15,15 +15,20 @@
 from __future__ import annotations
 
 import io
+import json
+import uuid
 from collections.abc import Iterable, Iterator
 from itertools import groupby
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from grc import spreadsheet
+from grc.certification.export import ExportFile, file_format
+from grc.registry import certsearch
 from grc.registry.certsearch import Record
 
 BULK_LIMIT = 100
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLSX_FILE_NAME = "cb_certs.xlsx"
 # (template column, upload body field); None: a template column we leave empty.
 CERTIFICATION_COLUMNS: tuple[tuple[str, str | None], ...] = (
@@ -97,3 +102,16 @@ def _certification_row(body: dict[str, Any]) -> list[Any]:
 
 def _template_status(status: str) -> str:
     return TEMPLATE_STATUSES.get(status, status.title())
+
+
+@file_format("certsearch-json")
+def bulk_json(session: Session, cb_id: uuid.UUID) -> ExportFile:
+    """``GET /certificates/export?format=certsearch-json``: the bulk-upload bodies, as a JSON array."""
+    bodies = list(bulk_bodies(certsearch.records(session, cb_id)))
+    return ExportFile(json.dumps(bodies, ensure_ascii=False), "application/json")
+
+
+@file_format("certsearch-xlsx")
+def upload_template(session: Session, cb_id: uuid.UUID) -> ExportFile:
+    """``GET /certificates/export?format=certsearch-xlsx``: the file-upload template, filled."""
+    return ExportFile(as_xlsx(certsearch.records(session, cb_id)), spreadsheet.XLSX_MEDIA_TYPE, XLSX_FILE_NAME)

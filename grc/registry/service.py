@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from grc import events, sealing, tenancy
 from grc.auditlog.service import name_action
 from grc.certification.models import Certificate
+from grc.certification.service import CERTIFICATE_ADDITIONS
 from grc.config import Settings
 from grc.db import new_id, utcnow
 from grc.errors import InvalidField, NotFound
@@ -214,25 +215,14 @@ def _all_certificates(session: Session, cb_id: uuid.UUID) -> list[uuid.UUID]:
     return list(session.scalars(select(Certificate.id).where(Certificate.tenant_id == cb_id)))
 
 
-@dataclass
-class SyncedCertificate:
-    """A certificate with where it stands in its CB's registry (``registry_sync``), for ``GET /certificates/{id}``."""
-
-    certificate: Certificate
-    registry_sync: dict[str, Any] | None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.certificate, name)
-
-
-def with_sync_state(session: Session, certificate: Certificate) -> SyncedCertificate:
-    """Rule G2: the certificate and its sync state: status, when the registry took it, the registry's words when it
-    refused (None without a connection, and for the client: the state is the CB's row)."""
+@CERTIFICATE_ADDITIONS.register("registry_sync")
+def sync_state(session: Session, certificate: Certificate) -> dict[str, Any] | None:
+    """Rule G2: where the certificate stands in its CB's registry: status, when the registry took it, the registry's
+    words when it refused (None without a connection, and for the client: the state is the CB's row)."""
     state = session.scalars(select(RegistryRecordState).where(
         RegistryRecordState.certificate_id == certificate.id)).one_or_none()
-    shown = None if state is None else {"status": state.status.value, "synced_at": state.synced_at,
-                                        "error": state.error}
-    return SyncedCertificate(certificate, shown)
+    return None if state is None else {"status": state.status.value, "synced_at": state.synced_at,
+                                       "error": state.error}
 
 
 # --------------------------------------------------------------------------- pushing

@@ -36,7 +36,6 @@ EXPORT_COLUMNS = (
     "target_likelihood", "target_consequence", "target_level",
     "above_appetite", "next_review_on",
 )
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # --------------------------------------------------------------------------- heat map

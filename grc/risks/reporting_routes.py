@@ -19,6 +19,7 @@ from grc.risks.reporting_schemas import (
     KpisSchema,
     RiskExportArgs,
 )
+from grc.spreadsheet import XLSX_MEDIA_TYPE
 
 blp = Blueprint("risk_reporting", __name__, url_prefix="/api/v1",
                 description="Risk reporting: heat maps, KPIs and register exports")
@@ -50,7 +51,7 @@ def get_kpis() -> dict[str, Any]:
 @blp.route("/risk-registers/<uuid:register_id>/export", methods=["GET"])
 @blp.arguments(RiskExportArgs, location="query")
 @blp.response(200, {"type": "string"}, content_type="text/csv")
-@blp.alt_response(200, success=True, content_type=reporting.XLSX_MEDIA_TYPE,
+@blp.alt_response(200, success=True, content_type=XLSX_MEDIA_TYPE,
                   schema={"format": "binary", "type": "string"})
 def export_risk_register(args: dict[str, Any], register_id: uuid.UUID) -> Response:
     """Rule R7: the register's risks as CSV or XLSX (the workbook adds a current heat-map sheet).
@@ -63,7 +64,7 @@ def export_risk_register(args: dict[str, Any], register_id: uuid.UUID) -> Respon
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", register.name).strip("-") or "risk-register"
     if args["format"] == "xlsx":
         body = reporting.as_xlsx(rows, reporting.heatmap(db.session, register, "current"))
-        response = Response(body, mimetype=reporting.XLSX_MEDIA_TYPE)
+        response = Response(body, mimetype=XLSX_MEDIA_TYPE)
         response.headers["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
         return response
     response = Response(reporting.as_csv(rows), mimetype="text/csv")

@@ -21,7 +21,7 @@ INFRASTRUCTURE = (
     "grc", "grc.config", "grc.errors", "grc.dumping", "grc.schemas", "grc.api", "grc.db", "grc.extensions",
     "grc.numbering", "grc.rls", "grc.tenancy", "grc.events", "grc.redis_connection", "grc.ratelimit", "grc.uow",
     "grc.viewcache", "grc.guard", "grc.openapi", "grc.dbmigrate", "grc.request_log", "grc.metrics", "grc.api_docs",
-    "grc.spreadsheet", "grc.outbound", "grc.credential_verifier", "grc.sealing",
+    "grc.spreadsheet", "grc.outbound", "grc.credential_verifier", "grc.sealing", "grc.additions",
 )
 # Domains in dependency order: each may import the ones before it, never one after it (that is a subscription).
 DOMAINS = ("tenants", "auth", "auditlog", "schemes", "signing", "audits", "findings", "actions", "certification",
@@ -202,3 +202,28 @@ def test_reactions_across_domains_are_subscriptions() -> None:
         (("mark_licence.*",), "grc.credentials.licences.licence_changed"),  # V2, V3: licences too (M2)
         (("certificate.renewed", "certificate.restored"), "grc.credentials.licences.licences_follow_expiry"),
     } <= registered
+
+
+# The only imports of later domains a route module makes, each for what that later domain derives or owns: the
+# audit programme (certification derives it from audits and findings), a tenant's creation with its first admin
+# (auth.onboarding, T1) and its schemes, the public lookups' shared rate limit (certification.public). Anything else
+# a later domain adds to an answer it registers (grc.additions), so packages knot no further.
+ROUTES_SERVING_LATER_DOMAINS = {("grc.audits.routes", "certification"), ("grc.tenants.routes", "auth"),
+                                ("grc.tenants.routes", "schemes"), ("grc.signing.routes", "certification")}
+
+
+def test_route_modules_import_no_later_domain_but_what_they_serve() -> None:
+    """A route is an entry point, but importing a later domain from it ties the two packages into a knot: the
+    registry's sync state and the licence's credential are registered additions, not imports."""
+    reaching_up = sorted(
+        f"{edge.module}:{edge.line} imports {edge.target}" for edge in EDGES
+        if ROUTES.match(edge.module) and _reaches_later_domain(edge)
+        and (edge.module, edge.target.split(".")[1]) not in ROUTES_SERVING_LATER_DOMAINS
+    )
+    assert not reaching_up, "\n".join(reaching_up)
+
+
+def _reaches_later_domain(edge: Import) -> bool:
+    own = edge.module.split(".")[1]
+    rank, name = layer_of(edge.target)
+    return own in DOMAINS and name.startswith("domain") and rank > DOMAINS.index(own) + 1
