@@ -85,7 +85,9 @@ def delete_identity_provider(provider_id: uuid.UUID) -> None:
 @limiter.limit(login_limit_ip)
 @sso.arguments(SsoStartArgs, location="query")
 @sso.response(302, description="Redirect to the identity provider's authorization endpoint")
+@sso.alt_response(401, response="UNAUTHORIZED", description="The identity provider is disabled")
 @sso.alt_response(404, response="NOT_FOUND")
+@sso.alt_response(429, response="TOO_MANY_REQUESTS")
 @sso.alt_response(502, response="DEFAULT_ERROR", description="The identity provider cannot be reached")
 @sso.doc(security=[])
 def start_sso(args: dict[str, Any], tenant_slug: str) -> Response:
@@ -100,6 +102,7 @@ def start_sso(args: dict[str, Any], tenant_slug: str) -> Response:
 @sso.arguments(SsoCallbackArgs, location="query")
 @sso.response(200, TokenPairSchema)
 @sso.alt_response(401, response="UNAUTHORIZED")
+@sso.alt_response(429, response="TOO_MANY_REQUESTS")
 @sso.alt_response(502, response="DEFAULT_ERROR", description="The identity provider cannot be reached")
 @sso.doc(security=[])
 def finish_sso(args: dict[str, Any], tenant_slug: str) -> dict[str, Any]:
