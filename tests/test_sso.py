@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -256,3 +257,19 @@ def test_I1_an_unknown_tenant_or_state_is_a_problem(client, world, live_server, 
     assert_problem(client.get("/api/v1/auth/sso/cb-a/callback"), 422)  # no state
     assert "already used" in assert_problem(client.get("/api/v1/auth/sso/cb-a/callback?state=forged&code=x"),
                                             401)["detail"]
+
+
+def test_I1_expired_attempts_are_purged_by_the_nightly_token_purge(app, client, world, live_server, provider):
+    from grc.jobs.job_functions import purge_expired_tokens
+
+    add_provider(client, world, provider)
+    with httpx.Client(follow_redirects=False, timeout=20) as browser:
+        assert browser.get(f"{live_server}/api/v1/auth/sso/cb-a/start").status_code == 302
+        assert browser.get(f"{live_server}/api/v1/auth/sso/cb-a/start").status_code == 302
+    with app.app_context(), tenancy.system_scope(db.session):
+        first = db.session.scalars(select(SignInAttempt).order_by(SignInAttempt.id)).first()
+        assert first is not None
+        first.expires_at = first.expires_at - timedelta(minutes=11)
+        db.session.commit()
+        assert purge_expired_tokens() == 1
+        assert len(db.session.scalars(select(SignInAttempt)).all()) == 1

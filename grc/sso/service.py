@@ -38,7 +38,7 @@ from flask import current_app
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from sqlalchemy import bindparam, select
+from sqlalchemy import CursorResult, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from grc import outbound, sealing, tenancy
@@ -222,6 +222,14 @@ def _chosen_provider(session: Session, provider_id: uuid.UUID | None) -> Identit
     if not provider.enabled:
         raise SignInRefused("This identity provider is disabled.")
     return provider
+
+
+def purge_expired_attempts(session: Session) -> int:
+    """Attempts past their 10 minutes can no longer be used (nor replayed): drop them (the nightly purge, in system
+    scope). Returns how many went."""
+    result = session.execute(delete(SignInAttempt).where(SignInAttempt.expires_at < utcnow()))
+    assert isinstance(result, CursorResult)  # a DELETE without RETURNING: Session.execute's typing cannot say so
+    return result.rowcount or 0
 
 
 def _hashed(state: str) -> str:
