@@ -49,6 +49,8 @@ from grc.risks.routes import blp as risks
 from grc.schemes.routes import blp as schemes
 from grc.signing.routes import blp as signing_keys
 from grc.signing.routes import issuers as public_issuers
+from grc.sso.routes import providers as identity_providers
+from grc.sso.routes import sso
 from grc.tenants.routes import clients, policy, tenants
 from grc.web.routes import web
 from grc.webhooks.routes import blp as webhooks
@@ -139,7 +141,7 @@ def _register_domains(api: Api) -> list[Blueprint]:
     blueprints = [auth, tenants, clients, users, api_clients, policy, schemes, audits, findings, actions, evidence,
                   certification, certificate_documents, public_certificates, public_credentials, signing_keys,
                   public_issuers, mark_licences, registry_connections, risks, controls, risk_reporting, audit_events,
-                  notifications, webhooks, jobs]
+                  notifications, webhooks, identity_providers, sso, jobs]
     for blp in blueprints:
         api.register_blueprint(blp)
     return blueprints

@@ -66,6 +66,8 @@ class Settings:
     webhook_timeout_seconds: int = field(default_factory=lambda: _env_int("GRC_WEBHOOK_TIMEOUT_SECONDS", 10))
     # Seconds one call to an accreditation registry (IAF CertSearch, G2) may take: a bulk upload of 100 records.
     registry_timeout_seconds: int = field(default_factory=lambda: _env_int("GRC_REGISTRY_TIMEOUT_SECONDS", 30))
+    # Seconds one call to a tenant's OpenID provider (discovery, token, keys) may take during a sign-in (I1).
+    sso_timeout_seconds: int = field(default_factory=lambda: _env_int("GRC_SSO_TIMEOUT_SECONDS", 10))
     # Webhook calls and e-mails one delivery run sends at once (threads of one worker process, J6).
     delivery_concurrency: int = field(default_factory=lambda: _env_int("GRC_DELIVERY_CONCURRENCY", 8))
     # Nameservers the domain checks ask, "host:port" comma separated (e.g. "127.0.0.1:5353"); empty = the system's.

@@ -89,6 +89,13 @@ class Unavailable(DomainError):
     slug = "unavailable"
 
 
+class BadGateway(DomainError):
+    """A service grc calls on the caller's behalf (an identity provider) failed or answered nonsense."""
+
+    status = 502
+    slug = "bad-gateway"
+
+
 class InvalidField(DomainError):
     """Input that passed the schema but breaks a rule about one field (duplicate e-mail, unknown role...)."""
 

@@ -32,6 +32,7 @@ from grc.risks.models import (
 )
 from grc.schemes.models import Scheme
 from grc.signing.models import SigningKey
+from grc.sso.models import IdentityLink, IdentityProvider, SignInAttempt
 from grc.tenants.models import CbPolicy, ClientRelationship, Tenant
 from grc.uow import IdempotencyRecord
 from grc.viewcache import ViewVersion
@@ -65,6 +66,9 @@ __all__ = [
     "RiskReview",
     "Scheme",
     "SigningKey",
+    "SignInAttempt",
+    "IdentityLink",
+    "IdentityProvider",
     "ApiClient",
     "AuditChainHead",
     "AuditEvent",

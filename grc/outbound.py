@@ -64,6 +64,17 @@ def check_destination(url: str, allowed_hosts: str, resolve: Resolver | None = N
     return addresses
 
 
+def allows(host: str, allowed_hosts: str) -> bool:
+    """Whether the operator's list names ``host``, or it is an IP address inside a network the list names."""
+    names, networks = _allow_list(allowed_hosts)
+    host = host.strip().lower().rstrip(".")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host in names
+    return any(address in network for network in networks)
+
+
 def resolve_host(host: str, port: int) -> list[IPAddress]:
     """Every address the host resolves to (a name may resolve to a public and an internal one)."""
     try:

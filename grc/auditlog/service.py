@@ -73,6 +73,12 @@ def record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
         session.info.setdefault(PENDING_KEY, []).extend(pending)
 
 
+def note_event(session: Session, tenant_id: uuid.UUID, action: str, entity: Base, details: dict[str, Any]) -> None:
+    """Note an event that is no row change (a sign-in, a refused one) about ``entity`` in ``tenant_id``'s chain;
+    it is chained at the commit like the changes. ``details`` must hold no secret: the trail is read by admins."""
+    session.info.setdefault(PENDING_KEY, []).append((tenant_id, action, entity, _plain(details)))
+
+
 def chain_at_commit(session: Session) -> None:
     """Flush what is left (its events are noted too), then chain the transaction's events; commit flushes them."""
     session.flush()

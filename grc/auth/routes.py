@@ -41,7 +41,7 @@ api_clients = Blueprint(
 )
 
 
-def _login_limit_ip() -> str:
+def login_limit_ip() -> str:
     settings: Settings = current_app.config["GRC_SETTINGS"]
     return settings.login_rate_limit_ip
 
@@ -65,7 +65,7 @@ def _login_account() -> str:
 
 @auth.route("/auth/login", methods=["POST"])
 @public
-@limiter.limit(_login_limit_ip)
+@limiter.limit(login_limit_ip)
 @limiter.limit(_login_limit_account, key_func=_login_account)
 @auth.arguments(LoginSchema)
 @auth.response(200, TokenPairSchema)
@@ -104,7 +104,7 @@ def logout(data: dict[str, Any]) -> None:
 
 @auth.route("/auth/token", methods=["POST"])
 @public
-@limiter.limit(_login_limit_ip)
+@limiter.limit(login_limit_ip)
 @auth.arguments(ClientCredentialsSchema)
 @auth.response(200, TokenPairSchema)
 @auth.alt_response(401, response="UNAUTHORIZED")

@@ -50,12 +50,14 @@ def add_first_admin(session: Session, tenant: Tenant, admin: dict[str, Any], *, 
 
 def create_user(session: Session, data: dict[str, Any]) -> User:
     principal = tenancy.current()
-    user = User(
-        email=_check_email_free(session, data["email"]),
-        name=data["name"],
-        password_hash=hash_secret(data["password"]),
-        roles=check_roles(principal.tenant_kind, data["roles"]),
-    )
+    return add_user(session, email=data["email"], name=data["name"], password=data["password"],
+                    roles=check_roles(principal.tenant_kind, data["roles"]))
+
+
+def add_user(session: Session, *, email: str, name: str, password: str, roles: list[str]) -> User:
+    """A new user of the session's tenant with roles already checked, announced as ``user.created``: an admin's
+    creation, or single sign-on's just-in-time one (whose password is random: nobody knows it)."""
+    user = User(email=_check_email_free(session, email), name=name, password_hash=hash_secret(password), roles=roles)
     session.add(user)
     session.flush()
     publish(session, "user.created", {"user_id": str(user.id), "email": user.email})

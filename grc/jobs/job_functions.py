@@ -18,6 +18,7 @@ from grc.marks import domain_proofs
 from grc.notifications import delivery
 from grc.notifications import service as outbox
 from grc.registry import service as registry
+from grc.sso import service as sso
 
 RELAY, DELIVERIES = "outbox-relay", "deliveries"  # the names their triggers go by (grc.jobs.commit_triggers)
 DOMAIN_RECHECKS = "mark-domain-rechecks"
@@ -53,13 +54,15 @@ def deliver_notifications() -> dict[str, int]:
 
 @job
 def purge_expired_tokens() -> int:
-    """Revoked tokens past their own expiry cannot be replayed anyway; drop them, and the sign-in sessions that
-    ended or expired long enough ago (``grc.auth.sessions.purge_ended``). Returns how many rows went."""
+    """Revoked tokens past their own expiry cannot be replayed anyway; drop them, the sign-in sessions that
+    ended or expired long enough ago (``grc.auth.sessions.purge_ended``) and the expired single sign-on attempts
+    (I1). Returns how many rows went."""
     result = db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
     assert isinstance(result, CursorResult)  # a DELETE without RETURNING: Session.execute's typing cannot say so
     sign_ins = sessions.purge_ended(db.session)  # every tenant's: a job runs in system scope (``job``)
+    attempts = sso.purge_expired_attempts(db.session)
     db.session.commit()
-    return (result.rowcount or 0) + sign_ins
+    return (result.rowcount or 0) + sign_ins + attempts
 
 
 @job

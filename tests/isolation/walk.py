@@ -79,7 +79,8 @@ PUBLIC_ROUTES = frozenset({"POST /api/v1/auth/login", "POST /api/v1/auth/token",
                            "GET /api/v1/public/certificates/<cb_slug>/<path:number>/credential",
                            "GET /api/v1/public/cbs/<cb_slug>/status-lists/<purpose>",
                            "GET /api/v1/public/cbs/<cb_slug>", "GET /api/v1/public/cbs/<cb_slug>/jwks.json",
-                           "GET /api/v1/public/cbs/<cb_slug>/did.json"})
+                           "GET /api/v1/public/cbs/<cb_slug>/did.json",
+                           "GET /api/v1/auth/sso/<tenant_slug>/start", "GET /api/v1/auth/sso/<tenant_slug>/callback"})
 
 
 # --------------------------------------------------------------------------- the routes
