@@ -86,10 +86,11 @@ def create_platform_admin(email: str, password: str) -> None:
 @click.option("--base-url", default="http://127.0.0.1:5000", show_default=True, help="Where the links point.")
 def seed_demo(reset: bool, base_url: str) -> None:
     """Build the demo world (once: a second run changes nothing) and print the demo logins and the links to open."""
-    with create_app(demo.seeding_settings(_settings())).app_context():
+    settings = demo.seeding_settings(_settings())
+    with create_app(settings).app_context():
         try:
             if reset:
-                demo.reset_demo(database.session)
+                demo.reset_demo(database.session, settings.secret_key)
             created = demo.seed_demo(database.session)
         except demo.DemoError as exc:
             raise click.ClickException(str(exc)) from exc

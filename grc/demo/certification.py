@@ -94,12 +94,13 @@ def _stages(session: Session, cast: Cast, client_id: uuid.UUID, scheme: uuid.UUI
     return _run(session, cast, second)
 
 
-def _grant(session: Session, cast: Cast, client_id: uuid.UUID, scheme: uuid.UUID, scope: str) -> Certificate:
+def _grant(session: Session, cast: Cast, client_id: uuid.UUID, scheme: uuid.UUID, scope: str,
+           sites: list[dict[str, str]]) -> Certificate:
     """C1-C3: the certification manager, who was on neither audit team, grants on both stages."""
     caller = cast.act(people.MANAGER)
     relied_on = session.scalars(select(Audit.id).where(Audit.client_tenant_id == client_id))
     decision = certification.decide(session, load(DecisionCreateSchema, {
-        "outcome": "grant", "client_id": str(client_id), "scheme_id": str(scheme), "scope": scope,
+        "outcome": "grant", "client_id": str(client_id), "scheme_id": str(scheme), "scope": scope, "sites": sites,
         "audit_ids": [str(audit_id) for audit_id in relied_on],
         "rationale": "Stage 1 and stage 2 completed; no open major; the minors have accepted plans.",
     }), caller=caller)
@@ -112,7 +113,7 @@ def _certify(session: Session, cast: Cast, client_id: uuid.UUID, scheme: uuid.UU
              scope: str) -> Certificate:
     stage2 = _stages(session, cast, client_id, scheme, stage1)
     _complete(session, cast, stage2)
-    return _grant(session, cast, client_id, scheme, scope)
+    return _grant(session, cast, client_id, scheme, scope, [{"name": "Head office and workshop"}])
 
 
 # --------------------------------------------------------------------------- the shop: certified, licensed
@@ -132,7 +133,9 @@ def _certify_shop(session: Session, cast: Cast, client_id: uuid.UUID, today: dat
                        today - timedelta(days=3))
     _complete(session, cast, stage2)
     certificate = _grant(session, cast, client_id, E_COMMERCE, "Online retail of consumer electronics and "
-                         "accessories via shop.example: ordering, payment, delivery, returns and customer service")
+                         "accessories via shop.example: ordering, payment, delivery, returns and customer service",
+                         [{"name": "Head office"}, {"name": "Warehouse", "scope": "Storage, picking, packing and "
+                                                    "shipping of online orders; handling of returns"}])
     surveillance = certificate.issue_date + timedelta(days=335)  # inside the 12-month window (C6)
     _plan(session, cast, client_id, E_COMMERCE, "surveillance", surveillance, days=2)
     return certificate

@@ -21,6 +21,7 @@ import dns.rdatatype
 import dns.rrset
 
 MAX_QUERY = 512  # plain DNS over UDP
+POLL_SECONDS = 0.05  # how soon the server notices it is to stop (a closed socket does not wake a blocked read)
 
 
 class LoopbackZone:
@@ -30,6 +31,8 @@ class LoopbackZone:
     def __init__(self, txt: dict[str, str]) -> None:
         self.txt = {name.rstrip(".").lower(): value for name, value in txt.items()}
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.settimeout(POLL_SECONDS)
+        self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._serve, name="grc-demo-dns", daemon=True)
 
     @property
@@ -44,15 +47,16 @@ class LoopbackZone:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
-        self.socket.close()  # the blocked recvfrom fails and the thread ends
-        self.thread.join(timeout=5)
+        self.stopping.set()
+        self.thread.join()
+        self.socket.close()
 
     def _serve(self) -> None:
-        while True:
+        while not self.stopping.is_set():
             try:
                 query, sender = self.socket.recvfrom(MAX_QUERY)
-            except OSError:
-                return
+            except TimeoutError:
+                continue
             try:
                 self.socket.sendto(self._answer(query), sender)
             except (OSError, dns.exception.DNSException):

@@ -1,16 +1,17 @@
-"""Building the demo world once, recognising it, and emptying a database that holds nothing else (``--reset``)."""
+"""Building the demo world once, recognising it, and rebuilding a database that holds nothing else (``--reset``)."""
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from grc import tenancy, viewcache
+from grc import tenancy
 from grc.auth.models import User
 from grc.config import Settings
 from grc.db import utcnow
+from grc.dbmigrate import downgrade, upgrade
 from grc.demo import people
 from grc.demo.certification import certify
 from grc.demo.links import WEBHOOK_HOST, WEBHOOK_URL, landmarks
@@ -18,8 +19,6 @@ from grc.demo.organisations import CB_SLUG, CLIENTS, load, onboard
 from grc.demo.people import DEMO_LOGINS, DEMO_PASSWORD, Cast, ensure_platform_admin
 from grc.demo.risks import build_registers
 from grc.jobs.job_functions import relay_outbox
-from grc.models import Base
-from grc.schemes.models import Scheme
 from grc.tenants.models import Tenant
 from grc.webhooks import service as webhooks
 from grc.webhooks.schemas import WebhookCreateSchema
@@ -71,22 +70,20 @@ def seed_demo(session: Session, today: date | None = None) -> bool:
     return True
 
 
-def reset_demo(session: Session) -> None:
-    """Empty the database, after checking that it holds the demo and nothing else (only demo tenants and demo
-    users): every table but the shipped scheme catalogue and the view versions, which only ever grow (cached views
-    of the old world are stale from this commit on)."""
+def reset_demo(session: Session, secret_key: str) -> None:
+    """Rebuild the database from nothing, after checking that it holds the demo and nothing else (only demo tenants
+    and demo users). The audit trail is append-only in the database itself, so no row of it is deleted: the schema
+    is migrated down to empty and up again (``secret_key`` proves the API's tenant scopes, as ``grc db upgrade``).
+    Cached views of the old world never show again: their owners' view versions are gone with it."""
     with tenancy.system_scope(session):
         strangers = sorted(set(session.scalars(select(User.email))) - DEMO_EMAILS) + sorted(
             set(session.scalars(select(Tenant.name))) - DEMO_TENANTS)
-        if strangers:
-            raise DemoError("--reset empties only a database that holds the demo and nothing else; this one also "
-                            f"holds: {', '.join(strangers[:5])}{' ...' if len(strangers) > 5 else ''}")
-        for table in reversed(Base.metadata.sorted_tables):
-            if table.name == viewcache.ViewVersion.__tablename__:
-                continue
-            statement = delete(table)
-            if table.name == Scheme.__tablename__:
-                statement = statement.where(table.c.tenant_id.is_not(None))
-            session.execute(statement)
-        viewcache.note_everything_changed(session)
-        session.commit()
+    if strangers:
+        raise DemoError("--reset rebuilds only a database that holds the demo and nothing else; this one also "
+                        f"holds: {', '.join(strangers[:5])}{' ...' if len(strangers) > 5 else ''}")
+    engine = session.get_bind().engine  # the owner's, as the CLI and the jobs connect
+    url = engine.url.render_as_string(hide_password=False)
+    session.close()
+    engine.dispose()
+    downgrade(url, "base")
+    upgrade(url, "head", secret_key=secret_key)
