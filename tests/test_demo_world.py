@@ -23,6 +23,7 @@ from grc.demo import people
 from grc.demo.links import WEBHOOK_HOST
 from grc.demo.people import ensure_platform_admin
 from grc.extensions import db
+from grc.jobs.job_functions import relay_outbox
 from grc.schemes.catalogue import scheme_id
 from tests.world import World
 
@@ -166,6 +167,16 @@ def test_the_shop_risk_register_is_alive_and_shared_and_the_inboxes_are_full(
     [webhook] = items(client, people_of, people.CB_ADMIN, "/api/v1/webhooks")
     assert urlsplit(webhook["url"]).hostname == WEBHOOK_HOST and webhook["is_active"]
     assert urlsplit(webhook["url"]).hostname.endswith(".invalid")  # RFC 6761: never resolves
+    [major] = [f for f in items(client, people_of, people.LOGISTICS_ADMIN, "/api/v1/findings") if f["grade"] == "major"]
+    answer = {"correction": "Restore tested.", "root_cause": "No restore test.", "target_date": TODAY.isoformat(),
+              "corrective_action_plan": "Quarterly restore tests."}
+    response = client.post(f"/api/v1/findings/{major['id']}/response", json=answer,
+                           headers=people_of.headers(people.LOGISTICS_ADMIN))
+    assert response.status_code == 200, response.get_json()
+    with client.application.app_context():
+        relay_outbox()  # as the job after the commit would
+    deliveries = items(client, people_of, people.CB_ADMIN, f"/api/v1/webhooks/{webhook['id']}/deliveries")
+    assert [(d["topic"], d["delivered_at"]) for d in deliveries] == [("finding.response_submitted", None)]
 
 
 # --------------------------------------------------------------------------- the printed links

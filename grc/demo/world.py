@@ -25,8 +25,9 @@ from grc.webhooks.schemas import WebhookCreateSchema
 
 DEMO_TENANTS = frozenset({"grc platform", "Acme Certification", *CLIENTS})
 DEMO_EMAILS = frozenset(login.email for login in DEMO_LOGINS)
-WEBHOOK_EVENTS = ["audit.planned", "finding.raised", "finding.implemented", "mark_licence.suspended",
-                  "mark_licence.withdrawn", "surveillance.due", "certificate.expiry_reminder"]
+WEBHOOK_EVENTS = ["certificate.granted", "certificate.suspended", "certificate.restored", "certificate.withdrawn",
+                  "certificate.expired", "finding.response_submitted", "finding.implemented",
+                  "mark_licence.suspended", "mark_licence.withdrawn", "surveillance.overdue"]  # the CB's side
 
 
 class DemoError(Exception):
