@@ -8,7 +8,7 @@ certificate is issued today and its first surveillance audit is planned for next
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, timedelta
 
 from flask import current_app
@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grc.actions import service as actions
-from grc.actions.models import Action
 from grc.actions.schemas import ActionCreateSchema
 from grc.audits import service as audits
 from grc.audits.models import Audit
@@ -35,7 +34,7 @@ from grc.findings.schemas import FindingCreateSchema, ImplementationSchema, Resp
 from grc.marks import domain_proofs
 from grc.marks import service as marks
 from grc.marks.domain_probes import record_name
-from grc.marks.models import MarkLicence, ProofMethod
+from grc.marks.models import ProofMethod
 from grc.marks.schemas import MarkLicenceCreateSchema
 
 SHOP_DOMAIN = "shop.example"
@@ -43,14 +42,7 @@ SUSPENSION_REASON = ("The client refused the special audit the CB scheduled afte
                      "product claims (ISO/IEC 17021-1 9.6.5); the certificate is suspended until the audit is held.")
 
 
-@dataclass(frozen=True)
-class Certified:
-    shop_certificate: str
-    suspended_certificate: str
-    licence: str
-
-
-def certify(session: Session, cast: Cast, orgs: Organisations, today: date) -> Certified:
+def certify(session: Session, cast: Cast, orgs: Organisations, today: date) -> None:
     """The three clients' stories, told in the order they happened."""
     shop = _certify_shop(session, cast, orgs.clients[SHOP], today)
     outdoor = _certify(session, cast, orgs.clients[OUTDOOR], ISO_9001, today - timedelta(days=80),
@@ -60,8 +52,7 @@ def certify(session: Session, cast: Cast, orgs: Organisations, today: date) -> C
     suspension = load(SuspendSchema, {"reason": SUSPENSION_REASON, "until": until.isoformat()})
     certification.suspend(session, outdoor, suspension["reason"], suspension["until"], caller=caller)
     _open_stage2(session, cast, orgs.clients[LOGISTICS], today)
-    licence = _license_shop(session, cast, orgs.clients[SHOP], shop)
-    return Certified(shop.number, outdoor.number, licence.number)
+    _license_shop(session, cast, orgs.clients[SHOP], shop)
 
 
 # --------------------------------------------------------------------------- audits and decisions
@@ -141,7 +132,7 @@ def _certify_shop(session: Session, cast: Cast, client_id: uuid.UUID, today: dat
     return certificate
 
 
-def _license_shop(session: Session, cast: Cast, client_id: uuid.UUID, certificate: Certificate) -> MarkLicence:
+def _license_shop(session: Session, cast: Cast, client_id: uuid.UUID, certificate: Certificate) -> None:
     """M1: the mark on the shop's website and social media; V4: the shop proves shop.example by a DNS record."""
     licence = marks.grant(session, load(MarkLicenceCreateSchema, {
         "client_id": str(client_id), "certificate_ids": [str(certificate.id)],
@@ -158,7 +149,6 @@ def _license_shop(session: Session, cast: Cast, client_id: uuid.UUID, certificat
                                       caller=caller)
     if checked.state.value != "proven":
         raise RuntimeError(f"the demo could not prove {SHOP_DOMAIN}: {checked.challenge_error}")
-    return licence
 
 
 # --------------------------------------------------------------------------- the logistics client: stage 2 findings
@@ -211,7 +201,7 @@ def _accept_plan(session: Session, cast: Cast, finding: Finding) -> None:
     findings.transition(session, finding, "accept_plan", comment="Plan accepted.")
 
 
-def _corrective_action(session: Session, cast: Cast, finding: Finding, owner: str, title: str, due: date) -> Action:
+def _corrective_action(session: Session, cast: Cast, finding: Finding, owner: str, title: str, due: date) -> None:
     caller = cast.act(owner)
-    return actions.create_for_finding(session, finding, load(ActionCreateSchema, {
+    actions.create_for_finding(session, finding, load(ActionCreateSchema, {
         "title": title, "owner_id": str(cast.id(owner)), "due_date": due.isoformat()}), caller=caller)

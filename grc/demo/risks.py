@@ -8,7 +8,7 @@ are tested, one of them overdue.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
@@ -47,7 +47,7 @@ class ControlSpec:
 
 
 @dataclass(frozen=True)
-class Action:
+class PlannedAction:
     title: str
     due_in_days: int  # negative: overdue
     done: bool = False  # done, and the risk reassessed after it
@@ -64,7 +64,7 @@ class RiskSpec:
     target: Rating
     treatment: tuple[str, ...] = ()
     controls: tuple[str, ...] = ()
-    actions: tuple[Action, ...] = ()
+    actions: tuple[PlannedAction, ...] = ()
     treated_from: Rating | None = None  # the current rating before a finished action (assessed twice)
     accepted: str | None = None  # the rationale of retaining it above appetite (R4)
     monitored: bool = False
@@ -95,17 +95,17 @@ SHOP_RISKS = (
     RiskSpec("Payment fraud with stolen card data", "Payments",
              "Card testing and stolen cards used for high-value electronics",
              "Chargebacks, fees, PSP penalties, goods lost", (4, 4), (3, 3), (2, 3),
-             ("change_likelihood",), ("PAY-01",), (Action("Tune PSP fraud rules for orders over EUR 500", 20),)),
+             ("change_likelihood",), ("PAY-01",), (PlannedAction("Tune PSP fraud rules for orders over EUR 500", 20),)),
     RiskSpec("Card data compromise by e-skimming on the checkout (PCI DSS)", "Information security",
              "Malicious script injected through a third-party tag on the checkout page",
              "Card data of customers stolen, PCI DSS breach, fines, loss of card acceptance", (3, 5), (2, 5), (1, 5),
              ("change_likelihood",), ("PAY-02", "SEC-03"),
-             (Action("Script integrity monitoring (CSP and SRI) on the checkout", -7),)),
+             (PlannedAction("Script integrity monitoring (CSP and SRI) on the checkout", -7),)),
     RiskSpec("Personal data breach of the customer database", "Data protection",
              "Stolen administrator credentials, unpatched shop plugin, misconfigured cloud storage",
              "Notification to authority and customers (GDPR Art. 33/34), fines, loss of trust", (3, 5), (3, 4), (2, 4),
              ("change_likelihood", "change_consequence"), ("SEC-01", "SEC-02"),
-             (Action("Encrypt customer address and phone fields at rest", 45),)),
+             (PlannedAction("Encrypt customer address and phone fields at rest", 45),)),
     RiskSpec("Platform outage during peak sales (Black Friday)", "Operations",
              "Traffic peak beyond capacity, failed deployment, hosting incident",
              "Lost sales, SLA penalties of marketplace channels", (3, 4), (2, 4), (2, 3),
@@ -113,7 +113,7 @@ SHOP_RISKS = (
     RiskSpec("Payment service provider failure", "Suppliers",
              "Outage or insolvency of the single PSP", "No card or wallet payments until switched", (2, 5), (2, 5),
              (2, 3), ("share", "change_consequence"), ("SUP-01",),
-             (Action("Contract a second PSP as failover", 60),)),
+             (PlannedAction("Contract a second PSP as failover", 60),)),
     RiskSpec("Chargebacks and friendly fraud", "Payments",
              "Customers dispute genuine orders (item not received, not recognised)",
              "Revenue lost, chargeback fees, PSP monitoring programme", (4, 3), (3, 3), (3, 2),
@@ -122,7 +122,7 @@ SHOP_RISKS = (
              "Password reuse, automated login attempts from botnets",
              "Orders with stored payment methods, loyalty points stolen, complaints", (4, 4), (3, 4), (2, 3),
              ("change_likelihood",), ("SEC-04",),
-             (Action("Second factor for customer accounts with stored cards", 30),)),
+             (PlannedAction("Second factor for customer accounts with stored cards", 30),)),
     RiskSpec("Bot scalping of limited releases", "Operations",
              "Bots buy limited consoles and graphics cards within seconds",
              "Genuine customers miss out, resale at inflated prices, reputation", (4, 3), (3, 3), (2, 2),
@@ -136,11 +136,11 @@ SHOP_RISKS = (
     RiskSpec("DDoS attack and extortion", "Information security",
              "Ransom DDoS against the shop before peak season", "Shop unreachable, lost sales", (3, 4), (2, 3),
              (2, 3), ("change_likelihood",), ("SEC-03",),
-             (Action("Move the shop behind a DDoS-protected CDN", -20, done=True),), treated_from=(3, 4)),
+             (PlannedAction("Move the shop behind a DDoS-protected CDN", -20, done=True),), treated_from=(3, 4)),
     RiskSpec("Invalid consent for marketing cookies (GDPR, TTDSG)", "Compliance",
              "Tags firing before consent, consent records incomplete", "Warnings, fines, claims by competitors",
              (3, 4), (2, 3), (1, 3), ("change_likelihood",), ("PRV-01",),
-             (Action("Block all marketing tags until consent is given", -40, done=True),), treated_from=(3, 4)),
+             (PlannedAction("Block all marketing tags until consent is given", -40, done=True),), treated_from=(3, 4)),
     RiskSpec("VAT one-stop-shop (OSS) filing errors", "Tax",
              "Wrong VAT rates for EU destination countries, late quarterly filing",
              "Back taxes, interest and penalties in several member states", (2, 4), (2, 3), (1, 3)),
@@ -173,14 +173,7 @@ CB_RISKS = (
 )
 
 
-@dataclass
-class Registers:
-    shop_register: uuid.UUID
-    cb_register: uuid.UUID
-    overdue_controls: list[str] = field(default_factory=list)
-
-
-def build_registers(session: Session, cast: Cast, cb_id: uuid.UUID, today: date) -> Registers:
+def build_registers(session: Session, cast: Cast, cb_id: uuid.UUID, today: date) -> None:
     """The shop's risk manager builds the register with its controls and shares it with the CB; the CB's admin keeps
     the CB's own register."""
     cast.act(people.SHOP_RISK)
@@ -202,8 +195,6 @@ def build_registers(session: Session, cast: Cast, cb_id: uuid.UUID, today: date)
         "owner_id": str(cb_owner)}))
     for spec in CB_RISKS:
         _risk(session, cast, people.CB_ADMIN, cb_register, spec, {}, today)
-    overdue = [control.reference for control in library.values() if control_service.test_overdue(control, today)]
-    return Registers(register.id, cb_register.id, overdue)
 
 
 def _control(session: Session, spec: ControlSpec, owner: uuid.UUID, today: date) -> Control:
