@@ -204,13 +204,18 @@ def test_every_printed_link_answers_and_shows_what_it_promises(client: FlaskClie
 # --------------------------------------------------------------------------- twice, and --reset
 
 
-def test_seeding_twice_changes_nothing_and_reset_rebuilds(app: Flask, client: FlaskClient,
-                                                          seeded: demo.Landmarks, people_of: World) -> None:
+def test_seeding_twice_changes_nothing_an_unfinished_world_is_refused_and_reset_rebuilds(
+        app: Flask, client: FlaskClient, seeded: demo.Landmarks, people_of: World) -> None:
     events = audit_events(app)
     certificates = items(client, people_of, CB_STAFF, "/api/v1/certificates")
     assert seed(app) == (False, seeded)
     assert audit_events(app) == events
 
+    [webhook] = items(client, people_of, people.CB_ADMIN, "/api/v1/webhooks")  # made last: without it, unfinished
+    deleted = client.delete(f"/api/v1/webhooks/{webhook['id']}", headers=people_of.headers(people.CB_ADMIN))
+    assert deleted.status_code == 204
+    with pytest.raises(demo.DemoError, match="--reset"):
+        seed(app)
     created, rebuilt = seed(app, reset=True)
     assert created and rebuilt.licence != seeded.licence and rebuilt.shop_register != seeded.shop_register
     assert rebuilt.active_certificate == seeded.active_certificate  # numbered afresh from the start

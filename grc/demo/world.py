@@ -52,7 +52,8 @@ def seed_demo(session: Session, today: date | None = None) -> bool:
         return False
     with tenancy.system_scope(session):
         if session.scalars(select(Tenant.id).where(Tenant.slug == CB_SLUG)).first() is not None:
-            raise DemoError("the database holds an unfinished or older demo world: run `grc seed-demo --reset`")
+            raise DemoError("the database holds an unfinished or older demo world: rebuild it with "
+                            "`grc seed-demo --reset` (`.venv/bin/grc seed-demo --reset` beside dev.py)")
     today = today or utcnow().date()
     cast = Cast(session)
     organisations = onboard(session, cast)
