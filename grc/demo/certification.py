@@ -1,9 +1,9 @@
 """The demo's certification cycle: audits, findings at each CAPA step, decisions, certificates, a suspension and a
 mark licence whose domain is proven (V4).
 
-Audits lie in the past (services take planned and completed dates as given); decisions, suspensions, findings and
-licences are dated today, because the services date them the day they are taken, as in production. So the shop's
-certificate is issued today and its first surveillance audit is planned for next year.
+Audits lie in the past (services take planned and completed dates as given, but stamp the start now); decisions,
+suspensions, findings and licences are dated today, because the services date them the day they are taken, as in
+production. So the shop's certificate is issued today and its first surveillance audit is planned for next year.
 """
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def _plan(session: Session, cast: Cast, client_id: uuid.UUID, scheme: uuid.UUID,
 
 
 def _run(session: Session, cast: Cast, audit: Audit) -> Audit:
-    """The lead auditor starts the audit (on the day, as recorded)."""
+    """The lead auditor starts the audit (the service stamps ``started_at`` now; its dates stay as planned)."""
     return audits.start(session, audit, caller=cast.act(people.AUDITOR))
 
 
