@@ -44,9 +44,9 @@ def grc(*args: str) -> None:
 
 
 def run() -> int:
-    grc("db", "upgrade")
-    grc("seed-demo")
     port = os.environ.get("PORT", "5000")
+    grc("db", "upgrade")
+    grc("seed-demo", "--base-url", f"http://127.0.0.1:{port}")
     os.execv(str(BIN / "grc"), [str(BIN / "grc"), "serve", "--host", "127.0.0.1", "--port", port])
 
 

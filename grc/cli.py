@@ -10,12 +10,11 @@ import click
 import httpx
 from flask import Flask
 
-from grc import credential_verifier
+from grc import credential_verifier, demo
 from grc.app import create_app
 from grc.config import PROJECT_ROOT, Settings
 from grc.dbmigrate import downgrade, upgrade
 from grc.demo import DEMO_LOGINS, DEMO_PASSWORD, ensure_platform_admin
-from grc.demo import seed_demo as seed
 from grc.extensions import db as database
 from grc.jobs.inline import start_inline_scheduler
 from grc.jobs.processes import CRON_CONFIG, run_scheduler, run_worker
@@ -83,14 +82,27 @@ def create_platform_admin(email: str, password: str) -> None:
 
 
 @main.command("seed-demo")
-def seed_demo() -> None:
-    """Create the demo tenants and users (idempotent) and print the demo logins."""
-    with _app().app_context():
-        created = seed(database.session)
+@click.option("--reset", is_flag=True, help="Empty the database first; refused unless it holds only the demo.")
+@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True, help="Where the links point.")
+def seed_demo(reset: bool, base_url: str) -> None:
+    """Build the demo world (once: a second run changes nothing) and print the demo logins and the links to open."""
+    settings = demo.seeding_settings(_settings())
+    with create_app(settings).app_context():
+        try:
+            if reset:
+                demo.reset_demo(database.session, settings.secret_key)
+            created = demo.seed_demo(database.session)
+        except demo.DemoError as exc:
+            raise click.ClickException(str(exc)) from exc
+        found = demo.landmarks(database.session)
     click.echo("demo data " + ("created" if created else "already present"))
     click.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
     for login in DEMO_LOGINS:
-        click.echo(f"  {login.email:<28} {login.roles:<24} {login.tenant}")
+        click.echo(f"  {login.email:<32} {login.roles:<24} {login.tenant}")
+    if found is not None:
+        click.echo("worth opening:")
+        for link in demo.links(found, base_url):
+            click.echo(f"  {link.title}: {link.url}" + (f"\n    ({link.note})" if link.note else ""))
 
 
 @main.command("serve")

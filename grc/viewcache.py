@@ -153,7 +153,13 @@ def note_bulk_changes(state: ORMExecuteState) -> None:
     mapper = state.bind_mapper
     if (state.is_update or state.is_delete) and mapper is not None and issubclass(mapper.class_, TenantScoped) \
             and getattr(mapper.class_, "__in_views__", True):
-        state.session.info.setdefault(DIRTY_KEY, set()).add(EVERYONE)
+        note_everything_changed(state.session)
+
+
+def note_everything_changed(session: Session) -> None:
+    """Every cached view is stale from this transaction's commit on: for changes that do not say whose rows they
+    touched (a bulk statement, emptying the demo database)."""
+    session.info.setdefault(DIRTY_KEY, set()).add(EVERYONE)
 
 
 def note_changes(session: Session, _context: Any) -> None:

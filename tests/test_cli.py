@@ -83,16 +83,22 @@ def test_create_platform_admin_refuses_a_short_password_without_a_traceback(data
     assert "Traceback" not in result.stderr
 
 
-def test_seed_demo_twice_creates_once_and_always_lists_the_demo_logins(database: Path) -> None:
+def test_seed_demo_twice_creates_once_and_always_lists_the_demo_logins_and_links(database: Path) -> None:
     env = grc_env(database)
-    first = ok(run_grc(env, "seed-demo"))
-    second = ok(run_grc(env, "seed-demo"))
-    assert "demo data created" in first
+    first = ok(run_grc(env, "seed-demo", "--base-url", "http://127.0.0.1:5050"))
+    second = ok(run_grc(env, "seed-demo", "--base-url", "http://127.0.0.1:5050"))
+    rebuilt = ok(run_grc(env, "seed-demo", "--reset", "--base-url", "http://127.0.0.1:5050"))
+    assert "demo data created" in first and "demo data created" in rebuilt
     assert "demo data already present" in second
-    for output in (first, second):
+    for output in (first, second, rebuilt):
         assert DEMO_PASSWORD in output
         for login in DEMO_LOGINS:
             assert login.email in output
+        for path in ("/verify/acme-cert/ACME-GPEC-", "/verify/acme-cert/ACME-ISO9001-", "/badges/ML-",
+                     "/api/v1/risk-registers/", "/docs"):
+            assert f"http://127.0.0.1:5050{path}" in output
+    badge = [line for line in first.splitlines() if ".svg?domain=shop.example" in line]
+    assert badge and badge[0] in second and badge[0] not in rebuilt  # --reset licensed the shop afresh
 
 
 # --------------------------------------------------------------------------- openapi

@@ -27,8 +27,8 @@ INFRASTRUCTURE = (
 DOMAINS = ("tenants", "auth", "auditlog", "sso", "schemes", "signing", "audits", "findings", "actions",
            "certification", "marks", "registry", "credentials", "risks", "evidence", "notifications", "webhooks")
 # Entry points: they call the domains and are called by nobody in grc/ but the composition root.
-ENTRY_PACKAGES = ("grc.jobs", "grc.web")
-ENTRY_MODULES = ("grc.health", "grc.commit_pipeline", "grc.models", "grc.demo", "grc.app", "grc.cli", "grc.wsgi")
+ENTRY_PACKAGES = ("grc.jobs", "grc.web", "grc.demo")
+ENTRY_MODULES = ("grc.health", "grc.commit_pipeline", "grc.models", "grc.app", "grc.cli", "grc.wsgi")
 ROUTES = re.compile(r"^grc\.\w+\.(\w+_)?routes$")
 
 
