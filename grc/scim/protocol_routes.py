@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, json, request
+from flask import Blueprint, Response, current_app, json, request
 from pydantic import ValidationError
 from scim2_models import (
     Context,
@@ -17,13 +17,16 @@ from scim2_models import (
     Group,
     ListResponse,
     NotFoundException,
+    NotImplementedException,
+    ResponseParameters,
     ResourceType,
     Schema,
     SCIMException,
     User,
 )
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import MapAdapter
 
 from grc import tenancy
 from grc.errors import Conflict, DomainError, Forbidden, InvalidField, NotFound, RuleViolation, Unauthorized
@@ -34,6 +37,7 @@ from grc.scim.models import ScimGroup
 PREFIX = "/scim/v2"
 CONTENT_TYPE = "application/scim+json"
 DEFAULT_COUNT = 100
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 scim = Blueprint("scim", __name__, url_prefix=PREFIX)
 
@@ -188,7 +192,8 @@ def delete_user(user_id: str) -> Response:
 
 
 def _user(user: Any) -> Response:
-    return _answer(resources.dump(resources.user_resource(user, _base_url()), Context.RESOURCE_QUERY_RESPONSE))
+    return _answer(resources.dump(resources.user_resource(user, _base_url()), Context.RESOURCE_QUERY_RESPONSE,
+                                  _wanted()))
 
 
 # --------------------------------------------------------------------------- Groups
@@ -237,7 +242,7 @@ def delete_group(group_id: str) -> Response:
 
 
 def _group(group: ScimGroup) -> Response:
-    return _answer(resources.dump(_group_resources([group])[0], Context.RESOURCE_QUERY_RESPONSE))
+    return _answer(resources.dump(_group_resources([group])[0], Context.RESOURCE_QUERY_RESPONSE, _wanted()))
 
 
 def _group_resources(groups: list[ScimGroup]) -> list[Group]:
@@ -267,10 +272,35 @@ def _paging() -> tuple[int, int]:
 def _page(model: type[User | Group], total: int, start: int, found: list[Any]) -> Response:
     listed = ListResponse[model](  # type: ignore[valid-type]
         total_results=total, start_index=start, items_per_page=len(found), resources=found)
-    return _answer(resources.dump(listed, Context.RESOURCE_QUERY_RESPONSE))
+    return _answer(resources.dump(listed, Context.RESOURCE_QUERY_RESPONSE, _wanted()))
 
 
-@scim.route("/<path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def _wanted() -> ResponseParameters[Any] | None:
+    """The ``attributes`` / ``excludedAttributes`` the client asked for (RFC 7644 section 3.9), if any."""
+    asked = {name: request.args[name] for name in ("attributes", "excludedAttributes") if name in request.args}
+    return resources.parse(ResponseParameters[Any], asked, Context.DEFAULT) if asked else None
+
+
+@scim.route("/.search", methods=["POST"])
+def search_everything() -> Response:
+    """RFC 7644 section 3.4.3 lets a service search all its resource types at once; this one does not (501)."""
+    raise NotImplementedException(detail="Search the /Users or /Groups endpoint instead.")
+
+
+@scim.route("/<path:unknown>", methods=METHODS)
 def not_served(unknown: str) -> Response:
-    """Any other path under /scim/v2 answers SCIM's 404, not the API's problem+json."""
+    """Any other path or method under /scim/v2 answers in SCIM's error body, not the API's problem+json: 405 for a
+    method a served path does not take, else 404."""
+    adapter = current_app.url_map.bind("")
+    allowed = [method for method in METHODS if _endpoint(adapter, method) not in (None, request.endpoint)]
+    if allowed:
+        raise MethodNotAllowed(valid_methods=allowed)
     raise NotFoundException(detail=f"/{unknown} is not served here.")
+
+
+def _endpoint(adapter: MapAdapter, method: str) -> str | None:
+    try:
+        endpoint, _args = adapter.match(request.path, method=method)
+    except HTTPException:
+        return None
+    return str(endpoint)

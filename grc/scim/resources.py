@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from scim2_models import (
     URI,
     AuthenticationScheme,
+    BaseModel,
     Bulk,
     ChangePassword,
     Context,
@@ -19,13 +20,14 @@ from scim2_models import (
     Group,
     GroupMember,
     InvalidFilterException,
-    ListResponse,
     Meta,
     Patch,
     PatchOp,
     Reference,
+    Required,
     Resource,
     ResourceType,
+    ResponseParameters,
     Schema,
     ScimFilter,
     SCIMException,
@@ -43,7 +45,8 @@ from grc.scim.models import ScimGroup
 USER_ATTRIBUTES = ("userName", "displayName", "active")
 GROUP_ATTRIBUTES = ("displayName", "members")
 MAX_PAGE = 200  # ServiceProviderConfig.filter.maxResults: a larger count is cut to it
-ModelT = TypeVar("ModelT", bound=Resource[Any])
+ModelT = TypeVar("ModelT", bound=BaseModel)
+ResourceT = TypeVar("ResourceT", bound=Resource[Any])
 
 
 class InvalidBody(SCIMException):
@@ -65,20 +68,21 @@ def parse(model: type[ModelT], body: Any, context: Context) -> ModelT:
         raise InvalidBody(Error.from_validation_errors(exc)[0]) from exc
 
 
-def parse_patch(model: type[ModelT], body: Any) -> PatchOp[ModelT]:
+def parse_patch(model: type[ResourceT], body: Any) -> PatchOp[ResourceT]:
     """A PatchOp body for ``model`` (the operations are checked against the model's attributes)."""
     return parse(PatchOp[model], body, Context.RESOURCE_PATCH_REQUEST)  # type: ignore[valid-type,return-value]
 
 
-def apply_patch(patch: PatchOp[ModelT], resource: ModelT) -> ModelT:
+def apply_patch(patch: PatchOp[ResourceT], resource: ResourceT) -> ResourceT:
     """``resource`` with the operations applied (scim2-models does add, replace and remove, with or without path)."""
     patched = resource.model_copy(deep=True)
     patch.patch(patched)
     return patched
 
 
-def dump(resource: Resource[Any] | ListResponse[Any] | Error, context: Context) -> dict[str, Any]:
-    dumped: dict[str, Any] = resource.model_dump(scim_ctx=context)
+def dump(resource: BaseModel, context: Context, wanted: ResponseParameters[Any] | None = None) -> dict[str, Any]:
+    """``resource`` as SCIM JSON in its response ``context``, with only the ``wanted`` attributes when asked."""
+    dumped: dict[str, Any] = resource.model_dump(scim_ctx=context, response_parameters=wanted)
     return dumped
 
 
@@ -88,14 +92,15 @@ def _meta(resource_type: str, location: str, row: GrcUser | ScimGroup) -> Meta:
 
 
 def user_resource(user: GrcUser, base_url: str) -> User:
-    return User(id=str(user.id), external_id=user.external_id, user_name=user.email, display_name=user.name,
-                active=user.is_active, meta=_meta("User", f"{base_url}/Users/{user.id}", user))
+    """A user named by nothing but their e-mail (``name`` fell back to it) shows no displayName."""
+    return User(id=str(user.id), external_id=user.external_id, user_name=user.email,
+                display_name=user.name if user.name != user.email else None, active=user.is_active, meta=_meta("User", f"{base_url}/Users/{user.id}", user))
 
 
 def group_resource(group: ScimGroup, members: list[GrcUser], base_url: str) -> Group:
     return Group(
         id=str(group.id), external_id=group.external_id, display_name=group.display_name,
-        members=[GroupMember(value=str(user.id), display=user.name, ref=Reference(f"{base_url}/Users/{user.id}"))
+        members=[GroupMember(value=str(user.id), type="User", ref=Reference(f"{base_url}/Users/{user.id}"))
                  for user in members],
         meta=_meta("Group", f"{base_url}/Groups/{group.id}", group),
     )
@@ -125,8 +130,15 @@ def schemas(base_url: str) -> list[Schema]:
 
 
 def _schema(model: type[Resource[Any]], kept: tuple[str, ...], base_url: str) -> Schema:
+    """``model``'s schema with the ``kept`` attributes only; ``active`` is required (grc always knows whether a user
+    is active: removing it changes nothing) and a member is named by its id alone (no ``display``)."""
     schema = model.to_schema()
     schema.attributes = [attribute for attribute in schema.attributes or [] if attribute.name in kept]
+    for attribute in schema.attributes:
+        if attribute.name == "active":
+            attribute.required = Required.true
+        if attribute.name == "members":
+            attribute.sub_attributes = [sub for sub in attribute.sub_attributes or [] if sub.name != "display"]
     schema.meta = Meta(resource_type="Schema", location=f"{base_url}/Schemas/{schema.id}")
     return schema
 

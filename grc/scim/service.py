@@ -186,7 +186,8 @@ def create_user(session: Session, resource: ScimUser, *, caller: tenancy.Princip
 
 
 def replace_user(session: Session, user: User, resource: ScimUser, *, caller: tenancy.Principal) -> User:
-    """PUT (and PATCH, once applied): the user takes the resource's userName, name, externalId and activity."""
+    """PUT (and PATCH, once applied): the user takes the resource's userName, name, externalId and activity (a
+    resource without ``active`` leaves it as it is)."""
     email = (resource.user_name or "").strip().lower()
     if email != user.email:
         user.email = _free_user_name(session, email)
@@ -194,7 +195,7 @@ def replace_user(session: Session, user: User, resource: ScimUser, *, caller: te
     session.flush()
     if resource.active is False and user.is_active:
         users.deactivate(session, user, by=caller.actor_id)
-    elif resource.active is not False and not user.is_active:
+    elif resource.active is True and not user.is_active:
         user.is_active = True
         session.flush()
     return user
@@ -219,10 +220,11 @@ def _free_user_name(session: Session, email: str) -> str:
 
 
 def _display_name(resource: ScimUser) -> str:
+    """displayName, else the name's parts, else the e-mail (a user always has a name in grc)."""
     name = resource.name
     parts = [name.given_name, name.family_name] if name else []
     text = resource.display_name or (name.formatted if name else None) or " ".join(p for p in parts if p)
-    return (text or resource.user_name or "")[:200]
+    return (text or (resource.user_name or "").strip().lower())[:200]
 
 
 # --------------------------------------------------------------------------- SCIM Groups
