@@ -139,9 +139,9 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
 def _register_domains(api: Api) -> list[Blueprint]:
     """Each domain's blueprints, in the order their tags appear in the docs."""
     blueprints = [auth, tenants, clients, users, api_clients, policy, scim_tokens, scim_groups, schemes, audits,
-                  findings, actions, evidence, certification, certificate_documents, public_certificates, public_credentials, signing_keys,
-                  public_issuers, mark_licences, registry_connections, risks, controls, risk_reporting, audit_events,
-                  notifications, webhooks, jobs]
+                  findings, actions, evidence, certification, certificate_documents, public_certificates,
+                  public_credentials, signing_keys, public_issuers, mark_licences, registry_connections, risks,
+                  controls, risk_reporting, audit_events, notifications, webhooks, jobs]
     for blp in blueprints:
         api.register_blueprint(blp)
     return blueprints

@@ -17,7 +17,7 @@ from grc import tenancy
 from grc.auditlog.models import AuditEvent
 from grc.auth.models import User
 from grc.extensions import db
-from tests.test_auth import assert_problem, bearer
+from tests.test_auth import assert_problem
 from tests.test_sessions import LAPTOP, sign_in, works
 from tests.world import World
 

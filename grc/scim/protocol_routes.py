@@ -18,8 +18,9 @@ from scim2_models import (
     ListResponse,
     NotFoundException,
     NotImplementedException,
-    ResponseParameters,
+    Resource,
     ResourceType,
+    ResponseParameters,
     Schema,
     SCIMException,
     User,
@@ -56,6 +57,10 @@ def _answer(document: dict[str, Any], status: int = 200, location: str | None = 
     if location:
         response.headers["Location"] = location
     return response
+
+
+def _location(resource: Resource[Any]) -> str | None:
+    return resource.meta.location if resource.meta else None
 
 
 def _body() -> Any:
@@ -95,7 +100,7 @@ def _domain(error: DomainError) -> Response:
 
 
 @scim.errorhandler(StaleDataError)
-def _stale(_error: StaleDataError) -> Response:
+def _stale(_stale_error: StaleDataError) -> Response:
     return _error(409, "The resource was changed meanwhile; read it again.")
 
 
@@ -134,7 +139,7 @@ def resource_type(type_id: str) -> Response:
 
 
 def _listed(found: list[Schema] | list[ResourceType]) -> Response:
-    listed = ListResponse[type(found[0])](  # type: ignore[misc]
+    listed = ListResponse[type(found[0])](  # type: ignore[misc,operator]
         total_results=len(found), start_index=1, items_per_page=len(found), resources=found)
     return _answer(resources.dump(listed, Context.RESOURCE_QUERY_RESPONSE))
 
@@ -154,7 +159,7 @@ def create_user() -> Response:
     resource = resources.parse(User, _body(), Context.RESOURCE_CREATION_REQUEST)
     user = service.create_user(db.session, resource, caller=tenancy.current())
     created = resources.user_resource(user, _base_url())
-    return _answer(resources.dump(created, Context.RESOURCE_CREATION_RESPONSE), 201, created.meta.location)
+    return _answer(resources.dump(created, Context.RESOURCE_CREATION_RESPONSE), 201, _location(created))
 
 
 @scim.route("/Users", methods=["GET"])
@@ -204,7 +209,7 @@ def create_group() -> Response:
     resource = resources.parse(Group, _body(), Context.RESOURCE_CREATION_REQUEST)
     group = service.create_group(db.session, resource, caller=tenancy.current())
     created = _group_resources([group])[0]
-    return _answer(resources.dump(created, Context.RESOURCE_CREATION_RESPONSE), 201, created.meta.location)
+    return _answer(resources.dump(created, Context.RESOURCE_CREATION_RESPONSE), 201, _location(created))
 
 
 @scim.route("/Groups", methods=["GET"])
@@ -269,7 +274,7 @@ def _paging() -> tuple[int, int]:
     return max(start, 1), min(max(count, 0), resources.MAX_PAGE)
 
 
-def _page(model: type[User | Group], total: int, start: int, found: list[Any]) -> Response:
+def _page(model: type[User[Any] | Group], total: int, start: int, found: list[Any]) -> Response:
     listed = ListResponse[model](  # type: ignore[valid-type]
         total_results=total, start_index=start, items_per_page=len(found), resources=found)
     return _answer(resources.dump(listed, Context.RESOURCE_QUERY_RESPONSE, _wanted()))

@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from scim2_models import (
-    URI,
     AuthenticationScheme,
     BaseModel,
     Bulk,
@@ -29,8 +28,8 @@ from scim2_models import (
     ResourceType,
     ResponseParameters,
     Schema,
-    ScimFilter,
     SCIMException,
+    ScimFilter,
     ServiceProviderConfig,
     Sort,
     User,
@@ -70,7 +69,7 @@ def parse(model: type[ModelT], body: Any, context: Context) -> ModelT:
 
 def parse_patch(model: type[ResourceT], body: Any) -> PatchOp[ResourceT]:
     """A PatchOp body for ``model`` (the operations are checked against the model's attributes)."""
-    return parse(PatchOp[model], body, Context.RESOURCE_PATCH_REQUEST)  # type: ignore[valid-type,return-value]
+    return parse(PatchOp[model], body, Context.RESOURCE_PATCH_REQUEST)  # type: ignore[valid-type]
 
 
 def apply_patch(patch: PatchOp[ResourceT], resource: ResourceT) -> ResourceT:
@@ -91,10 +90,11 @@ def _meta(resource_type: str, location: str, row: GrcUser | ScimGroup) -> Meta:
                 last_modified=row.updated_at, version=f'W/"{row.version}"')
 
 
-def user_resource(user: GrcUser, base_url: str) -> User:
+def user_resource(user: GrcUser, base_url: str) -> User[Any]:
     """A user named by nothing but their e-mail (``name`` fell back to it) shows no displayName."""
     return User(id=str(user.id), external_id=user.external_id, user_name=user.email,
-                display_name=user.name if user.name != user.email else None, active=user.is_active, meta=_meta("User", f"{base_url}/Users/{user.id}", user))
+                display_name=user.name if user.name != user.email else None, active=user.is_active,
+                meta=_meta("User", f"{base_url}/Users/{user.id}", user))
 
 
 def group_resource(group: ScimGroup, members: list[GrcUser], base_url: str) -> Group:
@@ -112,7 +112,6 @@ def group_resource(group: ScimGroup, members: list[GrcUser], base_url: str) -> G
 def service_provider_config(base_url: str) -> ServiceProviderConfig:
     """What this service does: PATCH and filtering yes; bulk, sort, password change and ETags no."""
     return ServiceProviderConfig(
-        documentation_uri=Reference[URI]("https://github.com/grc/grc/blob/main/docs/IDENTITY.md"),
         patch=Patch(supported=True), bulk=Bulk(supported=False, max_operations=0, max_payload_size=0),
         filter=Filter(supported=True, max_results=MAX_PAGE), change_password=ChangePassword(supported=False),
         sort=Sort(supported=False), etag=ETag(supported=False),

@@ -139,7 +139,7 @@ def _settle_roles(session: Session, user_ids: set[uuid.UUID]) -> None:
 # --------------------------------------------------------------------------- SCIM Users
 
 
-def _provisioned() -> Select[tuple[User]]:
+def _provisioned() -> Select[User]:
     """The users SCIM sees: all of the tenant's but those it deleted."""
     return select(User).where(User.deprovisioned_at.is_(None))
 
@@ -173,7 +173,7 @@ def _page(session: Session, stmt: Select[Any], order: Any, criteria: ColumnEleme
     return total, rows
 
 
-def create_user(session: Session, resource: ScimUser, *, caller: tenancy.Principal) -> User:
+def create_user(session: Session, resource: ScimUser[Any], *, caller: tenancy.Principal) -> User:
     """A new user of the caller's tenant with no roles (a group grants them) and no usable password."""
     user = User(email=_free_user_name(session, resource.user_name or ""), name=_display_name(resource),
                 password_hash=NO_PASSWORD, roles=[], external_id=resource.external_id)
@@ -185,7 +185,7 @@ def create_user(session: Session, resource: ScimUser, *, caller: tenancy.Princip
     return user
 
 
-def replace_user(session: Session, user: User, resource: ScimUser, *, caller: tenancy.Principal) -> User:
+def replace_user(session: Session, user: User, resource: ScimUser[Any], *, caller: tenancy.Principal) -> User:
     """PUT (and PATCH, once applied): the user takes the resource's userName, name, externalId and activity (a
     resource without ``active`` leaves it as it is)."""
     email = (resource.user_name or "").strip().lower()
@@ -219,7 +219,7 @@ def _free_user_name(session: Session, email: str) -> str:
         raise UniquenessException(detail="userName is already in use.") from exc
 
 
-def _display_name(resource: ScimUser) -> str:
+def _display_name(resource: ScimUser[Any]) -> str:
     """displayName, else the name's parts, else the e-mail (a user always has a name in grc)."""
     name = resource.name
     parts = [name.given_name, name.family_name] if name else []

@@ -24,8 +24,8 @@ INFRASTRUCTURE = (
     "grc.spreadsheet", "grc.outbound", "grc.credential_verifier", "grc.sealing",
 )
 # Domains in dependency order: each may import the ones before it, never one after it (that is a subscription).
-DOMAINS = ("tenants", "auth", "auditlog", "schemes", "signing", "audits", "findings", "actions", "certification",
-           "marks", "registry", "credentials", "risks", "evidence", "notifications", "webhooks")
+DOMAINS = ("tenants", "auth", "auditlog", "scim", "schemes", "signing", "audits", "findings", "actions",
+           "certification", "marks", "registry", "credentials", "risks", "evidence", "notifications", "webhooks")
 # Entry points: they call the domains and are called by nobody in grc/ but the composition root.
 ENTRY_PACKAGES = ("grc.jobs", "grc.web")
 ENTRY_MODULES = ("grc.health", "grc.commit_pipeline", "grc.models", "grc.demo", "grc.app", "grc.cli", "grc.wsgi")
