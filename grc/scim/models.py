@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from grc.db import SECRET, UNAUDITED, Base, IdMixin, TimestampMixin
+from grc.db import SECRET, Base, IdMixin, TimestampMixin
 from grc.tenancy import TenantScoped
 
 TOKEN_HASH_LENGTH = 64  # sha256, hex
@@ -23,7 +23,6 @@ class ScimToken(IdMixin, TimestampMixin, TenantScoped, Base):
     name: Mapped[str] = mapped_column(String(200))
     token_hash: Mapped[str] = mapped_column(String(TOKEN_HASH_LENGTH), unique=True, info=SECRET)
     created_by: Mapped[uuid.UUID | None]
-    last_used_at: Mapped[datetime | None] = mapped_column(info=UNAUDITED)
     revoked_at: Mapped[datetime | None]
 
 

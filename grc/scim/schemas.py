@@ -17,7 +17,6 @@ class ScimTokenSchema(Schema):
     name = ma.fields.String()
     created_at = ma.fields.DateTime()
     created_by = ma.fields.UUID(allow_none=True)
-    last_used_at = ma.fields.DateTime(allow_none=True)
     revoked_at = ma.fields.DateTime(allow_none=True, metadata={"description": "Set once revoked: refused from then"})
 
 

@@ -89,7 +89,6 @@ def authenticate(session: Session, authorization: str | None) -> tenancy.Princip
     token = session.scalars(select(ScimToken).where(ScimToken.token_hash == digest)).one_or_none()
     if token is None or token.revoked_at is not None:
         raise Unauthorized(BAD_TOKEN)
-    token.last_used_at = utcnow()
     tenant = session.get_one(Tenant, tenant_id)
     principal = tenancy.Principal(tenant_id=tenant_id, tenant_kind=tenant.kind.value, actor_type=ACTOR_TYPE,
                                   actor_id=token.id, roles=frozenset())

@@ -41,7 +41,6 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('created_by', sa.Uuid(), nullable=True),
-    sa.Column('last_used_at', grc.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('revoked_at', grc.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', grc.db.UTCDateTime(timezone=True), nullable=False),
