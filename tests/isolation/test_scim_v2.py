@@ -28,7 +28,15 @@ from grc.extensions import db
 from grc.scim import service
 from tests.isolation.registry import VICTIM_TENANTS, Victim, Victims
 from tests.isolation.victims_scim import scim_token
-from tests.isolation.walk import COLLECTION_APP, PATH_PARAM, Watch, build_victims, leaks, url_for_rule, victim_tenant_ids
+from tests.isolation.walk import (
+    COLLECTION_APP,
+    PATH_PARAM,
+    Watch,
+    build_victims,
+    leaks,
+    url_for_rule,
+    victim_tenant_ids,
+)
 from tests.world import World
 
 PREFIX = "/scim/v2"
