@@ -163,6 +163,25 @@ def test_I3_put_replaces_and_patch_adds_replaces_and_removes(client, world):
     assert client.get(url, headers=headers).get_json(force=True)["displayName"] == "Countess"
 
 
+def test_I3_entra_ids_default_payloads_are_taken_and_what_grc_does_not_keep_is_ignored(client, world):
+    """Entra ID sends the enterprise extension, emails and name parts, and PATCHes them with capitalised ops and
+    string booleans; grc keeps userName, displayName, active and externalId and ignores the rest."""
+    headers = new_token(client, world)
+    enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    created = create_user(client, headers, "ada@contoso.com", externalId="0a1b", displayName="Ada", active=True,
+                          emails=[{"primary": True, "type": "work", "value": "ada@contoso.com"}],
+                          name={"givenName": "Ada", "familyName": "Lovelace"},
+                          schemas=[USER_SCHEMA, enterprise], **{enterprise: {"department": "Audit"}})
+    answer = patch(client, f"{SCIM}/Users/{created['id']}", headers,
+                   {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "ada@contoso.com"},
+                   {"op": "Replace", "path": f"{enterprise}:department", "value": "Risk"},
+                   {"op": "Replace", "path": "displayName", "value": "Ada Lovelace"},
+                   {"op": "Replace", "path": "active", "value": "False"})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert (answer.get_json(force=True)["displayName"], answer.get_json(force=True)["active"]) == (
+        "Ada Lovelace", False)
+
+
 def test_I3_delete_deactivates_ends_every_session_at_once_and_hides_the_user(app, client, world):
     headers = new_token(client, world)
     auditor = world.users["auditor@cb-a.test"]

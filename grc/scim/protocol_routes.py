@@ -23,7 +23,6 @@ from scim2_models import (
     ResponseParameters,
     Schema,
     SCIMException,
-    User,
 )
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -156,7 +155,7 @@ def _one_of(found: list[Any], wanted: str) -> Response:
 
 @scim.route("/Users", methods=["POST"])
 def create_user() -> Response:
-    resource = resources.parse(User, _body(), Context.RESOURCE_CREATION_REQUEST)
+    resource = resources.parse(resources.ScimUser, _body(), Context.RESOURCE_CREATION_REQUEST)
     user = service.create_user(db.session, resource, caller=tenancy.current())
     created = resources.user_resource(user, _base_url())
     return _answer(resources.dump(created, Context.RESOURCE_CREATION_RESPONSE), 201, _location(created))
@@ -167,7 +166,7 @@ def list_users() -> Response:
     criteria = _criteria(resources.USER_FILTERS)
     start, count = _paging()
     total, found = service.list_users(db.session, criteria, start, count)
-    return _page(User, total, start, [resources.user_resource(user, _base_url()) for user in found])
+    return _page(resources.ScimUser, total, start, [resources.user_resource(user, _base_url()) for user in found])
 
 
 @scim.route("/Users/<user_id>", methods=["GET"])
@@ -178,14 +177,14 @@ def get_user(user_id: str) -> Response:
 @scim.route("/Users/<user_id>", methods=["PUT"])
 def replace_user(user_id: str) -> Response:
     user = service.find_user(db.session, user_id)
-    resource = resources.parse(User, _body(), Context.RESOURCE_REPLACEMENT_REQUEST)
+    resource = resources.parse(resources.ScimUser, _body(), Context.RESOURCE_REPLACEMENT_REQUEST)
     return _user(service.replace_user(db.session, user, resource, caller=tenancy.current()))
 
 
 @scim.route("/Users/<user_id>", methods=["PATCH"])
 def patch_user(user_id: str) -> Response:
     user = service.find_user(db.session, user_id)
-    patch = resources.parse_patch(User, _body())
+    patch = resources.parse_patch(resources.ScimUser, _body())
     patched = resources.apply_patch(patch, resources.user_resource(user, _base_url()))
     return _user(service.replace_user(db.session, user, patched, caller=tenancy.current()))
 
@@ -274,7 +273,7 @@ def _paging() -> tuple[int, int]:
     return max(start, 1), min(max(count, 0), resources.MAX_PAGE)
 
 
-def _page(model: type[User[Any] | Group], total: int, start: int, found: list[Any]) -> Response:
+def _page(model: type[Resource[Any]], total: int, start: int, found: list[Any]) -> Response:
     listed = ListResponse[model](  # type: ignore[valid-type]
         total_results=total, start_index=start, items_per_page=len(found), resources=found)
     return _answer(resources.dump(listed, Context.RESOURCE_QUERY_RESPONSE, _wanted()))

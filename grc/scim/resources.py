@@ -3,6 +3,7 @@ hold, nothing more, so the published schemas tell an identity provider exactly w
 documents, the request bodies parsed in their RFC 7644 context, and the filter subset translated to SQL."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -13,6 +14,7 @@ from scim2_models import (
     Bulk,
     ChangePassword,
     Context,
+    EnterpriseUser,
     Error,
     ETag,
     Filter,
@@ -43,6 +45,11 @@ from grc.scim.models import ScimGroup
 # The attributes grc keeps of each resource type: the schemas it publishes are cut down to them.
 USER_ATTRIBUTES = ("userName", "displayName", "active")
 GROUP_ATTRIBUTES = ("displayName", "members")
+KEPT = frozenset(name.lower() for name in (*USER_ATTRIBUTES, *GROUP_ATTRIBUTES, "externalId"))
+CORE_PREFIX = "urn:ietf:params:scim:schemas:core:2.0:"
+ATTRIBUTE = re.compile(r"^(?:(?:User|Group):)?([A-Za-z$][\w$-]*)")
+# Users are read with the enterprise extension (Entra ID sends department, manager... by default): accepted, ignored.
+ScimUser = User[EnterpriseUser]
 MAX_PAGE = 200  # ServiceProviderConfig.filter.maxResults: a larger count is cut to it
 ModelT = TypeVar("ModelT", bound=BaseModel)
 ResourceT = TypeVar("ResourceT", bound=Resource[Any])
@@ -73,10 +80,21 @@ def parse_patch(model: type[ResourceT], body: Any) -> PatchOp[ResourceT]:
 
 
 def apply_patch(patch: PatchOp[ResourceT], resource: ResourceT) -> ResourceT:
-    """``resource`` with the operations applied (scim2-models does add, replace and remove, with or without path)."""
+    """``resource`` with the operations applied (scim2-models does add, replace and remove, with or without path).
+    Operations whose path names an attribute grc does not keep (``emails[type eq "work"].value``, the enterprise
+    extension...) are left out: an identity provider sends them by default, and they would find no target here."""
     patched = resource.model_copy(deep=True)
-    patch.patch(patched)
+    kept = [operation for operation in patch.operations or [] if operation.path is None or _kept(str(operation.path))]
+    if kept:
+        patch.model_copy(update={"operations": kept}).patch(patched)
     return patched
+
+
+def _kept(path: str) -> bool:
+    if path.lower().startswith(CORE_PREFIX):
+        path = path[len(CORE_PREFIX):]
+    match = ATTRIBUTE.match(path)
+    return match is not None and match.group(1).lower() in KEPT
 
 
 def dump(resource: BaseModel, context: Context, wanted: ResponseParameters[Any] | None = None) -> dict[str, Any]:
@@ -90,9 +108,9 @@ def _meta(resource_type: str, location: str, row: GrcUser | ScimGroup) -> Meta:
                 last_modified=row.updated_at, version=f'W/"{row.version}"')
 
 
-def user_resource(user: GrcUser, base_url: str) -> User[Any]:
+def user_resource(user: GrcUser, base_url: str) -> ScimUser:
     """A user named by nothing but their e-mail (``name`` fell back to it) shows no displayName."""
-    return User(id=str(user.id), external_id=user.external_id, user_name=user.email,
+    return ScimUser(id=str(user.id), external_id=user.external_id, user_name=user.email,
                 display_name=user.name if user.name != user.email else None, active=user.is_active,
                 meta=_meta("User", f"{base_url}/Users/{user.id}", user))
 
