@@ -320,7 +320,8 @@ def test_I3_every_scim_change_is_an_audit_event_naming_the_token(app, client, wo
     with app.app_context(), tenancy.system_scope(db.session):
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.entity_id == ada)
                                     .order_by(AuditEvent.seq)).all()
-        assert [e.action for e in events] == ["create", "update", "update"] or len(events) >= 3
+        assert events[0].action == "user.created" and len(events) >= 3  # created, renamed, deactivated (at least)
+        assert any(e.changes.get("deprovisioned_at") for e in events)
         assert {(e.actor_type, str(e.actor_id)) for e in events} == {("scim_token", token_id)}
     trail = client.get("/api/v1/audit-events", query_string={"entity_id": ada}, headers=world.headers(CB_ADMIN_A))
     assert trail.status_code == 200 and {e["actor_type"] for e in trail.get_json()["items"]} == {"scim_token"}
