@@ -4,6 +4,7 @@ user's sign-ins at once; groups grant the grc roles the admin maps; tokens see o
 SCIM error, never a 500; and scim2-tester, the RFC compliance checker, passes against a live server."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx2
@@ -80,7 +81,7 @@ def listed(client: FlaskClient, url: str, headers: dict[str, str], **query: Any)
 
 def roles_of(app: Flask, user_id: str) -> list[str]:
     with app.app_context(), tenancy.system_scope(db.session):
-        return db.session.get_one(User, user_id).roles
+        return db.session.get_one(User, uuid.UUID(user_id)).roles
 
 
 # --------------------------------------------------------------------------- tokens
@@ -318,7 +319,7 @@ def test_I3_every_scim_change_is_an_audit_event_naming_the_token(app, client, wo
     patch(client, f"{SCIM}/Users/{ada}", headers, {"op": "replace", "path": "displayName", "value": "Ada"})
     client.delete(f"{SCIM}/Users/{ada}", headers=headers)
     with app.app_context(), tenancy.system_scope(db.session):
-        events = db.session.scalars(select(AuditEvent).where(AuditEvent.entity_id == ada)
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.entity_id == uuid.UUID(ada))
                                     .order_by(AuditEvent.seq)).all()
         assert events[0].action == "user.created" and len(events) >= 3  # created, renamed, deactivated (at least)
         assert any(e.changes.get("deprovisioned_at") for e in events)
