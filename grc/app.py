@@ -47,6 +47,9 @@ from grc.risks.control_routes import blp as controls
 from grc.risks.reporting_routes import blp as risk_reporting
 from grc.risks.routes import blp as risks
 from grc.schemes.routes import blp as schemes
+from grc.scim.protocol_routes import scim
+from grc.scim.routes import groups as scim_groups
+from grc.scim.routes import tokens as scim_tokens
 from grc.signing.routes import blp as signing_keys
 from grc.signing.routes import issuers as public_issuers
 from grc.sso.routes import providers as identity_providers
@@ -87,11 +90,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(api_docs_assets)
     app.register_blueprint(badges)
     app.register_blueprint(web)  # HTML pages: not on the Api, so outside the guard and the spec
+    app.register_blueprint(scim)  # SCIM 2.0: its own bodies, errors and token (grc.scim.protocol_routes)
     metrics.install_metrics(app)
 
     blueprints = _register_domains(api)
     names = {blp.name for blp in blueprints}
-    uow.wrap_views(app, names)
+    uow.wrap_views(app, names | {scim.name})
     guard.install_guard(app, names, authenticate)
     guard.check_path_params(app, names)
     openapi.finish_spec(app, api.spec, names)
@@ -138,10 +142,10 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
 
 def _register_domains(api: Api) -> list[Blueprint]:
     """Each domain's blueprints, in the order their tags appear in the docs."""
-    blueprints = [auth, tenants, clients, users, api_clients, policy, schemes, audits, findings, actions, evidence,
-                  certification, certificate_documents, public_certificates, public_credentials, signing_keys,
-                  public_issuers, mark_licences, registry_connections, risks, controls, risk_reporting, audit_events,
-                  notifications, webhooks, identity_providers, sso, jobs]
+    blueprints = [auth, tenants, clients, users, api_clients, policy, scim_tokens, scim_groups, schemes, audits,
+                  findings, actions, evidence, certification, certificate_documents, public_certificates,
+                  public_credentials, signing_keys, public_issuers, mark_licences, registry_connections, risks,
+                  controls, risk_reporting, audit_events, notifications, webhooks, identity_providers, sso, jobs]
     for blp in blueprints:
         api.register_blueprint(blp)
     return blueprints

@@ -31,6 +31,7 @@ from grc.risks.models import (
     RiskReview,
 )
 from grc.schemes.models import Scheme
+from grc.scim.models import ScimGroup, ScimGroupMember, ScimToken
 from grc.signing.models import SigningKey
 from grc.sso.models import IdentityLink, IdentityProvider, SignInAttempt
 from grc.tenants.models import CbPolicy, ClientRelationship, Tenant
@@ -65,6 +66,9 @@ __all__ = [
     "RiskRegister",
     "RiskReview",
     "Scheme",
+    "ScimGroup",
+    "ScimGroupMember",
+    "ScimToken",
     "SigningKey",
     "SignInAttempt",
     "IdentityLink",

@@ -35,6 +35,8 @@ class User(IdMixin, TimestampMixin, TenantScoped, Base):
     password_hash: Mapped[str] = mapped_column(String(200), info=SECRET)
     roles: Mapped[list[str]] = mapped_column(JSON)
     is_active: Mapped[bool] = mapped_column(default=True)
+    external_id: Mapped[str | None] = mapped_column(String(200))  # the identity provider's id (SCIM externalId)
+    deprovisioned_at: Mapped[datetime | None]  # deleted by SCIM: inactive, kept for the trail, gone from /scim/v2
     last_login_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
 

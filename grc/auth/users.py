@@ -29,7 +29,8 @@ def check_roles(kind: TenantKind | str, roles: list[str]) -> list[str]:
     return sorted(set(roles))
 
 
-def _check_email_free(session: Session, email: str) -> str:
+def check_email_free(session: Session, email: str) -> str:
+    """The address, normalised, unless a user of any tenant already has it (an address signs in to one tenant)."""
     email = email.strip().lower()
     if tenancy.tenant_of(session, SIGN_IN, email) is not None:  # in any tenant: an address signs in to one
         raise InvalidField("email", "is already in use")
@@ -39,7 +40,7 @@ def _check_email_free(session: Session, email: str) -> str:
 def add_first_admin(session: Session, tenant: Tenant, admin: dict[str, Any], *, role: str) -> User:
     user = User(
         tenant_id=tenant.id,
-        email=_check_email_free(session, admin["email"]),
+        email=check_email_free(session, admin["email"]),
         name=admin["name"],
         password_hash=hash_secret(admin["password"]),
         roles=[role],
@@ -57,7 +58,7 @@ def create_user(session: Session, data: dict[str, Any]) -> User:
 def add_user(session: Session, *, email: str, name: str, password: str, roles: list[str]) -> User:
     """A new user of the session's tenant with roles already checked, announced as ``user.created``: an admin's
     creation, or single sign-on's just-in-time one (whose password is random: nobody knows it)."""
-    user = User(email=_check_email_free(session, email), name=name, password_hash=hash_secret(password), roles=roles)
+    user = User(email=check_email_free(session, email), name=name, password_hash=hash_secret(password), roles=roles)
     session.add(user)
     session.flush()
     publish(session, "user.created", {"user_id": str(user.id), "email": user.email})
@@ -85,15 +86,33 @@ def update_user(session: Session, user: User, changes: dict[str, Any]) -> User:
         changes["roles"] = check_roles(principal.tenant_kind, changes["roles"])
     if "password" in changes:
         changes["password_hash"] = hash_secret(changes.pop("password"))
+    deactivating = changes.get("is_active") is False
+    if deactivating:
+        del changes["is_active"]
     for key, value in changes.items():
         setattr(user, key, value)
     session.flush()
-    if ("roles" in changes or "is_active" in changes) and _active_admins(session) == 0:
-        raise RuleViolation("A tenant must keep at least one active administrator.", rule="T1")
-    if changes.get("is_active") is False:
-        sessions.end_all(session, user.id, reason=SessionEnd.deactivated, by=principal.actor_id)
-        publish(session, "user.deactivated", {"user_id": str(user.id)})
+    if "roles" in changes or "is_active" in changes:
+        check_admin_kept(session)
+    if deactivating:
+        deactivate(session, user, by=principal.actor_id)
     return user
+
+
+def deactivate(session: Session, user: User, *, by: uuid.UUID | None) -> None:
+    """The one way a user is deactivated (by an admin through the API, or by SCIM provisioning): access ends at once,
+    every sign-in is ended, and the tenant keeps an active administrator (T1)."""
+    user.is_active = False
+    session.flush()
+    check_admin_kept(session)
+    sessions.end_all(session, user.id, reason=SessionEnd.deactivated, by=by)
+    publish(session, "user.deactivated", {"user_id": str(user.id)})
+
+
+def check_admin_kept(session: Session) -> None:
+    """T1: a change of roles or activity may not leave the caller's tenant without an active administrator."""
+    if _active_admins(session) == 0:
+        raise RuleViolation("A tenant must keep at least one active administrator.", rule="T1")
 
 
 def _active_admins(session: Session) -> int:

@@ -24,7 +24,7 @@ INFRASTRUCTURE = (
     "grc.spreadsheet", "grc.outbound", "grc.credential_verifier", "grc.sealing", "grc.additions",
 )
 # Domains in dependency order: each may import the ones before it, never one after it (that is a subscription).
-DOMAINS = ("tenants", "auth", "auditlog", "sso", "schemes", "signing", "audits", "findings", "actions",
+DOMAINS = ("tenants", "auth", "auditlog", "sso", "scim", "schemes", "signing", "audits", "findings", "actions",
            "certification", "marks", "registry", "credentials", "risks", "evidence", "notifications", "webhooks")
 # Entry points: they call the domains and are called by nobody in grc/ but the composition root.
 ENTRY_PACKAGES = ("grc.jobs", "grc.web", "grc.demo")
