@@ -79,7 +79,7 @@ class RevisionSchema(Schema):
     revision = ma.fields.Integer()
     issued_on = ma.fields.Date()
     superseded_on = ma.fields.Date(allow_none=True)
-    superseded = ma.fields.Function(lambda r: r.superseded_on is not None)
+    superseded = ma.fields.Function(lambda r: r.superseded_on is not None, metadata={"type": "boolean"})
     reason = ma.fields.String()
     content = ma.fields.Nested(RevisionContentSchema)
 

@@ -39,7 +39,7 @@ class FindingSchema(Schema):
     verifier_id = ma.fields.UUID(allow_none=True)
     response_due = ma.fields.Date(allow_none=True)
     closure_due = ma.fields.Date(allow_none=True)
-    overdue = ma.fields.Method("_overdue")
+    overdue = ma.fields.Method("_overdue", metadata={"type": "boolean"})
     correction = ma.fields.String(allow_none=True)
     root_cause = ma.fields.String(allow_none=True)
     corrective_action_plan = ma.fields.String(allow_none=True)

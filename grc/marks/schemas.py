@@ -46,8 +46,8 @@ class MarkLicenceSchema(Schema):
     certificates = ma.fields.List(ma.fields.Nested(LicensedCertificateSchema))
     granted_on = ma.fields.Date()
     granted_by = ma.fields.UUID()
-    badge_url = ma.fields.Function(lambda licence: f"/badges/{licence.number}.svg")
-    page_url = ma.fields.Function(lambda licence: f"/badges/{licence.number}")
+    badge_url = ma.fields.Function(lambda licence: f"/badges/{licence.number}.svg", metadata={"type": "string"})
+    page_url = ma.fields.Function(lambda licence: f"/badges/{licence.number}", metadata={"type": "string"})
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
 
