@@ -85,7 +85,8 @@ class OwnFindingCreateSchema(StrictSchema):
     closure_due = ma.fields.Date()
 
 
-class ResponseSchema(StrictSchema):
+class FindingResponseSchema(StrictSchema):
+    """The client's answer to a finding (F2); not `Response`, the name generated clients give their HTTP answer."""
     correction = text(5000, required=True)
     root_cause = text(5000, required=True)
     corrective_action_plan = text(10000, required=True)
