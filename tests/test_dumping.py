@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -17,6 +16,8 @@ import pytest
 
 from grc import dumping
 from grc.schemas import Schema, page_of
+
+pytestmark = pytest.mark.usefixtures("dumps_not_held_to_the_spec")  # they leave fields out and null on purpose
 
 
 class Colour(enum.Enum):
@@ -51,15 +52,6 @@ class Everything(Schema):
 
     def _kind(self, obj: Any) -> str:
         return "thing"
-
-
-@pytest.fixture(autouse=True)
-def _not_held_to_the_spec() -> Iterator[None]:
-    """These dumps leave fields out and null on purpose, to compare with marshmallow; they are no answers, so the
-    test app's check of what answers promise (tests/test_response_schemas.py) is off while they run."""
-    dumping.hold_to_the_spec(False)
-    yield
-    dumping.hold_to_the_spec(dumping._check)  # on again exactly when the test app is there (it turns both on)
 
 
 def a_thing(**changes: Any) -> SimpleNamespace:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from grc.certification.models import CertificateStatus, Outcome
+from grc.dumping import OMITTED_WHEN
 from grc.schemas import ListArgs, Schema, StrictSchema, text
 
 DECIDABLE = [o.value for o in Outcome if o not in (Outcome.suspend, Outcome.withdraw)]
@@ -123,7 +124,8 @@ class CertificateSchema(Schema):
     history = ma.fields.List(ma.fields.Nested(CertificateEventSchema))
     registry_sync = ma.fields.Nested(RegistrySyncSchema, allow_none=True, metadata={
         "description": "G2, on GET /certificates/{id} for its CB: where it stands in IAF CertSearch (null without a "
-                       "registry connection)"})
+                       "registry connection)",
+        OMITTED_WHEN: "except on GET /certificates/{id} for the certificate's own CB"})
 
 
 class CertificateSummarySchema(CertificateSchema):
