@@ -130,7 +130,7 @@ def finish_response_schemas(spec: APISpec) -> None:
     operations = [op for item in spec._paths.values() for op in item.values() if isinstance(op, dict)]  # noqa: SLF001
     answered = _reachable(schemas, [op.get("responses", {}) for op in operations] + [spec.components.responses])
     asked = _reachable(schemas, [[op.get("requestBody", {}), op.get("parameters", [])] for op in operations])
-    marshmallow_schemas = response_schema_classes(spec)
+    marshmallow_schemas = marshmallow_schemas_by_name(spec)
     answers = {name: _answer_form(schemas[name], marshmallow_schemas[name]) for name in answered}
     split = _shared_forms_that_differ(schemas, answers, answered & asked)
     renamed = {SCHEMA_REF + name: SCHEMA_REF + name + INPUT_SUFFIX for name in split}
@@ -143,7 +143,7 @@ def finish_response_schemas(spec: APISpec) -> None:
     schemas.update(answers)
 
 
-def response_schema_classes(spec: APISpec) -> dict[str, ma.Schema]:
+def marshmallow_schemas_by_name(spec: APISpec) -> dict[str, ma.Schema]:
     """Every schema component's marshmallow schema, by component name (as the marshmallow plugin registered it)."""
     plugin = next(p for p in spec.plugins if isinstance(p, MarshmallowPlugin))
     assert plugin.converter is not None, "the spec is initialised"

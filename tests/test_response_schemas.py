@@ -21,7 +21,7 @@ from flask import Flask
 
 from grc import dumping
 from grc.dumping import OMITTED_WHEN
-from grc.openapi import INPUT_SUFFIX, SCHEMA_REF, always_present, response_schema_classes
+from grc.openapi import INPUT_SUFFIX, SCHEMA_REF, always_present, marshmallow_schemas_by_name
 from grc.schemas import Schema
 
 SPEC = json.loads((Path(__file__).resolve().parent.parent / "openapi" / "openapi.json").read_text())
@@ -62,7 +62,7 @@ def admits_null(prop: dict[str, Any]) -> bool:
 
 @pytest.fixture(scope="module")
 def marshmallow_schemas(app: Flask) -> dict[str, ma.Schema]:
-    return response_schema_classes(app.extensions["grc.api"].spec)
+    return marshmallow_schemas_by_name(app.extensions["grc.api"].spec)
 
 
 def test_responses_use_schemas_this_rule_can_see() -> None:
