@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     if settings.env == "test":
         use_cheap_hashing_for_tests()
         dumping.check_against_marshmallow(True)
+        dumping.hold_to_the_spec(True)
     install_pipeline()
     app = Flask("grc")
     app.json = JSONProvider(app)  # request.get_json refuses a body nested too deep instead of recursing into it

@@ -9,6 +9,11 @@ The result is marshmallow's, key for key. The fields this module knows are conve
 them; any other field (``Method``, ``Function``, custom fields) and any schema with dump hooks go through
 marshmallow itself. Under ``GRC_ENV=test`` every dump is also made by marshmallow and compared (``check``), so
 the whole test suite proves the equivalence on every response it sees.
+
+The spec promises more than a shape: every field a response schema dumps is listed ``required`` unless its
+metadata names when it is absent (``OMITTED_WHEN``), and only ``allow_none`` fields may be null (grc/openapi.py).
+While checking is on, every dump is also held to that promise (``broken_promises``), so a field the spec calls
+required but some answer leaves out fails the suite where it happens, not in an integrator's generated client.
 """
 from __future__ import annotations
 
@@ -20,7 +25,9 @@ from marshmallow import fields, missing, utils
 from marshmallow.decorators import POST_DUMP, PRE_DUMP
 
 Dumper = Callable[[Any], Any]  # one object (never None) -> its dump
+OMITTED_WHEN = "omitted_when"  # field metadata: when the field is absent from an answer (else it is always there)
 _check = False
+_hold_to_spec = False
 
 
 def check_against_marshmallow(enabled: bool) -> None:
@@ -29,18 +36,55 @@ def check_against_marshmallow(enabled: bool) -> None:
     _check = enabled
 
 
+def hold_to_the_spec(enabled: bool) -> None:
+    """Fail loudly on any dump that breaks what the spec promises (``broken_promises``; the test suite turns it on)."""
+    global _hold_to_spec  # process-wide, as above
+    _hold_to_spec = enabled
+
+
 def dump(schema: ma.Schema, obj: Any, many: bool, marshmallow_dump: Callable[[Any], Any]) -> Any:
     """``schema``'s dump of ``obj`` through its compiled function; ``marshmallow_dump`` (marshmallow's own) when the
     schema cannot be compiled, and as the reference every dump is compared with while checking is on."""
     dumper = compiled(schema)
     if dumper is None:
-        return marshmallow_dump(obj)
-    result = [dumper(item) for item in obj] if many and obj is not None else dumper(obj)
-    if _check:
-        expected = marshmallow_dump(obj)
-        if result != expected:
-            raise AssertionError(f"{type(schema).__name__}: compiled dump {result!r} != marshmallow {expected!r}")
+        result = marshmallow_dump(obj)
+    else:
+        result = [dumper(item) for item in obj] if many and obj is not None else dumper(obj)
+        if _check:
+            expected = marshmallow_dump(obj)
+            if result != expected:
+                raise AssertionError(f"{type(schema).__name__}: compiled dump {result!r} != marshmallow {expected!r}")
+    if _hold_to_spec:
+        dumped = [] if result is None else result if many else [result]
+        broken = [where for item in dumped for where in broken_promises(schema, item)]
+        if broken:
+            raise AssertionError(f"{type(schema).__name__} breaks what the spec promises: {'; '.join(broken)}")
     return result
+
+
+def broken_promises(schema: ma.Schema, data: Any) -> list[str]:
+    """Where the dump ``data`` of ``schema`` breaks the spec: a field absent though not marked ``OMITTED_WHEN``, or
+    null though not ``allow_none`` (nested schemas included, named by their path)."""
+    broken = []
+    for name, field in schema.dump_fields.items():
+        key = field.data_key if field.data_key is not None else name
+        if key not in data:
+            if not field.metadata.get(OMITTED_WHEN):
+                broken.append(f"{key} is absent")
+            continue
+        broken += [f"{key}{where}" for where in _broken_value(field, data[key])]
+    return broken
+
+
+def _broken_value(field: fields.Field[Any], value: Any) -> list[str]:
+    if value is None:
+        return [] if field.allow_none else [" is null"]
+    if isinstance(field, fields.Nested):
+        items = value if field.many or field.schema.many else [value]
+        return [f".{where}" for item in items for where in broken_promises(field.schema, item)]
+    if isinstance(field, fields.List):
+        return [f"[{index}]{where}" for index, item in enumerate(value) for where in _broken_value(field.inner, item)]
+    return []
 
 
 def compiled(schema: ma.Schema) -> Dumper | None:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from grc.dumping import OMITTED_WHEN
 from grc.schemas import Schema
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -32,12 +33,15 @@ class ProblemSchema(Schema):
     title = ma.fields.String(metadata={"description": "Short summary of the kind of problem"})
     status = ma.fields.Integer(metadata={"description": "HTTP status code"})
     detail = ma.fields.String(metadata={"description": "What went wrong with this request"})
-    instance = ma.fields.String(metadata={"description": "Request id of this occurrence"})
+    instance = ma.fields.String(metadata={"description": "Request id of this occurrence",
+                                          OMITTED_WHEN: "when the request has no id (refused before it got one)"})
     errors = ma.fields.Dict(
         keys=ma.fields.String(),
-        metadata={"description": "Field name -> list of messages (validation problems)"},
+        metadata={"description": "Field name -> list of messages (validation problems)",
+                  OMITTED_WHEN: "unless the problem names fields"},
     )
-    rule = ma.fields.String(metadata={"description": "Id of the domain rule that refused the request (e.g. C2)"})
+    rule = ma.fields.String(metadata={"description": "Id of the domain rule that refused the request (e.g. C2)",
+                                      OMITTED_WHEN: "unless a domain rule refused the request"})
 
 
 class DomainError(Exception):

@@ -3,19 +3,32 @@
 ``finish_spec`` gives every operation an operationId (the view's name) and the error responses the guard and the
 machinery can answer, so the committed spec documents them without each route repeating them. ``spec_json`` is
 the document as committed in openapi/openapi.json (stable key order, trailing newline).
+
+``finish_response_schemas`` makes the response schemas say what is always there: a client generator types a field
+the spec does not list ``required`` as "maybe unset", and the integrator checks every attribute of every answer.
+So every field a response schema dumps is required unless its metadata says when it is absent
+(``grc.dumping.OMITTED_WHEN``); ``allow_none`` alone decides whether it may be null. A schema that also nests in
+request bodies keeps its request form under the name ``<Name>Input``, so optional inputs stay optional.
 """
 from __future__ import annotations
 
+import copy
 import http
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import marshmallow as ma
 from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 
+from grc.dumping import OMITTED_WHEN
 from grc.guard import PUBLIC, ROLES
+
+SCHEMA_REF = "#/components/schemas/"
+INPUT_SUFFIX = "Input"
 
 
 def spec_dict(app: Flask) -> dict[str, Any]:
@@ -45,6 +58,7 @@ def finish_spec(app: Flask, spec: APISpec, api_blueprints: set[str]) -> None:
             if operation is not None:
                 _finish_operation(operation, view, spec, has_path_params="{" in path)
                 _document_rate_limit(operation, spec)
+    finish_response_schemas(spec)
 
 
 def _finish_operation(
@@ -107,3 +121,105 @@ def _header(spec: APISpec, name: str, kind: str, description: str) -> dict[str, 
 
 def _status_name(code: int) -> str:
     return http.HTTPStatus(code).name
+
+
+def finish_response_schemas(spec: APISpec) -> None:
+    """List every always-dumped field of every response schema as required, splitting off the request form of
+    the schemas requests and responses share where the two differ (see the module docstring)."""
+    schemas: dict[str, dict[str, Any]] = spec.components.schemas
+    operations = [op for item in spec._paths.values() for op in item.values() if isinstance(op, dict)]  # noqa: SLF001
+    answered = _reachable(schemas, [op.get("responses", {}) for op in operations] + [spec.components.responses])
+    asked = _reachable(schemas, [[op.get("requestBody", {}), op.get("parameters", [])] for op in operations])
+    marshmallow_schemas = marshmallow_schemas_by_name(spec)
+    answers = {name: _answer_form(schemas[name], marshmallow_schemas[name]) for name in answered}
+    split = _shared_forms_that_differ(schemas, answers, answered & asked)
+    renamed = {SCHEMA_REF + name: SCHEMA_REF + name + INPUT_SUFFIX for name in split}
+    for name in split:
+        schemas[name + INPUT_SUFFIX] = schemas[name]
+    for name in asked - answered | {name + INPUT_SUFFIX for name in split}:
+        _rename_refs(schemas[name], renamed)
+    for operation in operations:
+        _rename_refs([operation.get("requestBody", {}), operation.get("parameters", [])], renamed)
+    schemas.update(answers)
+
+
+def marshmallow_schemas_by_name(spec: APISpec) -> dict[str, ma.Schema]:
+    """Every schema component's marshmallow schema, by component name (as the marshmallow plugin registered it)."""
+    plugin = next(p for p in spec.plugins if isinstance(p, MarshmallowPlugin))
+    assert plugin.converter is not None, "the spec is initialised"
+    found = {}
+    for key, name in plugin.converter.refs.items():
+        schema_class, *modifiers = key
+        options = {option: value for option, value in zip(("only", "exclude", "load_only", "dump_only", "partial"),
+                                                          modifiers, strict=True) if value}
+        found[name] = schema_class(**options)
+    return found
+
+
+def always_present(field: ma.fields.Field[Any]) -> bool:
+    """Whether every answer carries ``field`` (the spec then lists it required): yes unless it says when it is not."""
+    return not field.metadata.get(OMITTED_WHEN)
+
+
+def _answer_form(component: dict[str, Any], schema: ma.Schema) -> dict[str, Any]:
+    """The component as answers use it: its dump fields required unless sometimes absent, which says when."""
+    answer = copy.deepcopy(component)
+    required = []
+    for name, field in schema.dump_fields.items():
+        key = field.data_key if field.data_key is not None else name
+        if always_present(field):
+            required.append(key)
+        else:
+            prop = answer["properties"][key]
+            about = [prop["description"].rstrip(".")] if "description" in prop else []
+            prop["description"] = ". ".join([*about, f"Absent {field.metadata[OMITTED_WHEN]}."])
+    if required:
+        answer["required"] = sorted(required)
+    return answer
+
+
+def _shared_forms_that_differ(
+    schemas: dict[str, dict[str, Any]], answers: dict[str, dict[str, Any]], shared: set[str]
+) -> set[str]:
+    """The shared schemas whose answer form differs from the request form, and those that nest one of them."""
+    split = {name for name in shared if answers[name] != schemas[name]}
+    while grown := {name for name in shared - split if set(_refs(schemas[name])) & split}:
+        split |= grown
+    return split
+
+
+def _reachable(schemas: dict[str, dict[str, Any]], roots: Iterable[Any]) -> set[str]:
+    """The names of the schema components ``roots`` reference, directly or through other components."""
+    seen: set[str] = set()
+    todo = [name for root in roots for name in _refs(root)]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += _refs(schemas[name])
+    return seen
+
+
+def _refs(node: Any) -> Iterator[str]:
+    """The schema component names referenced anywhere under ``node``."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(SCHEMA_REF):
+            yield ref.removeprefix(SCHEMA_REF)
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def _rename_refs(node: Any, renamed: dict[str, str]) -> None:
+    """Point the references under ``node`` at the renamed components."""
+    if isinstance(node, dict):
+        if node.get("$ref") in renamed:
+            node["$ref"] = renamed[node["$ref"]]
+        for value in node.values():
+            _rename_refs(value, renamed)
+    elif isinstance(node, list):
+        for value in node:
+            _rename_refs(value, renamed)

@@ -164,16 +164,18 @@ def password(**kwargs: Any) -> ma.fields.String:
 
 
 class SiteSchema(StrictSchema):
-    """A location of the organisation (certificates list every site, ISO/IEC 17021-1 8.2.2)."""
+    """A location of the organisation (certificates list every site, ISO/IEC 17021-1 8.2.2). A site stored without
+    its optional address parts is answered with them null (``dump_default``): answers always carry every part."""
 
     name = text(200, required=True)
     address = text(500, required=True, metadata={"description": "The site's address as one display line"})
-    street = text(300, allow_none=True, metadata={"description": "Street and number (registry address line)"})
-    city = text(100, allow_none=True)
-    postcode = text(20, allow_none=True)
-    state = text(100, allow_none=True, metadata={"description": "State, province or region"})
+    street = text(300, allow_none=True, dump_default=None,
+                  metadata={"description": "Street and number (registry address line)"})
+    city = text(100, allow_none=True, dump_default=None)
+    postcode = text(20, allow_none=True, dump_default=None)
+    state = text(100, allow_none=True, dump_default=None, metadata={"description": "State, province or region"})
     country = Country(required=True)
-    needs_review = ma.fields.Boolean(load_default=False, metadata={
+    needs_review = ma.fields.Boolean(load_default=False, dump_default=False, metadata={
         "description": "True when the street line still holds an old free-text address (migration 0017)"})
 
 

@@ -24,7 +24,7 @@ class ActionSchema(Schema):
     owner_id = ma.fields.UUID()
     due_date = ma.fields.Date()
     status = ma.fields.Enum(ActionStatus, by_value=True)
-    overdue = ma.fields.Method("_overdue")
+    overdue = ma.fields.Method("_overdue", metadata={"type": "boolean"})
     completed_on = ma.fields.Date(allow_none=True)
     effectiveness = ma.fields.Enum(Effectiveness, by_value=True, allow_none=True)
     effectiveness_comment = ma.fields.String(allow_none=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from grc.auth.models import ALL_ROLES, SessionEnd
+from grc.dumping import OMITTED_WHEN
 from grc.schemas import ListArgs, Schema, StrictSchema, password, text
 from grc.tenants.models import TenantKind
 
@@ -16,7 +17,8 @@ class LoginSchema(StrictSchema):
 
 class TokenPairSchema(Schema):
     access_token = ma.fields.String(required=True)
-    refresh_token = ma.fields.String()
+    refresh_token = ma.fields.String(metadata={
+        OMITTED_WHEN: "for an API client's token (client credentials: it asks again instead of refreshing)"})
     token_type = ma.fields.String(required=True, metadata={"example": "Bearer"})
     expires_in = ma.fields.Integer(required=True, metadata={"description": "Access token lifetime in seconds"})
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from grc.certification.models import CertificateStatus, Outcome
+from grc.dumping import OMITTED_WHEN
 from grc.schemas import ListArgs, Schema, StrictSchema, text
 
 DECIDABLE = [o.value for o in Outcome if o not in (Outcome.suspend, Outcome.withdraw)]
@@ -79,7 +80,7 @@ class RevisionSchema(Schema):
     revision = ma.fields.Integer()
     issued_on = ma.fields.Date()
     superseded_on = ma.fields.Date(allow_none=True)
-    superseded = ma.fields.Function(lambda r: r.superseded_on is not None)
+    superseded = ma.fields.Function(lambda r: r.superseded_on is not None, metadata={"type": "boolean"})
     reason = ma.fields.String()
     content = ma.fields.Nested(RevisionContentSchema)
 
@@ -123,7 +124,8 @@ class CertificateSchema(Schema):
     history = ma.fields.List(ma.fields.Nested(CertificateEventSchema))
     registry_sync = ma.fields.Nested(RegistrySyncSchema, allow_none=True, metadata={
         "description": "G2, on GET /certificates/{id} for its CB: where it stands in IAF CertSearch (null without a "
-                       "registry connection)"})
+                       "registry connection)",
+        OMITTED_WHEN: "except on GET /certificates/{id} for the certificate's own CB"})
 
 
 class CertificateSummarySchema(CertificateSchema):

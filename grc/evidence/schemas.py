@@ -20,7 +20,7 @@ class EvidenceSchema(Schema):
     sha256 = ma.fields.String()
     uploaded_by = ma.fields.UUID()
     uploaded_at = ma.fields.DateTime()
-    download_url = ma.fields.Function(lambda e: f"/api/v1/evidence/{e.id}/content")
+    download_url = ma.fields.Function(lambda e: f"/api/v1/evidence/{e.id}/content", metadata={"type": "string"})
 
 
 class EvidenceListSchema(Schema):

@@ -14,12 +14,12 @@ from grc.findings.schemas import (
     CloseSchema,
     FindingCreateSchema,
     FindingListArgs,
+    FindingResponseSchema,
     FindingSchema,
     FindingSummarySchema,
     ImplementationSchema,
     OwnFindingCreateSchema,
     PlanReviewSchema,
-    ResponseSchema,
     VerificationSchema,
 )
 from grc.guard import requires
@@ -65,7 +65,7 @@ def get_finding(finding_id: uuid.UUID) -> Finding:
 
 @blp.route("/findings/<uuid:finding_id>/response", methods=["POST"])
 @requires(*RESPONDENTS)
-@blp.arguments(ResponseSchema)
+@blp.arguments(FindingResponseSchema)
 @blp.response(200, FindingSchema)
 def respond_to_finding(data: dict[str, Any], finding_id: uuid.UUID) -> Finding:
     """Rule F2: the client answers with correction, root cause, corrective-action plan and target date."""

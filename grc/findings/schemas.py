@@ -39,7 +39,7 @@ class FindingSchema(Schema):
     verifier_id = ma.fields.UUID(allow_none=True)
     response_due = ma.fields.Date(allow_none=True)
     closure_due = ma.fields.Date(allow_none=True)
-    overdue = ma.fields.Method("_overdue")
+    overdue = ma.fields.Method("_overdue", metadata={"type": "boolean"})
     correction = ma.fields.String(allow_none=True)
     root_cause = ma.fields.String(allow_none=True)
     corrective_action_plan = ma.fields.String(allow_none=True)
@@ -85,7 +85,8 @@ class OwnFindingCreateSchema(StrictSchema):
     closure_due = ma.fields.Date()
 
 
-class ResponseSchema(StrictSchema):
+class FindingResponseSchema(StrictSchema):
+    """The client's answer to a finding (F2); not `Response`, the name generated clients give their HTTP answer."""
     correction = text(5000, required=True)
     root_cause = text(5000, required=True)
     corrective_action_plan = text(10000, required=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from grc.certification.models import CertificateStatus
+from grc.dumping import OMITTED_WHEN
 from grc.marks.models import LicenceStatus, ProofMethod, ProofState
 from grc.marks.service import MAX_DOMAINS, PERMITTED_USES
 from grc.schemas import ListArgs, Schema, StrictSchema, text
@@ -42,12 +43,13 @@ class MarkLicenceSchema(Schema):
                                    metadata={"description": "Each domain with its proof state (rule V4)"})
     credential = ma.fields.String(metadata={
         "description": "The licence as a W3C Verifiable Credential signed by the certification body: a compact JWS "
-                       "(vc+jwt, EdDSA) with its own revocation and suspension status entries (V2, V3)"})
+                       "(vc+jwt, EdDSA) with its own revocation and suspension status entries (V2, V3)",
+        OMITTED_WHEN: "from the CB's own answers: GET /public/mark-licences/{number} carries it"})
     certificates = ma.fields.List(ma.fields.Nested(LicensedCertificateSchema))
     granted_on = ma.fields.Date()
     granted_by = ma.fields.UUID()
-    badge_url = ma.fields.Function(lambda licence: f"/badges/{licence.number}.svg")
-    page_url = ma.fields.Function(lambda licence: f"/badges/{licence.number}")
+    badge_url = ma.fields.Function(lambda licence: f"/badges/{licence.number}.svg", metadata={"type": "string"})
+    page_url = ma.fields.Function(lambda licence: f"/badges/{licence.number}", metadata={"type": "string"})
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
 

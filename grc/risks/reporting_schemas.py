@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from grc.dumping import OMITTED_WHEN
 from grc.schemas import Schema, StrictSchema
+
+FOR_A_CLIENT = "for a client organisation"
+FOR_A_CB = "for a certification body"
 
 
 class HeatmapArgs(StrictSchema):
@@ -52,11 +56,13 @@ class KpisSchema(Schema):
         metadata={"description": "Identification to closure of closed risks; null if none"})
     controls_total = ma.fields.Integer(required=True)
     controls_test_overdue = ma.fields.Integer(required=True, metadata={"description": "Controls past next_test_due"})
-    certificates_expiring_90_days = ma.fields.Integer(
-        metadata={"description": "Certification bodies only: active certificates expiring within 90 days"})
-    findings_closed = ma.fields.Integer(metadata={"description": "Client organisations only: closed findings about it"})
-    findings_mean_days_to_closure = ma.fields.Float(
-        allow_none=True, metadata={"description": "Client organisations only: mean days from raised to closed"})
+    certificates_expiring_90_days = ma.fields.Integer(metadata={
+        "description": "Certification bodies only: active certificates expiring within 90 days",
+        OMITTED_WHEN: FOR_A_CLIENT})
+    findings_closed = ma.fields.Integer(metadata={
+        "description": "Client organisations only: closed findings about it", OMITTED_WHEN: FOR_A_CB})
+    findings_mean_days_to_closure = ma.fields.Float(allow_none=True, metadata={
+        "description": "Client organisations only: mean days from raised to closed", OMITTED_WHEN: FOR_A_CB})
 
 
 class RiskExportArgs(StrictSchema):

@@ -150,9 +150,10 @@ class RiskSchema(Schema):
     above_appetite = ma.fields.Boolean()
     treatment_options = ma.fields.List(ma.fields.String())
     control_ids = ma.fields.Function(lambda risk: [str(control.id) for control in risk.controls],
-                                     metadata={"description": "Linked controls (R6)"})
+                                     metadata={"description": "Linked controls (R6)", "type": "array",
+                                               "items": {"type": "string", "format": "uuid"}})
     next_review_on = ma.fields.Date(allow_none=True)
-    review_overdue = ma.fields.Method("_overdue")
+    review_overdue = ma.fields.Method("_overdue", metadata={"type": "boolean"})
     assessments = ma.fields.List(ma.fields.Nested(AssessmentSchema))
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()

@@ -20,7 +20,8 @@ class SchemeSchema(Schema):
     cycle_months = ma.fields.Integer()
     surveillance_interval_months = ma.fields.Integer()
     clauses = ma.fields.List(ma.fields.Nested(ClauseSchema))
-    owner = ma.fields.Method("_owner", metadata={"description": "catalogue (shipped) or cb (the caller's own)"})
+    owner = ma.fields.Method("_owner", metadata={"description": "catalogue (shipped) or cb (the caller's own)",
+                                                 "enum": ["catalogue", "cb"]})
 
     def _owner(self, scheme: Scheme) -> str:
         return "catalogue" if scheme.tenant_id is None else "cb"

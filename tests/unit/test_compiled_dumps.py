@@ -20,6 +20,8 @@ import grc.app  # noqa: F401 - the application module imports every domain, henc
 from grc import dumping
 from grc.schemas import Schema
 
+pytestmark = pytest.mark.usefixtures("dumps_not_held_to_the_spec")  # made-up objects: all None, nothing set
+
 
 def every_response_schema() -> list[type[ma.Schema]]:
     found, todo = [], [Schema]
