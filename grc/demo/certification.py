@@ -30,7 +30,7 @@ from grc.demo.organisations import E_COMMERCE, ISO_9001, ISO_27001, LOGISTICS, O
 from grc.demo.people import Cast
 from grc.findings import service as findings
 from grc.findings.models import Finding
-from grc.findings.schemas import FindingCreateSchema, ImplementationSchema, ResponseSchema
+from grc.findings.schemas import FindingCreateSchema, FindingResponseSchema, ImplementationSchema
 from grc.marks import domain_proofs
 from grc.marks import service as marks
 from grc.marks.domain_probes import record_name
@@ -190,7 +190,7 @@ def _raise(session: Session, cast: Cast, audit: Audit, grade: str, clause: str, 
 
 def _respond(session: Session, cast: Cast, finding: Finding, respondent: str, target: date) -> None:
     cast.act(respondent)
-    findings.transition(session, finding, "respond", changes=load(ResponseSchema, {
+    findings.transition(session, finding, "respond", changes=load(FindingResponseSchema, {
         "correction": "Immediate correction of the sampled cases.", "root_cause": "No owner for the requirement.",
         "corrective_action_plan": "Name an owner, fix the process, check it monthly.",
         "target_date": target.isoformat()}))

@@ -52,7 +52,8 @@ class IdentityProviderUpdateSchema(IdentityProviderCreateSchema):
     """Every field optional (nothing defaults); a client_secret given replaces the sealed one."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(partial=True, **kwargs)
+        kwargs.setdefault("partial", True)
+        super().__init__(**kwargs)
 
 
 class IdentityProviderSchema(Schema):
