@@ -64,6 +64,17 @@ def record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
                 continue
             action = session.info.get(ACTIONS_KEY, {}).pop(id(obj), f"{entity_name(type(obj))}.{verb}")
             pending.append((_chain_of(session, obj), action, obj, changes))
+    _note(session, pending)
+
+
+def record_event(session: Session, action: str, entity: Base, details: dict[str, Any]) -> None:
+    """An event about ``entity`` that no row change carries (a sign-in refused, a second factor used), chained with
+    the transaction's others. ``details`` stand where a change's fields would: never a password or a code."""
+    _note(session, [(_chain_of(session, entity), action, entity, details)])
+
+
+def _note(session: Session, pending: list[tuple[uuid.UUID, str, Base, dict[str, Any]]]) -> None:
+    """Note events for the commit, or inside a savepoint chain them at once (its rollback takes them along)."""
     if not pending:
         return
     if session.in_nested_transaction():
