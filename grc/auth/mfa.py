@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grc import sealing, tenancy
-from grc.auditlog.service import name_action, record_event
+from grc.audit_notes import name_action, note_event
 from grc.auth.models import MfaTicket, MfaTicketPurpose, SecondFactor, User
 from grc.auth.passwords import hash_secret, verify_secret
 from grc.config import Settings
@@ -227,5 +227,5 @@ def record_sign_in_failure(session: Session, user: User, details: dict[str, Any]
     """A refused sign-in of an existing account, in the tenant's trail, committed now: the request answers 4xx and
     rolls back what it did, but the attempt must stay recorded (never with the password or the code)."""
     tenancy.set_actor(session, "anonymous", None)
-    record_event(session, "sign_in.failed", user, details)
+    note_event(session, "sign_in.failed", user, details)
     session.commit()

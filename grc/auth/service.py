@@ -14,7 +14,7 @@ from sqlalchemy import Select, Uuid, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from grc import tenancy
-from grc.auditlog.service import record_event
+from grc.audit_notes import note_event
 from grc.auth import mfa, policy, sessions
 from grc.auth.models import ApiClient, MfaTicket, MfaTicketPurpose, RevokedToken, SessionEnd, SignInSession, User
 from grc.auth.passwords import hash_secret, needs_rehash, verify_secret
@@ -111,7 +111,7 @@ def _continue_with_second_factor(session: Session, user: User, has_factor: bool)
     purpose = MfaTicketPurpose.verify if has_factor else MfaTicketPurpose.enrol
     ticket = mfa.issue_ticket(session, user, purpose)
     tenancy.set_actor(session, "user", user.id)
-    record_event(session, "sign_in.password_accepted", user, {"next": purpose.value})
+    note_event(session, "sign_in.password_accepted", user, {"next": purpose.value})
     session.commit()
     if has_factor:
         raise SignInContinues("The password is right; this account signs in with a second factor: send a code "
@@ -140,7 +140,7 @@ def second_step(session: Session, ticket_text: str, device: sessions.Device, *, 
     details: dict[str, Any] = {"method": method}
     if method == "recovery_code":
         details["recovery_codes_remaining"] = len(factor.recovery_code_hashes)
-    record_event(session, "sign_in.second_factor_accepted", user, details)
+    note_event(session, "sign_in.second_factor_accepted", user, details)
     return start_sign_in(session, user, device)
 
 
@@ -159,7 +159,7 @@ def confirm_at_sign_in(session: Session, ticket_text: str, code: str, device: se
     if codes is None:
         _count_wrong_code(session, ticket, user, "totp")
     ticket.used_at = utcnow()
-    record_event(session, "sign_in.second_factor_accepted", user, {"method": "totp", "enrolled": True})
+    note_event(session, "sign_in.second_factor_accepted", user, {"method": "totp", "enrolled": True})
     return {**start_sign_in(session, user, device), "recovery_codes": codes}
 
 

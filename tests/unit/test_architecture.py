@@ -22,6 +22,7 @@ INFRASTRUCTURE = (
     "grc.numbering", "grc.rls", "grc.tenancy", "grc.events", "grc.redis_connection", "grc.ratelimit", "grc.uow",
     "grc.viewcache", "grc.guard", "grc.openapi", "grc.dbmigrate", "grc.request_log", "grc.metrics", "grc.api_docs",
     "grc.spreadsheet", "grc.outbound", "grc.credential_verifier", "grc.sealing",
+    "grc.audit_notes",
 )
 # Domains in dependency order: each may import the ones before it, never one after it (that is a subscription).
 DOMAINS = ("tenants", "auth", "auditlog", "schemes", "signing", "audits", "findings", "actions", "certification",
