@@ -14,8 +14,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from grc import tenancy
-from grc.auth.models import SecondFactor
+from grc.auth.models import MfaTicket, SecondFactor
 from grc.extensions import db
+from grc.jobs.job_functions import purge_expired_tokens
 from tests.test_auth import LOGIN, assert_problem, bearer, login
 from tests.world import World
 
@@ -184,6 +185,9 @@ def test_I2_a_ticket_expires(app, client, world):
     finally:
         app.config["GRC_SETTINGS"] = settings
     assert "expired" in assert_problem(second_step(client, ticket, code=app_.code()), 401)["detail"]
+    with app.app_context(), tenancy.system_scope(db.session):
+        assert purge_expired_tokens() >= 1  # the nightly purge takes expired tickets away
+        assert db.session.scalars(select(MfaTicket)).all() == []
 
 
 def test_I2_a_ticket_dies_after_five_wrong_codes(client, world):

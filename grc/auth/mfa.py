@@ -18,7 +18,7 @@ from typing import Any
 import pyotp
 import segno
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from grc import sealing, tenancy
@@ -221,6 +221,14 @@ def open_ticket(session: Session, text: str, purpose: MfaTicketPurpose) -> tuple
             or ticket.purpose != purpose or not user.is_active):
         raise Unauthorized(TICKET_INVALID)
     return ticket, user
+
+
+def purge_expired_tickets(session: Session) -> int:
+    """Delete the tickets that expired (used or not: a ticket is worthless after its expiry). A bulk delete of every
+    tenant's: the caller is a job in system scope."""
+    result = session.execute(delete(MfaTicket).where(MfaTicket.expires_at < utcnow()))
+    assert isinstance(result, CursorResult)  # a DELETE without RETURNING: Session.execute's typing cannot say so
+    return result.rowcount or 0
 
 
 def record_sign_in_failure(session: Session, user: User, details: dict[str, Any]) -> None:
