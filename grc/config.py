@@ -43,6 +43,7 @@ class Settings:
     login_rate_limit_account: str = field(
         default_factory=lambda: _env("GRC_LOGIN_RATE_LIMIT_ACCOUNT", "5 per minute")
     )
+    mfa_ticket_minutes: int = field(default_factory=lambda: _env_int("GRC_MFA_TICKET_MINUTES", 5))
     public_rate_limit: str = field(default_factory=lambda: _env("GRC_PUBLIC_RATE_LIMIT", "60 per minute"))
     max_body_bytes: int = field(default_factory=lambda: _env_int("GRC_MAX_BODY_BYTES", 1024 * 1024))
     log_level: str = field(default_factory=lambda: _env("GRC_LOG_LEVEL", "INFO"))

@@ -42,6 +42,9 @@ class ProblemSchema(Schema):
     )
     rule = ma.fields.String(metadata={"description": "Id of the domain rule that refused the request (e.g. C2)",
                                       OMITTED_WHEN: "unless a domain rule refused the request"})
+    mfa_ticket = ma.fields.String(metadata={"description": "Sign-in needing a second step (types mfa-required, "
+                                                           "mfa-enrolment-required): present it to /auth/mfa...",
+                                            OMITTED_WHEN: "unless the sign-in needs a second step"})
 
 
 class DomainError(Exception):
@@ -55,6 +58,10 @@ class DomainError(Exception):
         self.detail = detail
         self.errors = errors
         self.rule = rule
+
+    def members(self) -> dict[str, Any]:
+        """Problem members of this kind of error beyond RFC 9457's and ours (none but for a few)."""
+        return {}
 
 
 class NotFound(DomainError):
@@ -72,6 +79,21 @@ class Forbidden(DomainError):
 class Unauthorized(DomainError):
     status = 401
     slug = "unauthorized"
+
+
+class SignInContinues(DomainError):
+    """The password was right, but the sign-in needs a second step (rule I2): a 403 of its own type carrying the
+    ``mfa_ticket`` for that step, so a client that knows nothing of it fails clearly instead of finding no tokens."""
+
+    status = 403
+
+    def __init__(self, detail: str, *, slug: str, mfa_ticket: str):
+        super().__init__(detail, rule="I2")
+        self.slug = slug
+        self.mfa_ticket = mfa_ticket
+
+    def members(self) -> dict[str, Any]:
+        return {"mfa_ticket": self.mfa_ticket}
 
 
 class RuleViolation(DomainError):
@@ -203,7 +225,8 @@ def database_unreachable(error: DBAPIError) -> bool:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(error: DomainError) -> Response:
-        return problem(error.status, error.detail, slug=error.slug, errors=error.errors, rule=error.rule)
+        return problem(error.status, error.detail, slug=error.slug, errors=error.errors, rule=error.rule,
+                       **error.members())
 
     @app.errorhandler(StaleDataError)
     def _stale(_error: StaleDataError) -> Response:

@@ -25,6 +25,8 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from grc import tenancy
+from grc.audit_notes import ACTIONS_KEY, take_notes
+from grc.audit_notes import name_action as name_action  # where the domains above the trail find it
 from grc.auditlog.models import AuditChainHead, AuditEvent
 from grc.db import Base, new_id, utcnow
 from grc.tenancy import TENANT_KEY, TenantScoped, system_scope
@@ -33,14 +35,8 @@ from grc.tenants.models import Tenant
 GENESIS = "0" * 64
 HASH_VERSION = 2  # the format new events are hashed in; older events keep theirs (``chain_hash``)
 HASH_VERSIONS = (1, 2)
-ACTIONS_KEY = "audit_actions"
 PENDING_KEY = "audit_pending"  # Session.info: events noted by this transaction's flushes, chained at its commit
 VERIFY_BATCH = 1000
-
-
-def name_action(session: Session, entity: Base, action: str) -> None:
-    """Give the next event about ``entity`` a domain name (e.g. ``certificate.suspended``)."""
-    session.info.setdefault(ACTIONS_KEY, {})[id(entity)] = action
 
 
 def entity_name(cls: type) -> str:
@@ -82,7 +78,9 @@ def note_event(session: Session, tenant_id: uuid.UUID, action: str, entity: Base
 def chain_at_commit(session: Session) -> None:
     """Flush what is left (its events are noted too), then chain the transaction's events; commit flushes them."""
     session.flush()
-    pending = session.info.pop(PENDING_KEY, None)
+    pending = session.info.pop(PENDING_KEY, [])
+    pending += [(_chain_of(session, entity), action, entity, details)
+                for action, entity, details in take_notes(session)]
     if not pending:
         return
     with session.no_autoflush:
@@ -100,6 +98,7 @@ def forget_pending(session: Session) -> None:
     """The changes are gone, and so are their events (a savepoint's rollback ends only the savepoint)."""
     if not session.in_nested_transaction():
         session.info.pop(PENDING_KEY, None)
+        take_notes(session)
 
 
 def _chain_of(session: Session, obj: Base) -> uuid.UUID:

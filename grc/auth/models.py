@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from grc.db import SECRET, UNAUDITED, Base, IdMixin, TimestampMixin, enum_column, utcnow
@@ -101,3 +101,54 @@ class RevokedToken(Base):
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class SignInPolicy(IdMixin, TenantScoped, Base):
+    """How a tenant's users may sign in (I1, I2): a tenant without a row has the defaults (password alone).
+    ``require_mfa``: password users need a second factor; ``require_sso``: password login is refused, except for the
+    ``break_glass_user_ids`` (active admins of the tenant), so a broken identity provider cannot lock the tenant out."""
+
+    __tablename__ = "sign_in_policies"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+
+    require_mfa: Mapped[bool] = mapped_column(default=False)
+    require_sso: Mapped[bool] = mapped_column(default=False)
+    break_glass_user_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class SecondFactor(IdMixin, TenantScoped, Base):
+    """A user's TOTP factor (I2, RFC 6238): the shared secret sealed (grc.sealing, bound to the user), working once
+    ``confirmed_at`` is set. ``last_used_step`` is the time step of the last code accepted, so a code is accepted once.
+    ``recovery_code_hashes`` are argon2id hashes of the one-time recovery codes still unused."""
+
+    __in_views__ = False  # bookkeeping no cached view shows (grc.viewcache)
+    __tablename__ = "second_factors"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    sealed_secret: Mapped[bytes] = mapped_column(LargeBinary, info=SECRET)
+    confirmed_at: Mapped[datetime | None]
+    last_used_step: Mapped[int | None] = mapped_column(info=UNAUDITED)
+    recovery_code_hashes: Mapped[list[str]] = mapped_column(JSON, default=list, info=SECRET)
+
+
+class MfaTicketPurpose(enum.StrEnum):
+    """What a ticket lets the holder do after a right password: give a code, or enrol a factor first."""
+
+    verify = "verify"
+    enrol = "enrol"
+
+
+class MfaTicket(IdMixin, TenantScoped, Base):
+    """The first step of a two-step login (I2): a right password gave this ticket; the second step presents it with a
+    code. Only a SHA-256 of its secret is kept; it expires (minutes), is used once, and dies after a few wrong codes."""
+
+    __in_views__ = False  # bookkeeping no cached view shows (grc.viewcache)
+    __tablename__ = "mfa_tickets"
+    __audit__ = False  # the trail records the sign-in steps themselves (sign_in.* events)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[MfaTicketPurpose] = mapped_column(enum_column(MfaTicketPurpose, "mfa_ticket_purpose"))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(default=0)

@@ -21,8 +21,10 @@ def hash_secret(secret: str) -> str:
 
 
 def verify_secret(stored_hash: str | None, secret: str) -> bool:
+    """Whether ``secret`` matches ``stored_hash``. Fails closed: no hash, an empty one (a user made by single sign-on
+    or SCIM may hold no password) or anything that is not an argon2 hash never matches, yet costs a verification."""
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, secret) and stored_hash is not None
+        return _hasher.verify(stored_hash or _DUMMY_HASH, secret) and bool(stored_hash)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -10,7 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from grc import tenancy
 from grc.api import Blueprint
-from grc.auth import service, sessions
+from grc.auth import mfa, policy, service, sessions
 from grc.auth import users as user_service
 from grc.auth.models import ADMIN_ROLES, ApiClient, User
 from grc.auth.schemas import (
@@ -18,17 +18,27 @@ from grc.auth.schemas import (
     ApiClientCreateSchema,
     ApiClientSchema,
     ClientCredentialsSchema,
+    EnrolmentSchema,
     LoginSchema,
     LogoutSchema,
     MeSchema,
+    MfaCodeSchema,
+    MfaStatusSchema,
+    MfaStepSchema,
+    MfaTicketCodeSchema,
+    MfaTicketSchema,
+    RecoveryCodesSchema,
+    SignInPolicySchema,
     SignInSessionSchema,
     TokenPairSchema,
+    TokenPairWithRecoveryCodesSchema,
     UserCreateSchema,
     UserListArgs,
     UserSchema,
     UserUpdateSchema,
 )
 from grc.config import Settings
+from grc.errors import Forbidden, InvalidField
 from grc.extensions import db, limiter
 from grc.guard import public, requires, uses_refresh_token
 from grc.schemas import ListArgs, page_of
@@ -63,6 +73,23 @@ def _login_account() -> str:
     return f"account:{account}" if email else "account:-"
 
 
+def _mfa_ticket() -> str:
+    """The ticket part of the second step's limit: the ticket's id (one sign-in attempt of one account)."""
+    try:
+        body = request.get_json(silent=True)
+    except RequestEntityTooLarge:
+        body = None
+    ticket = body.get("mfa_ticket") if isinstance(body, dict) else None
+    parts = ticket.split(".") if isinstance(ticket, str) else []
+    if len(parts) < 3:
+        return "mfa-ticket:-"
+    return "mfa-ticket:" + parts[1][:36].encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _device() -> sessions.Device:
+    return sessions.Device(ip_address=request.remote_addr, user_agent=request.headers.get("User-Agent"))
+
+
 @auth.route("/auth/login", methods=["POST"])
 @public
 @limiter.limit(login_limit_ip)
@@ -70,6 +97,8 @@ def _login_account() -> str:
 @auth.arguments(LoginSchema)
 @auth.response(200, TokenPairSchema)
 @auth.alt_response(401, response="UNAUTHORIZED")
+@auth.alt_response(403, response="FORBIDDEN", description="A second step is needed (type mfa-required or "
+                   "mfa-enrolment-required, with mfa_ticket; rule I2) or the tenant requires single sign-on (I1)")
 @auth.alt_response(429, response="TOO_MANY_REQUESTS")
 @auth.doc(security=[])
 def login(data: dict[str, Any]) -> dict[str, Any]:
@@ -77,9 +106,62 @@ def login(data: dict[str, Any]) -> dict[str, Any]:
 
     Returns an access token (15 minutes) and a refresh token (30 days). Rate-limited per IP address and per
     account; over the limit the answer is 429 with Retry-After.
+
+    Rule I2: when the account has a second factor, the right password answers 403 of type mfa-required with an
+    mfa_ticket (5 minutes, once): send it with a code to POST /auth/mfa. When the tenant requires a second factor
+    and the account has none, the type is mfa-enrolment-required: enrol with the ticket (POST /auth/mfa/enrolment,
+    then .../confirm). Rule I1: when the tenant requires single sign-on, password login answers 403 naming
+    GET /auth/sso/{tenant_slug}/start (break-glass admins excepted). Refusals of an existing account are audited.
     """
-    device = sessions.Device(ip_address=request.remote_addr, user_agent=request.headers.get("User-Agent"))
-    return service.login(db.session, data["email"], data["password"], device)
+    return service.login(db.session, data["email"], data["password"], _device())
+
+
+@auth.route("/auth/mfa", methods=["POST"])
+@public
+@limiter.limit(login_limit_ip)
+@limiter.limit(_login_limit_account, key_func=_mfa_ticket)
+@auth.arguments(MfaStepSchema)
+@auth.response(200, TokenPairSchema)
+@auth.alt_response(401, response="UNAUTHORIZED")
+@auth.alt_response(429, response="TOO_MANY_REQUESTS")
+@auth.doc(security=[])
+def second_step(data: dict[str, Any]) -> dict[str, Any]:
+    """Rule I2: the second step of a login: the mfa_ticket and a code of the authenticator app, or a recovery code.
+
+    Returns the usual token pair. A wrong code answers 401 and counts: after 5 the ticket is dead (log in again). A
+    code is accepted once. Rate-limited like login, per IP address and per ticket."""
+    return service.second_step(db.session, data["mfa_ticket"], _device(), code=data.get("code"),
+                               recovery_code=data.get("recovery_code"))
+
+
+@auth.route("/auth/mfa/enrolment", methods=["POST"])
+@public
+@limiter.limit(login_limit_ip)
+@auth.arguments(MfaTicketSchema)
+@auth.response(200, EnrolmentSchema)
+@auth.alt_response(401, response="UNAUTHORIZED")
+@auth.alt_response(429, response="TOO_MANY_REQUESTS")
+@auth.doc(security=[])
+def enrol_at_sign_in(data: dict[str, Any]) -> mfa.Enrolment:
+    """Rule I2: enrol a second factor during a login the tenant requires one for (mfa-enrolment-required ticket).
+
+    Returns the TOTP secret, its otpauth URI and a QR code of it; confirm a first code at .../confirm."""
+    return service.enrol_at_sign_in(db.session, data["mfa_ticket"])
+
+
+@auth.route("/auth/mfa/enrolment/confirm", methods=["POST"])
+@public
+@limiter.limit(login_limit_ip)
+@limiter.limit(_login_limit_account, key_func=_mfa_ticket)
+@auth.arguments(MfaTicketCodeSchema)
+@auth.response(200, TokenPairWithRecoveryCodesSchema)
+@auth.alt_response(401, response="UNAUTHORIZED")
+@auth.alt_response(429, response="TOO_MANY_REQUESTS")
+@auth.doc(security=[])
+def confirm_at_sign_in(data: dict[str, Any]) -> dict[str, Any]:
+    """Rule I2: confirm the enrolment with a first code: the login completes with the token pair and the ten
+    recovery codes, shown this once."""
+    return service.confirm_at_sign_in(db.session, data["mfa_ticket"], data["code"], _device())
 
 
 @auth.route("/auth/refresh", methods=["POST"])
@@ -130,6 +212,71 @@ def me() -> dict[str, Any]:
         "roles": sorted(actor.roles),
         "tenant": tenant,
     }
+
+
+def _signed_in_user() -> User:
+    """The calling user (an API client has no second factor)."""
+    principal = tenancy.current()
+    if principal.actor_type != "user":
+        raise Forbidden("Only a user has a second factor.")
+    return db.session.get_one(User, principal.actor_id)
+
+
+@auth.route("/me/mfa", methods=["GET"])
+@auth.response(200, MfaStatusSchema)
+def mfa_status() -> dict[str, Any]:
+    """Rule I2: whether the caller's second factor is on, and how many recovery codes remain."""
+    return mfa.status(db.session, _signed_in_user())
+
+
+@auth.route("/me/mfa/totp", methods=["POST"])
+@auth.response(200, EnrolmentSchema)
+@auth.alt_response(409, response="CONFLICT")
+def enrol() -> mfa.Enrolment:
+    """Rule I2: start enrolling a TOTP factor: the secret, its otpauth URI and a QR code, shown once.
+
+    Nothing changes at login until a first code confirms it (POST /me/mfa/totp/confirm)."""
+    return mfa.enrol(db.session, _signed_in_user())
+
+
+@auth.route("/me/mfa/totp/confirm", methods=["POST"])
+@auth.arguments(MfaCodeSchema)
+@auth.response(200, RecoveryCodesSchema)
+@auth.alt_response(409, response="CONFLICT")
+def confirm_enrolment(data: dict[str, Any]) -> dict[str, Any]:
+    """Rule I2: turn the factor on with a first code; returns ten one-time recovery codes, shown this once. From
+    the next login on, a code is asked after the password."""
+    codes = mfa.confirm(db.session, _signed_in_user(), data["code"])
+    if codes is None:
+        raise InvalidField("code", service.WRONG_CODE)
+    return {"recovery_codes": codes}
+
+
+@auth.route("/me/mfa/totp", methods=["DELETE"])
+@auth.arguments(MfaCodeSchema)
+@auth.response(204)
+def disable_mfa(data: dict[str, Any]) -> None:
+    """Rule I2: turn the caller's second factor off, with a fresh code (one not used before)."""
+    if not mfa.disable(db.session, _signed_in_user(), data["code"]):
+        raise InvalidField("code", service.WRONG_CODE)
+
+
+@auth.route("/sign-in-policy", methods=["GET"])
+@requires(*ADMIN_ROLES)
+@auth.response(200, SignInPolicySchema)
+def get_sign_in_policy() -> Any:
+    """Rules I1, I2: how the caller's tenant's users may sign in (defaults when never set: password alone)."""
+    return policy.policy_of(db.session, tenancy.current().tenant_id)
+
+
+@auth.route("/sign-in-policy", methods=["PUT"])
+@requires(*ADMIN_ROLES)
+@auth.arguments(SignInPolicySchema)
+@auth.response(200, SignInPolicySchema)
+def put_sign_in_policy(data: dict[str, Any]) -> Any:
+    """Rules I1, I2: require a second factor for password users, or single sign-on (password login refused but for
+    the break-glass admins named, who must be active admins of the tenant)."""
+    return policy.update_policy(db.session, data, caller=tenancy.current())
 
 
 Actor = TypeVar("Actor", bound=ApiClient | User)
@@ -214,6 +361,15 @@ def end_sign_in_session(user_id: uuid.UUID, session_id: uuid.UUID) -> None:
     user = tenancy.resolved(user_service.visible_user, user_id)
     sign_in = tenancy.resolved(sessions.visible_session, session_id)
     sessions.end_one(db.session, user, sign_in, caller=tenancy.current())
+
+
+@users.route("/<uuid:user_id>/mfa", methods=["DELETE"])
+@requires(*ADMIN_ROLES)
+@users.response(204)
+def reset_mfa(user_id: uuid.UUID) -> None:
+    """Rule I2: remove a user's second factor (a lost phone); audited. The user then signs in with the password
+    alone, or is asked to enrol again when the tenant requires a second factor."""
+    mfa.reset(db.session, tenancy.resolved(user_service.visible_user, user_id))
 
 
 # --------------------------------------------------------------------------- API clients

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
 from grc.auth.models import ALL_ROLES, SessionEnd
@@ -115,3 +117,71 @@ class ApiClientSchema(Schema):
 
 class ApiClientCreatedSchema(ApiClientSchema):
     client_secret = ma.fields.String(metadata={"description": "Shown once; store it now"})
+
+
+# --------------------------------------------------------------------------- second factor and sign-in policy
+
+
+
+def totp_code(*, required: bool) -> ma.fields.String:
+    return ma.fields.String(required=required, load_only=True, validate=ma.validate.Regexp(
+        r"^\s*\d{6}\s*$", error="A code is 6 digits."), metadata={"description": "6 digits from the authenticator app"})
+
+MFA_TICKET = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(min=1, max=200), metadata={
+    "description": "From the 403 mfa-required / mfa-enrolment-required answer of POST /auth/login (5 minutes, once)"})
+
+
+class MfaStepSchema(StrictSchema):
+    mfa_ticket = MFA_TICKET
+    code = totp_code(required=False)
+    recovery_code = ma.fields.String(load_only=True, validate=ma.validate.Length(min=10, max=40), metadata={
+        "description": "One of the ten recovery codes (each works once)"})
+
+    @ma.validates_schema
+    def _one_code(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if ("code" in data) == ("recovery_code" in data):
+            raise ma.ValidationError("Give either code or recovery_code.", field_name="code")
+
+
+class MfaTicketSchema(StrictSchema):
+    mfa_ticket = MFA_TICKET
+
+
+class MfaTicketCodeSchema(StrictSchema):
+    mfa_ticket = MFA_TICKET
+    code = totp_code(required=True)
+
+
+class MfaCodeSchema(StrictSchema):
+    code = totp_code(required=True)
+
+
+class EnrolmentSchema(Schema):
+    secret = ma.fields.String(metadata={"description": "The TOTP secret (base32), shown this once"})
+    otpauth_uri = ma.fields.String(metadata={"description": "otpauth://totp/... for an authenticator app"})
+    qr_code = ma.fields.String(metadata={"description": "The otpauth URI as a QR code: an SVG data URI"})
+
+
+class RecoveryCodesSchema(Schema):
+    recovery_codes = ma.fields.List(ma.fields.String(), metadata={
+        "description": "Ten one-time recovery codes, shown this once (only their hashes are kept)"})
+
+
+class TokenPairWithRecoveryCodesSchema(TokenPairSchema, RecoveryCodesSchema):
+    pass
+
+
+class MfaStatusSchema(Schema):
+    enabled = ma.fields.Boolean(metadata={"description": "A confirmed second factor is on"})
+    confirmed_at = ma.fields.DateTime(allow_none=True)
+    recovery_codes_remaining = ma.fields.Integer()
+
+
+class SignInPolicySchema(StrictSchema):
+    require_mfa = ma.fields.Boolean(required=True, metadata={
+        "description": "Password users must have a second factor (asked to enrol at their next login)"})
+    require_sso = ma.fields.Boolean(required=True, metadata={
+        "description": "Password login is refused for the tenant's users, except the break-glass accounts"})
+    break_glass_user_ids = ma.fields.List(ma.fields.UUID(), required=True, validate=ma.validate.Length(max=10),
+                                          metadata={"description": "Active admins of the tenant who may still use "
+                                                                   "a password when SSO is required"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token, get_jwt, verify_jwt_in_request
@@ -14,14 +14,16 @@ from sqlalchemy import Select, Uuid, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from grc import tenancy
-from grc.auth import sessions
-from grc.auth.models import ApiClient, RevokedToken, SessionEnd, SignInSession, User
+from grc.audit_notes import note_event
+from grc.auth import mfa, policy, sessions
+from grc.auth.models import ApiClient, MfaTicket, MfaTicketPurpose, RevokedToken, SessionEnd, SignInSession, User
 from grc.auth.passwords import hash_secret, needs_rehash, verify_secret
 from grc.db import utcnow
-from grc.errors import Unauthorized
+from grc.errors import Forbidden, SignInContinues, Unauthorized
 from grc.tenants.models import Tenant
 
 BAD_CREDENTIALS = "The e-mail address or password is wrong, or the account is inactive."
+WRONG_CODE = "The code is wrong or was used already."
 
 
 # --------------------------------------------------------------------------- tokens
@@ -76,17 +78,97 @@ def _read_in_its_tenant(session: Session, crossing: tenancy.Crossing, key: str,
 
 
 def login(session: Session, email: str, password: str, device: sessions.Device) -> dict[str, Any]:
-    """Check the password and start a sign-in session (I4) from ``device``. The address names its tenant (a
+    """Check the password and start a sign-in session (I4) from ``device``, or, when the user has a second factor or
+    the tenant requires one (I2), answer 403 with a ticket for the second step. The address names its tenant (a
     crossing); the user is then read inside it. An unknown address still costs a password verification (against
-    no hash), so the answer's timing does not tell which addresses exist."""
+    no hash), so the answer's timing does not tell which addresses exist; it has no tenant, so no trail records it.
+    A refusal for an existing account is recorded in its tenant's trail."""
     email = email.strip().lower()
     user = _read_in_its_tenant(session, SIGN_IN, email, select(User).where(User.email == email))
     ok = verify_secret(user.password_hash if user else None, password)
-    if user is None or not ok or not user.is_active:
+    if user is None:
         raise Unauthorized(BAD_CREDENTIALS)
+    if not ok or not user.is_active:
+        mfa.record_sign_in_failure(session, user, {"method": "password",
+                                                   "reason": "wrong_password" if not ok else "inactive"})
+        raise Unauthorized(BAD_CREDENTIALS)
+    tenant = session.get_one(Tenant, user.tenant_id)
+    rules = policy.policy_of(session, user.tenant_id)
+    refusal = policy.password_refused(rules, user, tenant)
+    if refusal is not None:
+        mfa.record_sign_in_failure(session, user, {"method": "password", "reason": "sso_required"})
+        raise Forbidden(refusal, rule="I1")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_secret(password)
+    has_factor = mfa.has_factor(session, user)
+    if policy.needs_second_factor(rules, has_factor):
+        _continue_with_second_factor(session, user, has_factor)
     return start_sign_in(session, user, device)
+
+
+def _continue_with_second_factor(session: Session, user: User, has_factor: bool) -> None:
+    """The right password opens the second step only: a ticket for it, committed though the answer is a 403."""
+    purpose = MfaTicketPurpose.verify if has_factor else MfaTicketPurpose.enrol
+    ticket = mfa.issue_ticket(session, user, purpose)
+    tenancy.set_actor(session, "user", user.id)
+    note_event(session, "sign_in.password_accepted", user, {"next": purpose.value})
+    session.commit()
+    if has_factor:
+        raise SignInContinues("The password is right; this account signs in with a second factor: send a code "
+                              "of the authenticator app (or a recovery code) with mfa_ticket to POST "
+                              "/api/v1/auth/mfa.", slug="mfa-required", mfa_ticket=ticket)
+    raise SignInContinues("The password is right, but this organisation requires a second factor and the account "
+                          "has none: enrol with mfa_ticket at POST /api/v1/auth/mfa/enrolment, then confirm a "
+                          "first code at POST /api/v1/auth/mfa/enrolment/confirm.",
+                          slug="mfa-enrolment-required", mfa_ticket=ticket)
+
+
+def second_step(session: Session, ticket_text: str, device: sessions.Device, *, code: str | None = None,
+                recovery_code: str | None = None) -> dict[str, Any]:
+    """The second step of a two-step login (I2): a TOTP code or a recovery code with the ticket the password gave.
+    A wrong one is recorded and counts against the ticket (it dies after a few); a right one uses the ticket up."""
+    ticket, user = mfa.open_ticket(session, ticket_text, MfaTicketPurpose.verify)
+    factor = mfa.factor_of(session, user)
+    if factor is None or factor.confirmed_at is None:  # reset by an admin since the password step
+        raise Unauthorized(mfa.TICKET_INVALID)
+    method = "totp" if code is not None else "recovery_code"
+    ok = mfa.check_code(factor, code) if code is not None else mfa.use_recovery_code(factor, recovery_code or "")
+    if not ok:
+        _count_wrong_code(session, ticket, user, method)
+    ticket.used_at = utcnow()
+    tenancy.set_actor(session, "user", user.id)
+    details: dict[str, Any] = {"method": method}
+    if method == "recovery_code":
+        details["recovery_codes_remaining"] = len(factor.recovery_code_hashes)
+    note_event(session, "sign_in.second_factor_accepted", user, details)
+    return start_sign_in(session, user, device)
+
+
+def enrol_at_sign_in(session: Session, ticket_text: str) -> mfa.Enrolment:
+    """A user the tenant requires a second factor of, and who has none, enrols with the ticket the password gave."""
+    _ticket, user = mfa.open_ticket(session, ticket_text, MfaTicketPurpose.enrol)
+    tenancy.set_actor(session, "user", user.id)
+    return mfa.enrol(session, user)
+
+
+def confirm_at_sign_in(session: Session, ticket_text: str, code: str, device: sessions.Device) -> dict[str, Any]:
+    """The enrolment's first code: the factor is on, the sign-in completes, with the recovery codes shown once."""
+    ticket, user = mfa.open_ticket(session, ticket_text, MfaTicketPurpose.enrol)
+    tenancy.set_actor(session, "user", user.id)
+    codes = mfa.confirm(session, user, code)
+    if codes is None:
+        _count_wrong_code(session, ticket, user, "totp")
+    ticket.used_at = utcnow()
+    note_event(session, "sign_in.second_factor_accepted", user, {"method": "totp", "enrolled": True})
+    return {**start_sign_in(session, user, device), "recovery_codes": codes}
+
+
+def _count_wrong_code(session: Session, ticket: MfaTicket, user: User, method: str) -> NoReturn:
+    """A wrong code: recorded, and one more against the ticket (both committed), then 401."""
+    ticket.failures += 1
+    mfa.record_sign_in_failure(session, user, {"method": method, "reason": "wrong_code",
+                                               "ticket_failures": ticket.failures})
+    raise Unauthorized(WRONG_CODE)
 
 
 def start_sign_in(session: Session, user: User, device: sessions.Device) -> dict[str, Any]:

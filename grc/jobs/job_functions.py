@@ -8,7 +8,7 @@ from datetime import date, datetime
 from flask import current_app
 from sqlalchemy import CursorResult, delete
 
-from grc.auth import sessions
+from grc.auth import mfa, sessions
 from grc.auth.models import RevokedToken
 from grc.db import utcnow
 from grc.extensions import db
@@ -54,15 +54,16 @@ def deliver_notifications() -> dict[str, int]:
 
 @job
 def purge_expired_tokens() -> int:
-    """Revoked tokens past their own expiry cannot be replayed anyway; drop them, the sign-in sessions that
-    ended or expired long enough ago (``grc.auth.sessions.purge_ended``) and the expired single sign-on attempts
-    (I1). Returns how many rows went."""
+    """Revoked tokens past their own expiry cannot be replayed anyway; drop them, the expired tickets of two-step
+    logins (``grc.auth.mfa.purge_expired_tickets``), the sign-in sessions that ended or expired long enough ago
+    (``grc.auth.sessions.purge_ended``) and the expired single sign-on attempts (I1). Returns how many rows went."""
     result = db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < utcnow()))
     assert isinstance(result, CursorResult)  # a DELETE without RETURNING: Session.execute's typing cannot say so
     sign_ins = sessions.purge_ended(db.session)  # every tenant's: a job runs in system scope (``job``)
+    tickets = mfa.purge_expired_tickets(db.session)
     attempts = sso.purge_expired_attempts(db.session)
     db.session.commit()
-    return (result.rowcount or 0) + sign_ins + attempts
+    return (result.rowcount or 0) + sign_ins + tickets + attempts
 
 
 @job

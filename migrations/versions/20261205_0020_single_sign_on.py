@@ -4,7 +4,7 @@ crossing the public start and callback ask (any kind of tenant: ``grc_certificat
 rows are the tenant's own; nothing exists before an admin adds a provider.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-05 04:00:00.000000
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import grc.db
 from grc import rls
 
 revision: str = '0020'
-down_revision: str | None = '0018'
+down_revision: str | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

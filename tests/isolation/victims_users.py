@@ -1,5 +1,5 @@
-"""Isolation victims of the users domain: the victims' users, their sign-in sessions and API clients, and what
-identifies them."""
+"""Isolation victims of the users domain: the victims' users (each with a second factor, in tenants with a sign-in
+policy), their sign-in sessions and API clients, and what identifies them."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,8 +7,9 @@ from typing import Any
 from flask import Flask
 
 from grc import tenancy
-from grc.auth import sessions
-from grc.auth.models import ApiClient, User
+from grc.auth import mfa, sessions
+from grc.auth.models import ApiClient, SignInPolicy, User
+from grc.db import utcnow
 from grc.extensions import db
 from tests.isolation.registry import (
     STRANGER_PASSWORD,
@@ -28,7 +29,17 @@ VICTIM_ADMINS = (("cb-a", "cb_admin"), ("client-a", "client_admin"))
 
 
 @victims("user_id")
-def user_victims(_app: Flask, world: World) -> list[Victim]:
+def user_victims(app: Flask, world: World) -> list[Victim]:
+    """The victim admins, each with a confirmed second factor (DELETE .../mfa must not remove it for a stranger), in
+    tenants requiring one (a stranger's PUT /sign-in-policy must not change that)."""
+    with app.app_context(), tenancy.system_scope(db.session):
+        for slug, role in VICTIM_ADMINS:
+            user = db.session.get_one(User, world.users[f"{role}@{slug}.test"])
+            mfa.enrol(db.session, user)
+            mfa.factor_of(db.session, user).confirmed_at = utcnow()  # type: ignore[union-attr]
+            db.session.add(SignInPolicy(tenant_id=user.tenant_id, require_mfa=True, require_sso=False,
+                                        break_glass_user_ids=[]))
+        db.session.commit()
     return [Victim("user_id", f"{slug}'s {role}", world.users[f"{role}@{slug}.test"], frozenset({slug}))
             for slug, role in VICTIM_ADMINS]
 
@@ -92,6 +103,11 @@ def admin_role(caller: Any) -> str:
 def new_user(_victims: Victims, caller: Any, n: int) -> dict[str, Any]:
     return {"email": f"user-{n}@stranger.test", "name": "Stranger", "password": STRANGER_PASSWORD,
             "roles": [admin_role(caller)]}
+
+
+@valid_body("PUT /api/v1/sign-in-policy")
+def new_sign_in_policy(_victims: Victims, _caller: Any, _n: int) -> dict[str, Any]:
+    return {"require_mfa": False, "require_sso": True, "break_glass_user_ids": []}
 
 
 @valid_body("POST /api/v1/api-clients")

@@ -73,7 +73,8 @@ MAX_PAGES = 50
 PATH_PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")  # werkzeug's <converter:name>
 
 # Routes anyone may call; the walk leaves them out, so each entry is a reviewed decision.
-PUBLIC_ROUTES = frozenset({"POST /api/v1/auth/login", "POST /api/v1/auth/token",
+PUBLIC_ROUTES = frozenset({"POST /api/v1/auth/login", "POST /api/v1/auth/token", "POST /api/v1/auth/mfa",
+                           "POST /api/v1/auth/mfa/enrolment", "POST /api/v1/auth/mfa/enrolment/confirm",
                            "GET /api/v1/public/mark-licences/<number>",
                            "GET /api/v1/public/certificates/<cb_slug>/<path:number>",
                            "GET /api/v1/public/certificates/<cb_slug>/<path:number>/credential",

@@ -1,7 +1,10 @@
-"""Statement-count growers of users and API clients: the user list, /me, a user's sign-ins and the API clients."""
+"""Statement-count growers of users and API clients: the user list, /me, a user's sign-ins and the API clients, the
+second factor's status and the sign-in policy."""
 from __future__ import annotations
 
-from grc.auth import sessions, users
+from sqlalchemy import select
+
+from grc.auth import mfa, sessions, users
 from grc.auth.models import SessionEnd, User
 from tests.query_counts.registry import grows_hot_read, grows_list
 from tests.query_counts.scene import AUDITOR, CB_ADMIN, PASSWORD, Read, Scene
@@ -46,3 +49,21 @@ def grow_api_clients(scene: Scene, count: int) -> Read:
         for _ in range(count):
             users.create_api_client(session, {"name": f"erp {scene.serial('api client')}", "roles": ["cb_viewer"]})
     return Read(CB_ADMIN, "/api/v1/api-clients")
+
+
+@grows_list("GET /api/v1/me/mfa")
+def grow_second_factors(scene: Scene, count: int) -> Read:
+    """More users of the tenant, each with a second factor enrolled: the caller's status reads only its own."""
+    add_users(scene, count)
+    with scene.system() as session:
+        for user in session.scalars(select(User).where(User.email.like("auditor%@cb-a.test"))).all():
+            if mfa.factor_of(session, user) is None:
+                mfa.enrol(session, user)
+    return Read(CB_ADMIN, "/api/v1/me/mfa")
+
+
+@grows_list("GET /api/v1/sign-in-policy")
+def grow_sign_in_policy(scene: Scene, count: int) -> Read:
+    """More users (break-glass candidates) in the tenant: the policy is one row whatever their number."""
+    add_users(scene, count)
+    return Read(CB_ADMIN, "/api/v1/sign-in-policy")

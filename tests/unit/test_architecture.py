@@ -21,7 +21,7 @@ INFRASTRUCTURE = (
     "grc", "grc.config", "grc.errors", "grc.dumping", "grc.schemas", "grc.api", "grc.db", "grc.extensions",
     "grc.numbering", "grc.rls", "grc.tenancy", "grc.events", "grc.redis_connection", "grc.ratelimit", "grc.uow",
     "grc.viewcache", "grc.guard", "grc.openapi", "grc.dbmigrate", "grc.request_log", "grc.metrics", "grc.api_docs",
-    "grc.spreadsheet", "grc.outbound", "grc.credential_verifier", "grc.sealing", "grc.additions",
+    "grc.spreadsheet", "grc.outbound", "grc.credential_verifier", "grc.sealing", "grc.additions", "grc.audit_notes",
 )
 # Domains in dependency order: each may import the ones before it, never one after it (that is a subscription).
 DOMAINS = ("tenants", "auth", "auditlog", "sso", "scim", "schemes", "signing", "audits", "findings", "actions",
