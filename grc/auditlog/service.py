@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from grc import tenancy
 from grc.audit_notes import ACTIONS_KEY, take_notes
-from grc.audit_notes import name_action as name_action  # where the domains above the trail find it
 from grc.auditlog.models import AuditChainHead, AuditEvent
 from grc.db import Base, new_id, utcnow
 from grc.tenancy import TENANT_KEY, TenantScoped, system_scope
@@ -69,17 +68,11 @@ def record_changes(session: Session, _ctx: Any, _instances: Any) -> None:
         session.info.setdefault(PENDING_KEY, []).extend(pending)
 
 
-def note_event(session: Session, tenant_id: uuid.UUID, action: str, entity: Base, details: dict[str, Any]) -> None:
-    """Note an event that is no row change (a sign-in, a refused one) about ``entity`` in ``tenant_id``'s chain;
-    it is chained at the commit like the changes. ``details`` must hold no secret: the trail is read by admins."""
-    session.info.setdefault(PENDING_KEY, []).append((tenant_id, action, entity, _plain(details)))
-
-
 def chain_at_commit(session: Session) -> None:
     """Flush what is left (its events are noted too), then chain the transaction's events; commit flushes them."""
     session.flush()
     pending = session.info.pop(PENDING_KEY, [])
-    pending += [(_chain_of(session, entity), action, entity, details)
+    pending += [(_chain_of(session, entity), action, entity, _plain(details))
                 for action, entity, details in take_notes(session)]
     if not pending:
         return

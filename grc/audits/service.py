@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from grc import tenancy
 from grc.api import paginate
-from grc.auditlog.service import name_action
+from grc.audit_notes import name_action
 from grc.audits.models import Audit, AuditStatus, AuditTeamMember, AuditType, audit_schemes
 from grc.auth.models import User
 from grc.db import utcnow

@@ -5,6 +5,8 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
+# What a user made by single sign-on or SCIM holds instead of a hash: no password matches it (``verify_secret``).
+NO_PASSWORD = "!"
 # Compared against when the account does not exist, so a miss costs what a hit costs (no user probing).
 _DUMMY_HASH = _hasher.hash("grc-timing-equaliser")
 

@@ -12,7 +12,7 @@ from grc import tenancy
 from grc.api import paginate
 from grc.auth import sessions
 from grc.auth.models import ADMIN_ROLES, ROLES_BY_KIND, ApiClient, SessionEnd, User
-from grc.auth.passwords import hash_secret
+from grc.auth.passwords import NO_PASSWORD, hash_secret
 from grc.auth.service import SIGN_IN, new_client_credentials
 from grc.errors import InvalidField, RuleViolation
 from grc.events import publish
@@ -51,14 +51,17 @@ def add_first_admin(session: Session, tenant: Tenant, admin: dict[str, Any], *, 
 
 def create_user(session: Session, data: dict[str, Any]) -> User:
     principal = tenancy.current()
-    return add_user(session, email=data["email"], name=data["name"], password=data["password"],
-                    roles=check_roles(principal.tenant_kind, data["roles"]))
+    return add_user(session, email=check_email_free(session, data["email"]), name=data["name"],
+                    password=data["password"], roles=check_roles(principal.tenant_kind, data["roles"]))
 
 
-def add_user(session: Session, *, email: str, name: str, password: str, roles: list[str]) -> User:
-    """A new user of the session's tenant with roles already checked, announced as ``user.created``: an admin's
-    creation, or single sign-on's just-in-time one (whose password is random: nobody knows it)."""
-    user = User(email=check_email_free(session, email), name=name, password_hash=hash_secret(password), roles=roles)
+def add_user(session: Session, *, email: str, name: str, password: str | None, roles: list[str],
+             external_id: str | None = None) -> User:
+    """A new user of the session's tenant, announced as ``user.created``: an admin's creation, single sign-on's
+    just-in-time one or SCIM's provisioning (those two without a password: ``NO_PASSWORD``). The caller has checked
+    the address is free (each says so in its own words) and the roles."""
+    user = User(email=email, name=name, password_hash=NO_PASSWORD if password is None else hash_secret(password),
+                roles=roles, external_id=external_id)
     session.add(user)
     session.flush()
     publish(session, "user.created", {"user_id": str(user.id), "email": user.email})

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 from grc import events, tenancy
 from grc.additions import Additions, Extended
 from grc.api import paginate
-from grc.auditlog.service import name_action
+from grc.audit_notes import name_action
 from grc.audits.models import Audit, AuditStatus, AuditType, audit_schemes
 from grc.certification.models import (
     Certificate,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from grc import events, tenancy
 from grc.api import paginate
-from grc.auditlog.service import name_action
+from grc.audit_notes import name_action
 from grc.audits.models import Audit, AuditStatus
 from grc.auth.models import User
 from grc.db import utcnow

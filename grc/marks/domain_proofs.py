@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grc import tenancy
-from grc.auditlog.service import name_action
+from grc.audit_notes import name_action
 from grc.config import Settings
 from grc.db import utcnow
 from grc.errors import Forbidden, NotFound, RuleViolation

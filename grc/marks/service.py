@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, lazyload, selectinload
 from grc import events, tenancy, viewcache
 from grc.additions import Additions
 from grc.api import paginate
-from grc.auditlog.service import name_action
+from grc.audit_notes import name_action
 from grc.certification.models import Certificate, CertificateStatus
 from grc.certification.public import public_status, verify_path
 from grc.db import utcnow

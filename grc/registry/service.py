@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grc import events, sealing, tenancy
-from grc.auditlog.service import name_action
+from grc.audit_notes import name_action
 from grc.certification.models import Certificate
 from grc.certification.service import CERTIFICATE_ADDITIONS
 from grc.config import Settings

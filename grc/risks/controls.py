@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from grc import tenancy
 from grc.api import paginate
-from grc.auditlog.service import name_action
+from grc.audit_notes import name_action
 from grc.db import utcnow
 from grc.errors import Forbidden, InvalidField
 from grc.events import publish

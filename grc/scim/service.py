@@ -25,14 +25,12 @@ from grc.auth import users
 from grc.auth.models import ADMIN_ROLES, User
 from grc.db import utcnow
 from grc.errors import InvalidField, Unauthorized
-from grc.events import publish
 from grc.extensions import db
 from grc.scim.models import ScimGroup, ScimGroupMember, ScimToken
 from grc.tenants.models import Tenant
 
 ACTOR_TYPE = "scim_token"
 TOKEN_PREFIX = "grc_scim_"
-NO_PASSWORD = "!scim"  # no hash verifies against it: a provisioned user signs in by SSO or a password reset
 BAD_TOKEN = "The SCIM token is unknown or revoked."
 SCIM_TOKEN = tenancy.Crossing(
     "grc_tenant_of_scim_token",
@@ -174,11 +172,8 @@ def _page(session: Session, stmt: Select[Any], order: Any, criteria: ColumnEleme
 
 def create_user(session: Session, resource: ScimUser[Any], *, caller: tenancy.Principal) -> User:
     """A new user of the caller's tenant with no roles (a group grants them) and no usable password."""
-    user = User(email=_free_user_name(session, resource.user_name or ""), name=_display_name(resource),
-                password_hash=NO_PASSWORD, roles=[], external_id=resource.external_id)
-    session.add(user)
-    session.flush()
-    publish(session, "user.created", {"user_id": str(user.id), "email": user.email})
+    user = users.add_user(session, email=_free_user_name(session, resource.user_name or ""),
+                          name=_display_name(resource), password=None, roles=[], external_id=resource.external_id)
     if resource.active is False:
         users.deactivate(session, user, by=caller.actor_id)
     return user

@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from grc import outbound, sealing, tenancy
 from grc.api import paginate
-from grc.auditlog.service import name_action, note_event
+from grc.audit_notes import name_action, note_event
 from grc.auth import service as auth_service
 from grc.auth import sessions
 from grc.auth.models import ADMIN_ROLES, ROLES_BY_KIND, User
@@ -250,7 +250,7 @@ def finish(session: Session, tenant_slug: str, answer: dict[str, Any], device: s
     except DomainError as refusal:
         _record_refusal(session, tenant_id, attempt.id if attempt else None, refusal)
         raise
-    note_event(session, tenant_id, "sso.signed_in", user,
+    note_event(session, "sso.signed_in", user,
                {"provider_id": provider.id, "provider": provider.name, "subject": subject})
     return auth_service.start_sign_in(session, user, device)
 
@@ -292,7 +292,7 @@ def _record_refusal(session: Session, tenant_id: uuid.UUID, attempt_id: uuid.UUI
         attempt.used_at = attempt.used_at or utcnow()
         about = session.get_one(IdentityProvider, attempt.provider_id)
         details["provider_id"] = attempt.provider_id
-    note_event(session, tenant_id, "sso.refused", about, details)
+    note_event(session, "sso.refused", about, details)
     session.commit()
 
 
@@ -335,8 +335,7 @@ def _user_by_email(session: Session, provider: IdentityProvider, email: str, cla
     if not provider.create_users:
         raise SignInRefused("No user of this tenant has this e-mail address, and the provider creates none.")
     name = str(claims.get("name") or email)[:200]
-    return add_user(session, email=email, name=name, password=secrets.token_urlsafe(32),
-                    roles=_mapped_roles(provider, claims))
+    return add_user(session, email=email, name=name, password=None, roles=_mapped_roles(provider, claims))
 
 
 def _mapped_roles(provider: IdentityProvider, claims: dict[str, Any]) -> list[str]:

@@ -27,7 +27,7 @@ from standardwebhooks.webhooks import Webhook
 
 from grc import tenancy
 from grc.api import paginate
-from grc.auditlog.service import name_action
+from grc.audit_notes import name_action
 from grc.config import Settings
 from grc.db import utcnow
 from grc.errors import InvalidField, NotFound
