@@ -64,6 +64,15 @@ class Principal:
     def has_any(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
 
+    @property
+    def person_id(self) -> uuid.UUID:
+        """The user who acts, for the acts a person answers for and the record names (ISO/IEC 17021-1: who raised a
+        finding, who decided; ISO 31000: who assessed, accepted, reviewed, tested; who granted a licence, uploaded
+        evidence). A machine client holding the role is refused (403), never recorded as nobody."""
+        if self.actor_type != "user":
+            raise Forbidden("A person answers for this act: sign in as a user; an API client cannot do it.")
+        return self.actor_id
+
 
 class TenantScoped:
     """Mixin for rows owned by one tenant. Override ``visible_to`` for rows another tenant may also see."""

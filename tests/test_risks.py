@@ -331,3 +331,24 @@ def test_an_online_shop_runs_its_register_end_to_end(client, world):
     exported = export_csv(client, shop, register)
     assert shop.ok(import_csv(client, shop, register, exported)) == {"created": 0, "updated": 3}
     assert export_csv(client, shop, register) == exported
+
+
+def test_an_integration_records_risks_but_a_person_answers_for_their_assessment(client, world):
+    """An API client with the risk manager's role records a risk; assessing it names who assessed (R3), so the
+    client is refused with a 403 that says why, and nothing is written. Before: a 500 on PostgreSQL (the assessor
+    column names a user) and an assessment by nobody on SQLite."""
+    shop = Shop(client, world)
+    register = shop.register()
+    created = shop.ok(client.post("/api/v1/api-clients", headers=shop.as_("client_admin"),
+                                  json={"name": "shop ERP", "roles": ["risk_manager"]}), 201)
+    token = shop.ok(client.post("/api/v1/auth/token", json={"client_id": created["client_id"],
+                                                            "client_secret": created["client_secret"]}))
+    erp = {"Authorization": f"Bearer {token['access_token']}"}
+    risk = shop.ok(client.post(f"/api/v1/risk-registers/{register['id']}/risks", headers=erp, json={
+        "title": "Payment provider outage", "category": "supply chain", "owner_id": shop.user_id("risk_manager"),
+        "causes": "single PSP", "consequences": "no sales"}), 201)
+    ratings = {basis: {"likelihood": 3, "consequence": 4} for basis in ("inherent", "current", "target")}
+    refused = assert_problem(client.post(f"/api/v1/risks/{risk['id']}/assessments", headers=erp,
+                                         json={**ratings, "rationale": "nightly sync"}), 403)
+    assert "person" in refused["detail"]
+    assert shop.ok(client.get(f"/api/v1/risks/{risk['id']}", headers=erp))["status"] == "identified"

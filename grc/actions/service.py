@@ -87,7 +87,7 @@ def update(session: Session, action: Action, changes: dict[str, Any], *, caller:
 def add_note(session: Session, action: Action, data: dict[str, Any], *, caller: Principal) -> Action:
     _check_can_work_on(action, caller)
     action.notes.append(ActionNote(
-        tenant_id=action.tenant_id, shared_with_tenant_id=action.shared_with_tenant_id, author_id=caller.actor_id,
+        tenant_id=action.tenant_id, shared_with_tenant_id=action.shared_with_tenant_id, author_id=caller.person_id,
         **data,
     ))
     if action.status == ActionStatus.planned:
@@ -105,7 +105,7 @@ def review_effectiveness(session: Session, action: Action, data: dict[str, Any],
         raise RuleViolation("Only a done action can be reviewed for effectiveness.", rule="F6")
     action.effectiveness = Effectiveness(data["effectiveness"])
     action.effectiveness_comment = data.get("comment")
-    action.effectiveness_reviewed_by = caller.actor_id
+    action.effectiveness_reviewed_by = caller.person_id
     action.effectiveness_reviewed_at = utcnow()
     session.flush()
     publish(session, "action.reviewed", event_payload(action))

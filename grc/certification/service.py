@@ -144,7 +144,7 @@ def record_decision(session: Session, outcome: Outcome, client_id: uuid.UUID, sc
                     caller: Principal) -> CertificationDecision:
     decision = CertificationDecision(
         client_tenant_id=client_id, scheme_id=scheme.id, certificate_id=certificate.id if certificate else None,
-        outcome=outcome, decided_by=caller.actor_id, decided_on=utcnow().date(),
+        outcome=outcome, decided_by=caller.person_id, decided_on=utcnow().date(),
         rationale=data["rationale"], scope=data.get("scope"), sites=data.get("sites") or [], audits=audits,
     )
     session.add(decision)

@@ -53,7 +53,7 @@ def request_transfer(session: Session, certificate_id: uuid.UUID, to_cb_slug: st
     transfer = CertificateTransfer(
         tenant_id=cb_id, client_tenant_id=principal.tenant_id, source_certificate_id=source.id,
         source_number=source.number, source_cb_name=source_cb.name, status=TransferStatus.requested,
-        requested_by=principal.actor_id,
+        requested_by=principal.person_id,
     )
     session.add(transfer)
     session.flush()

@@ -74,7 +74,7 @@ def attach(session: Session, parent: Finding | Action, filename: str, data: byte
     evidence = EvidenceFile(
         visible_tenant_id=_other_party(parent, principal.tenant_id), parent_type=_parent_type(parent),
         parent_id=parent.id, filename=filename[-255:], content_type=file_type.content_type, size_bytes=len(data),
-        sha256=key, storage_key=key, uploaded_by=principal.actor_id,
+        sha256=key, storage_key=key, uploaded_by=principal.person_id,
     )
     session.add(evidence)
     session.flush()

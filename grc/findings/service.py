@@ -87,7 +87,7 @@ def _new_finding(session: Session, data: dict[str, Any], **fields: Any) -> Findi
     grade = Grade(data.pop("grade"))
     finding = Finding(
         **data, **fields, grade=grade, number=f"F-{today.year}-{number:05d}", status=FindingStatus.open,
-        raised_by=principal.actor_id, raised_on=today,
+        raised_by=principal.person_id, raised_on=today,
     )
     session.add(finding)
     _record(finding, "raised", None, comment=None)

@@ -76,7 +76,7 @@ def grant(session: Session, data: dict[str, Any], *, caller: Principal) -> MarkL
     licence = MarkLicence(
         client_tenant_id=client.tenant.id, number=_new_number(session), status=LicenceStatus.active,
         suspended_by_cb=False, permitted_uses=uses, domains=domains, granted_on=utcnow().date(),
-        granted_by=caller.actor_id, certificates=certificates,
+        granted_by=caller.person_id, certificates=certificates,
     )
     session.add(licence)
     name_action(session, licence, "mark_licence.granted")

@@ -132,7 +132,7 @@ def record_test(session: Session, control: Control, data: dict[str, Any]) -> Con
     tested_on = data.get("tested_on") or today
     if tested_on > today:
         raise InvalidField("tested_on", "must not be in the future")
-    test = ControlTest(control_id=control.id, tested_on=tested_on, tested_by=principal.actor_id,
+    test = ControlTest(control_id=control.id, tested_on=tested_on, tested_by=principal.person_id,
                        result=data["result"], notes=data.get("notes"))
     session.add(test)
     if control.last_tested_on is None or tested_on >= control.last_tested_on:

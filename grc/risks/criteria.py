@@ -38,7 +38,7 @@ def in_force(session: Session) -> RiskCriteria:
     """The criteria in force, saved as version 1 on first use so assessments can name their version."""
     criteria = current(session)
     if criteria.id is None:
-        criteria.created_by = tenancy.current().actor_id
+        criteria.created_by = tenancy.current().person_id
         session.add(criteria)
         session.flush()
     return criteria
@@ -49,7 +49,7 @@ def save(session: Session, data: dict[str, Any]) -> RiskCriteria:
     validate(data)
     previous = current(session)
     version = previous.version + 1 if previous.id is not None else 1
-    criteria = RiskCriteria(version=version, created_by=tenancy.current().actor_id, **data)
+    criteria = RiskCriteria(version=version, created_by=tenancy.current().person_id, **data)
     session.add(criteria)
     session.flush()
     return criteria

@@ -149,7 +149,7 @@ def assess(session: Session, risk: Risk, data: dict[str, Any]) -> RiskAssessment
     criteria = criteria_service.in_force(session)
     ratings = {basis: _rate(criteria, basis, data[basis]) for basis in BASES}
     assessment = RiskAssessment(risk_id=risk.id, register_id=risk.register_id, criteria_version=criteria.version,
-                                ratings=ratings, rationale=data["rationale"], assessed_by=principal.actor_id)
+                                ratings=ratings, rationale=data["rationale"], assessed_by=principal.person_id)
     session.add(assessment)
     risk.assessments.append(assessment)
     _apply(risk, criteria, ratings)
@@ -250,7 +250,7 @@ def accept(session: Session, risk: Risk, data: dict[str, Any]) -> RiskAcceptance
     if data["expires_on"] <= utcnow().date():
         raise InvalidField("expires_on", "must be in the future")
     acceptance = RiskAcceptance(risk_id=risk.id, register_id=risk.register_id, level=risk.current_level,
-                                rationale=data["rationale"], accepted_by=principal.actor_id,
+                                rationale=data["rationale"], accepted_by=principal.person_id,
                                 accepted_on=utcnow().date(), expires_on=data["expires_on"])
     session.add(acceptance)
     session.flush()
@@ -308,8 +308,8 @@ def review(session: Session, risk: Risk, notes: str) -> RiskReview:
     criteria = criteria_service.in_force(session)
     today = utcnow().date()
     level = risk.current_level or criteria.levels[-1]["name"]  # unassessed: review at the strictest cadence
-    entry = RiskReview(risk_id=risk.id, register_id=risk.register_id, reviewed_by=principal.actor_id, reviewed_on=today,
-                       notes=notes, next_review_on=today + timedelta(days=_review_interval(criteria, level)))
+    entry = RiskReview(risk_id=risk.id, register_id=risk.register_id, reviewed_by=principal.person_id,
+                       reviewed_on=today, notes=notes, next_review_on=today + timedelta(days=_review_interval(criteria, level)))
     session.add(entry)
     risk.next_review_on = entry.next_review_on
     session.flush()
