@@ -309,7 +309,8 @@ def review(session: Session, risk: Risk, notes: str) -> RiskReview:
     today = utcnow().date()
     level = risk.current_level or criteria.levels[-1]["name"]  # unassessed: review at the strictest cadence
     entry = RiskReview(risk_id=risk.id, register_id=risk.register_id, reviewed_by=principal.person_id,
-                       reviewed_on=today, notes=notes, next_review_on=today + timedelta(days=_review_interval(criteria, level)))
+                       reviewed_on=today, notes=notes,
+                       next_review_on=today + timedelta(days=_review_interval(criteria, level)))
     session.add(entry)
     risk.next_review_on = entry.next_review_on
     session.flush()
