@@ -96,6 +96,10 @@ def seed_demo(reset: bool, base_url: str) -> None:
             raise click.ClickException(str(exc)) from exc
         found = demo.landmarks(database.session)
     click.echo("demo data " + ("created" if created else "already present"))
+    if created:
+        click.echo("shown this once (as the API shows secrets once; `grc seed-demo --reset` shows new ones):")
+        click.echo(f"  {created.officer}'s second factor, for an authenticator app: {created.totp_uri}")
+        click.echo(f"  the shop's SCIM token, for GET /scim/v2/Users: {created.scim_token}")
     click.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
     for login in DEMO_LOGINS:
         click.echo(f"  {login.email:<32} {login.roles:<24} {login.tenant}")

@@ -6,11 +6,13 @@ nothing; ``--reset`` rebuilds. The seed runs as the CLI runs it: the owner's ses
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -208,7 +210,7 @@ def test_seeding_twice_changes_nothing_an_unfinished_world_is_refused_and_reset_
         app: Flask, client: FlaskClient, seeded: demo.Landmarks, people_of: World) -> None:
     events = audit_events(app)
     certificates = items(client, people_of, CB_STAFF, "/api/v1/certificates")
-    assert seed(app) == (False, seeded)
+    assert seed(app) == (None, seeded)
     assert audit_events(app) == events
 
     [webhook] = items(client, people_of, people.CB_ADMIN, "/api/v1/webhooks")  # made last: without it, unfinished
@@ -232,3 +234,28 @@ def test_reset_refuses_a_database_holding_more_than_the_demo(app: Flask, client:
     with pytest.raises(demo.DemoError, match="ops@platform.example"):
         seed(app, reset=True)
     assert get(client, World(app), "ops@platform.example", "/api/v1/me")["email"] == "ops@platform.example"
+
+
+def test_sign_in_is_secured_the_officer_uses_a_second_factor_and_the_shop_provisions_by_scim(
+        app: Flask, client: FlaskClient, people_of: World) -> None:
+    """Issue 18 in the demo: the shop's security officer signs in in two steps with the factor shown at seeding
+    (its next code: the confirming one was used), the shop's SCIM token lists the shop's people and nobody else,
+    and the CB's own identity provider is configured but switched off (its issuer is a placeholder)."""
+    shown, _found = seed(app)
+    assert shown is not None and shown.officer == people.SHOP_SECURITY
+    password = client.post("/api/v1/auth/login", json={"email": people.SHOP_SECURITY,
+                                                       "password": demo.DEMO_PASSWORD})
+    assert password.status_code == 403 and password.get_json()["type"].endswith("/mfa-required")
+    totp = pyotp.parse_uri(shown.totp_uri)
+    assert isinstance(totp, pyotp.TOTP)
+    code = totp.at(time.time() + 30)
+    signed_in = client.post("/api/v1/auth/mfa", json={"mfa_ticket": password.get_json()["mfa_ticket"], "code": code})
+    assert signed_in.status_code == 200 and signed_in.get_json()["access_token"]
+    users = client.get("/scim/v2/Users?count=50", headers={"Authorization": f"Bearer {shown.scim_token}"})
+    assert users.status_code == 200
+    names = {user["userName"] for user in users.get_json()["Resources"]}
+    assert {people.SHOP_ADMIN, people.SHOP_RISK, people.SHOP_SECURITY} <= names
+    assert not any(name.endswith("acme-cert.example") for name in names)
+    [provider] = items(client, people_of, people.CB_ADMIN, "/api/v1/identity-providers")
+    assert provider["enabled"] is False and provider["allowed_email_domains"] == ["acme-cert.example"]
+    assert "client_secret" not in provider

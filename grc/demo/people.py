@@ -23,6 +23,7 @@ MANAGER = "manager@acme-cert.example"
 AUDITOR = "auditor@acme-cert.example"
 SHOP_ADMIN = "admin@shop.example"
 SHOP_RISK = "risk@shop.example"
+SHOP_SECURITY = "security@shop.example"
 OUTDOOR_ADMIN = "admin@bergwerk-outdoor.example"
 LOGISTICS_ADMIN = "admin@nordsee-logistik.example"
 
@@ -41,6 +42,7 @@ DEMO_LOGINS = (
     DemoLogin(AUDITOR, "auditor", "Acme Certification (CB)"),
     DemoLogin(SHOP_ADMIN, "client_admin", "Example Shop GmbH (client, certified)"),
     DemoLogin(SHOP_RISK, "risk_manager", "Example Shop GmbH (client, certified)"),
+    DemoLogin(SHOP_SECURITY, "client_viewer, TOTP", "Example Shop GmbH (client, certified)"),
     DemoLogin(OUTDOOR_ADMIN, "client_admin", "Bergwerk Outdoor GmbH (client, suspended)"),
     DemoLogin(LOGISTICS_ADMIN, "client_admin", "Nordsee Logistik GmbH (client, in stage 2)"),
 )

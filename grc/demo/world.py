@@ -14,6 +14,7 @@ from grc.db import utcnow
 from grc.dbmigrate import downgrade, upgrade
 from grc.demo import people
 from grc.demo.certification import certify
+from grc.demo.identity import IDENTITY_PROVIDER_HOST, ShownOnce, secure_sign_in
 from grc.demo.links import WEBHOOK_HOST, WEBHOOK_URL, landmarks
 from grc.demo.organisations import CB_SLUG, CLIENTS, load, onboard
 from grc.demo.people import DEMO_LOGINS, DEMO_PASSWORD, Cast, ensure_platform_admin
@@ -35,21 +36,21 @@ class DemoError(Exception):
 
 
 def seeding_settings(settings: Settings) -> Settings:
-    """The settings to seed with: the operator's, with the demo webhook's host allowed by name. The name is under
-    ``.invalid`` (RFC 6761), which resolves nowhere, so allowing it lets nothing in; the server that serves the
-    demo refuses the deliveries ("does not resolve") unless its operator lists it too, and either way no call
-    leaves the machine."""
-    allowed = ",".join(filter(None, (settings.webhook_allowed_hosts, WEBHOOK_HOST)))
+    """The settings to seed with: the operator's, with the demo webhook's host and the CB's identity provider's
+    allowed by name. The names are under ``.invalid`` (RFC 6761), which resolves nowhere, so allowing them lets
+    nothing in; the server that serves the demo refuses the deliveries ("does not resolve") unless its operator lists
+    it too, and either way no call leaves the machine (the provider is switched off besides)."""
+    allowed = ",".join(filter(None, (settings.webhook_allowed_hosts, WEBHOOK_HOST, IDENTITY_PROVIDER_HOST)))
     return replace(settings, webhook_allowed_hosts=allowed)
 
 
-def seed_demo(session: Session, today: date | None = None) -> bool:
-    """Build the demo world unless it exists; returns whether it was built. A database holding an unfinished or
-    older demo (the CB without the world) is refused: ``reset_demo`` first."""
+def seed_demo(session: Session, today: date | None = None) -> ShownOnce | None:
+    """Build the demo world unless it exists; returns what it shows once when it built it (None: it existed). A
+    database holding an unfinished or older demo (the CB without the world) is refused: ``reset_demo`` first."""
     ensure_platform_admin(session, people.PLATFORM_ADMIN, DEMO_PASSWORD)
     session.commit()
     if landmarks(session) is not None:
-        return False
+        return None
     with tenancy.system_scope(session):
         if session.scalars(select(Tenant.id).where(Tenant.slug == CB_SLUG)).first() is not None:
             raise DemoError("the database holds an unfinished or older demo world: rebuild it with "
@@ -61,6 +62,7 @@ def seed_demo(session: Session, today: date | None = None) -> bool:
     certify(session, cast, organisations, today)
     session.commit()
     build_registers(session, cast, organisations.cb_id, today)
+    shown = secure_sign_in(session, cast)
     session.commit()
     while relay_outbox().get("dispatched"):  # the inboxes, as the relay job after each commit would fill them
         pass
@@ -69,7 +71,7 @@ def seed_demo(session: Session, today: date | None = None) -> bool:
         "url": WEBHOOK_URL, "event_types": WEBHOOK_EVENTS,
         "description": "Demo receiver: a .invalid host, so every delivery fails and is retried (see the log)"}))
     session.commit()
-    return True
+    return shown
 
 
 def reset_demo(session: Session, secret_key: str) -> None:
