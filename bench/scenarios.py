@@ -141,15 +141,18 @@ function response(status, headers, body) count(status) end
 """
 
 # implementation (client) -> implemented, verification not effective (auditor) -> plan_accepted, and round again.
+# A finding whose step is still in flight is skipped, as RISK_PATCH skips a risk: its state is about to change, and a
+# second step would rightly get 409 (on a slow machine a request outlived a pass over the pool: the CI smoke failed).
 FINDING_CYCLE = """
-local pool, state, turn = {}, {}, 0
+local pool, state, busy, turn = {}, {}, {}, 0
 function init(args)
   pool = mine(FINDINGS)
   for _, f in ipairs(pool) do state[f.number] = "plan_accepted" end
 end
 function request()
-  turn = turn % #pool + 1
+  repeat turn = turn % #pool + 1 until not busy[pool[turn].number]
   local f = pool[turn]
+  busy[f.number] = true
   if state[f.number] == "implemented" then
     return wrk.format("POST", "/api/v1/findings/" .. f.id .. "/verification", VERIFIER, VERIFY_BODY)
   end
@@ -158,9 +161,10 @@ end
 function response(status, headers, body)
   count(status)
   local number, now = body:match('"number": ?"([^"]+)"'), body:match('"status": ?"([%w_]+)"')
-  if number then state[number] = now end
+  if number then state[number], busy[number] = now, nil end
 end
 """
+
 
 # PATCH with the ETag of the risk's previous answer ("reference" is the one key unique to a risk's top level). A risk
 # whose PATCH is still in flight is skipped: its ETag is about to change, and a second PATCH would rightly get 412
