@@ -214,6 +214,19 @@ def test_I1_a_new_person_is_created_just_in_time_with_the_mapped_role_which_foll
     assert "user.created" in actions and actions.count("sso.signed_in") == 2 and "user.updated" in actions
 
 
+def test_I1_T1_a_group_change_at_the_provider_does_not_demote_the_last_active_admin(client, world, live_server,
+                                                                                   provider):
+    """The claim maps the only admin of cb-a to auditor: they sign in, as the admin they remain (T1), where following
+    the claim would have left the tenant without an administrator."""
+    add_provider(client, world, provider, role_claim="groups", role_mapping={"grc-auditors": ["auditor"]})
+    provider.user = {"sub": "op-admin", "email": "cb_admin@cb-a.test", "email_verified": True,
+                     "groups": ["grc-auditors"]}
+    signed_in = sign_in(live_server)
+    assert signed_in.status_code == 200, signed_in.text
+    me = httpx.get(f"{live_server}/api/v1/me", headers={"Authorization": f"Bearer {signed_in.json()['access_token']}"})
+    assert me.json()["roles"] == ["cb_admin"]
+
+
 def test_I1_without_just_in_time_creation_an_unknown_person_is_refused(client, world, live_server, provider):
     add_provider(client, world, provider)
     provider.user = {"sub": "op-new", "email": "newcomer@cb-a.test", "email_verified": True}

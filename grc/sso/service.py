@@ -47,10 +47,10 @@ from grc.audit_notes import name_action, note_event
 from grc.auth import service as auth_service
 from grc.auth import sessions
 from grc.auth.models import ADMIN_ROLES, ROLES_BY_KIND, User
-from grc.auth.users import add_user, check_roles
+from grc.auth.users import add_user, check_admin_kept, check_roles
 from grc.config import Settings
 from grc.db import Base, new_id, utcnow
-from grc.errors import BadGateway, DomainError, InvalidField, NotFound, Unauthorized
+from grc.errors import BadGateway, DomainError, InvalidField, NotFound, RuleViolation, Unauthorized
 from grc.extensions import db
 from grc.sso.models import IdentityLink, IdentityProvider, SignInAttempt
 from grc.tenants.models import Tenant, TenantKind
@@ -310,11 +310,22 @@ def _user_for(session: Session, tenant_id: uuid.UUID, provider: IdentityProvider
         name_action(session, link, "sso.linked")
         session.add(link)
     if provider.role_mapping:
-        roles = _mapped_roles(provider, claims)
-        if roles != sorted(user.roles):
-            user.roles = roles
+        _follow_claim(session, user, _mapped_roles(provider, claims))
     session.flush()
     return user
+
+
+def _follow_claim(session: Session, user: User, roles: list[str]) -> None:
+    """The user's roles become the mapped ones, except that the tenant keeps an active administrator (T1): a group
+    change at the provider that would demote the last one leaves their roles as they are, and the sign-in goes on."""
+    if roles == sorted(user.roles):
+        return
+    held, user.roles = user.roles, roles
+    session.flush()
+    try:
+        check_admin_kept(session)
+    except RuleViolation:
+        user.roles = held
 
 
 def _allowed_email(provider: IdentityProvider, claims: dict[str, Any]) -> str:
