@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import current_app, request
@@ -61,29 +62,42 @@ def _login_limit_account() -> str:
     return settings.login_rate_limit_account
 
 
-def _login_account() -> str:
-    """The account part of the login limit; an oversized body (answered 413) must not make the limiter log errors,
-    nor a lone surrogate in the e-mail (answered 422), which Redis cannot encode as a key: it is spelt out."""
+def _body_text(name: str) -> str | None:
+    """A field of the JSON body as text, for a limiter key: an oversized body (answered 413) must not make the
+    limiter log errors, nor a lone surrogate (answered 422), which Redis cannot encode as a key: it is spelt out."""
     try:
         body = request.get_json(silent=True)
     except RequestEntityTooLarge:
         body = None
-    email = body.get("email") if isinstance(body, dict) else None
-    account = str(email).strip().lower().encode("utf-8", "backslashreplace").decode("utf-8")
-    return f"account:{account}" if email else "account:-"
+    value = body.get(name) if isinstance(body, dict) else None
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8") if value else None
+
+
+def _login_account() -> str:
+    """The account part of the login limit."""
+    email = _body_text("email")
+    return f"account:{email.strip().lower()}" if email else "account:-"
 
 
 def _mfa_ticket() -> str:
     """The ticket part of the second step's limit: the ticket's id (one sign-in attempt of one account)."""
-    try:
-        body = request.get_json(silent=True)
-    except RequestEntityTooLarge:
-        body = None
-    ticket = body.get("mfa_ticket") if isinstance(body, dict) else None
-    parts = ticket.split(".") if isinstance(ticket, str) else []
-    if len(parts) < 3:
-        return "mfa-ticket:-"
-    return "mfa-ticket:" + parts[1][:36].encode("utf-8", "backslashreplace").decode("utf-8")
+    parts = (_body_text("mfa_ticket") or "").split(".")
+    return "mfa-ticket:" + parts[1][:36] if len(parts) >= 3 else "mfa-ticket:-"
+
+
+View = Callable[..., Any]
+
+
+def _sign_in_step(per_account: Callable[[], str] | None = None) -> Callable[[View], View]:
+    """What every step of signing in shares: no token, a rate limit per IP address (and, keyed by
+    ``per_account``, per account or ticket: 429 with Retry-After), 401 for wrong credentials, no security scheme."""
+    def decorate(view: View) -> View:
+        view = auth.doc(security=[])(auth.alt_response(429, response="TOO_MANY_REQUESTS")(
+            auth.alt_response(401, response="UNAUTHORIZED")(view)))
+        if per_account is not None:
+            view = limiter.limit(_login_limit_account, key_func=per_account)(view)
+        return public(limiter.limit(login_limit_ip)(view))
+    return decorate
 
 
 def _device() -> sessions.Device:
@@ -91,16 +105,11 @@ def _device() -> sessions.Device:
 
 
 @auth.route("/auth/login", methods=["POST"])
-@public
-@limiter.limit(login_limit_ip)
-@limiter.limit(_login_limit_account, key_func=_login_account)
+@_sign_in_step(_login_account)
 @auth.arguments(LoginSchema)
 @auth.response(200, TokenPairSchema)
-@auth.alt_response(401, response="UNAUTHORIZED")
 @auth.alt_response(403, response="FORBIDDEN", description="A second step is needed (type mfa-required or "
                    "mfa-enrolment-required, with mfa_ticket; rule I2) or the tenant requires single sign-on (I1)")
-@auth.alt_response(429, response="TOO_MANY_REQUESTS")
-@auth.doc(security=[])
 def login(data: dict[str, Any]) -> dict[str, Any]:
     """Sign in with e-mail and password.
 
@@ -117,14 +126,9 @@ def login(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @auth.route("/auth/mfa", methods=["POST"])
-@public
-@limiter.limit(login_limit_ip)
-@limiter.limit(_login_limit_account, key_func=_mfa_ticket)
+@_sign_in_step(_mfa_ticket)
 @auth.arguments(MfaStepSchema)
 @auth.response(200, TokenPairSchema)
-@auth.alt_response(401, response="UNAUTHORIZED")
-@auth.alt_response(429, response="TOO_MANY_REQUESTS")
-@auth.doc(security=[])
 def second_step(data: dict[str, Any]) -> dict[str, Any]:
     """Rule I2: the second step of a login: the mfa_ticket and a code of the authenticator app, or a recovery code.
 
@@ -135,13 +139,9 @@ def second_step(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @auth.route("/auth/mfa/enrolment", methods=["POST"])
-@public
-@limiter.limit(login_limit_ip)
+@_sign_in_step()
 @auth.arguments(MfaTicketSchema)
 @auth.response(200, EnrolmentSchema)
-@auth.alt_response(401, response="UNAUTHORIZED")
-@auth.alt_response(429, response="TOO_MANY_REQUESTS")
-@auth.doc(security=[])
 def enrol_at_sign_in(data: dict[str, Any]) -> mfa.Enrolment:
     """Rule I2: enrol a second factor during a login the tenant requires one for (mfa-enrolment-required ticket).
 
@@ -150,14 +150,9 @@ def enrol_at_sign_in(data: dict[str, Any]) -> mfa.Enrolment:
 
 
 @auth.route("/auth/mfa/enrolment/confirm", methods=["POST"])
-@public
-@limiter.limit(login_limit_ip)
-@limiter.limit(_login_limit_account, key_func=_mfa_ticket)
+@_sign_in_step(_mfa_ticket)
 @auth.arguments(MfaTicketCodeSchema)
 @auth.response(200, TokenPairWithRecoveryCodesSchema)
-@auth.alt_response(401, response="UNAUTHORIZED")
-@auth.alt_response(429, response="TOO_MANY_REQUESTS")
-@auth.doc(security=[])
 def confirm_at_sign_in(data: dict[str, Any]) -> dict[str, Any]:
     """Rule I2: confirm the enrolment with a first code: the login completes with the token pair and the ten
     recovery codes, shown this once."""
@@ -185,13 +180,9 @@ def logout(data: dict[str, Any]) -> None:
 
 
 @auth.route("/auth/token", methods=["POST"])
-@public
-@limiter.limit(login_limit_ip)
+@_sign_in_step()
 @auth.arguments(ClientCredentialsSchema)
 @auth.response(200, TokenPairSchema)
-@auth.alt_response(401, response="UNAUTHORIZED")
-@auth.alt_response(429, response="TOO_MANY_REQUESTS")
-@auth.doc(security=[])
 def token(data: dict[str, Any]) -> dict[str, Any]:
     """Exchange an API client's id and secret for an access token (no refresh token: ask again)."""
     return service.exchange_client_credentials(db.session, data["client_id"], data["client_secret"])
