@@ -7,7 +7,6 @@ the key-encryption key, bound to its tenant and user; recovery codes and ticket 
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import uuid
@@ -24,7 +23,7 @@ from sqlalchemy.orm import Session
 from grc import sealing, tenancy
 from grc.audit_notes import name_action, note_event
 from grc.auth.models import MfaTicket, MfaTicketPurpose, SecondFactor, User
-from grc.auth.passwords import hash_secret, verify_secret
+from grc.auth.passwords import hash_secret, lookup_digest, verify_secret
 from grc.config import Settings
 from grc.db import new_id, utcnow
 from grc.errors import Conflict, NotFound, Unauthorized
@@ -64,10 +63,6 @@ def normalised_recovery_code(code: str) -> str:
     """As the user may type it: spaces and case do not matter, the dash may be left out."""
     plain = "".join(code.split()).replace("-", "").lower()
     return f"{plain[:5]}-{plain[5:]}"
-
-
-def ticket_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- a user's factor
@@ -197,7 +192,7 @@ def issue_ticket(session: Session, user: User, purpose: MfaTicketPurpose) -> str
     lets the second step read the ticket inside its tenant, the secret (only its hash is kept) proves it."""
     settings: Settings = current_app.config["GRC_SETTINGS"]
     secret = secrets.token_urlsafe(32)
-    ticket = MfaTicket(id=new_id(), tenant_id=user.tenant_id, user_id=user.id, secret_hash=ticket_hash(secret),
+    ticket = MfaTicket(id=new_id(), tenant_id=user.tenant_id, user_id=user.id, secret_hash=lookup_digest(secret),
                        purpose=purpose, expires_at=utcnow() + timedelta(minutes=settings.mfa_ticket_minutes))
     session.add(ticket)
     return f"{user.tenant_id}.{ticket.id}.{secret}"
@@ -214,7 +209,7 @@ def open_ticket(session: Session, text: str, purpose: MfaTicketPurpose) -> tuple
     tenancy.scope_to(session, tenant_id)
     found = session.execute(select(MfaTicket, User).join(User, User.id == MfaTicket.user_id)
                             .where(MfaTicket.id == ticket_id, MfaTicket.tenant_id == tenant_id)).one_or_none()
-    if found is None or not hmac.compare_digest(found[0].secret_hash, ticket_hash(secret)):
+    if found is None or not hmac.compare_digest(found[0].secret_hash, lookup_digest(secret)):
         raise Unauthorized(TICKET_INVALID)
     ticket, user = found
     if (ticket.used_at is not None or ticket.expires_at <= utcnow() or ticket.failures >= MAX_TICKET_FAILURES

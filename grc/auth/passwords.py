@@ -1,5 +1,8 @@
-"""argon2id hashing of passwords and API-client secrets (argon2-cffi's RFC 9106 defaults)."""
+"""argon2id hashing of passwords and API-client secrets (argon2-cffi's RFC 9106 defaults), and the digest of the
+random bearer secrets grc hands out (SCIM tokens, second-step tickets, single sign-on states)."""
 from __future__ import annotations
+
+import hashlib
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -29,6 +32,13 @@ def verify_secret(stored_hash: str | None, secret: str) -> bool:
         return _hasher.verify(stored_hash or _DUMMY_HASH, secret) and bool(stored_hash)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def lookup_digest(secret: str) -> str:
+    """SHA-256 (hex) of a secret grc drew at random (32 bytes or more): kept instead of the secret and found by it.
+    Such a secret cannot be guessed, so a slow hash adds nothing; a person's password takes argon2 (``hash_secret``).
+    Text that is not valid Unicode (a lone surrogate from a header) is spelt out, never an error."""
+    return hashlib.sha256(secret.encode("utf-8", "backslashreplace")).hexdigest()
 
 
 def needs_rehash(stored_hash: str) -> bool:

@@ -9,7 +9,6 @@ mappings) change holds exactly the union of their groups' roles from then on.
 """
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from typing import Any
@@ -23,6 +22,7 @@ from grc import tenancy
 from grc.api import paginate
 from grc.auth import users
 from grc.auth.models import ADMIN_ROLES, User
+from grc.auth.passwords import lookup_digest
 from grc.db import utcnow
 from grc.errors import InvalidField, Unauthorized
 from grc.extensions import db
@@ -45,7 +45,7 @@ def create_token(session: Session, data: dict[str, Any], *, caller: tenancy.Prin
     """A new token of the caller's tenant and its secret, which is shown this once and kept only as a digest."""
     tenancy.check_roles(caller, *ADMIN_ROLES)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ScimToken(name=data["name"], token_hash=_digest(secret), created_by=caller.actor_id)
+    token = ScimToken(name=data["name"], token_hash=lookup_digest(secret), created_by=caller.actor_id)
     session.add(token)
     session.flush()
     return token, secret
@@ -69,17 +69,13 @@ def revoke_token(session: Session, token: ScimToken, *, caller: tenancy.Principa
     return token
 
 
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8", "backslashreplace")).hexdigest()
-
-
 def authenticate(session: Session, authorization: str | None) -> tenancy.Principal:
     """The tenant the bearer token names, entered like a JWT caller's, with the token as the actor; 401 for a missing,
     unknown or revoked token."""
     scheme, _, secret = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("A SCIM token is required (Authorization: Bearer <token>).")
-    digest = _digest(secret.strip())
+    digest = lookup_digest(secret.strip())
     tenant_id = tenancy.tenant_of(session, SCIM_TOKEN, digest)
     if tenant_id is None:
         raise Unauthorized(BAD_TOKEN)

@@ -21,7 +21,6 @@ checked, with ``GRC_SSO_TIMEOUT_SECONDS``: an issuer is an address a tenant chos
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import secrets
 import threading
@@ -47,6 +46,7 @@ from grc.audit_notes import name_action, note_event
 from grc.auth import service as auth_service
 from grc.auth import sessions
 from grc.auth.models import ADMIN_ROLES, ROLES_BY_KIND, User
+from grc.auth.passwords import lookup_digest
 from grc.auth.users import add_user, check_admin_kept, check_roles
 from grc.config import Settings
 from grc.db import Base, new_id, utcnow
@@ -183,8 +183,8 @@ def start(session: Session, tenant_slug: str, provider_id: uuid.UUID | None) -> 
     provider = _chosen_provider(session, provider_id)
     metadata = discovered(provider.issuer)
     state, nonce, verifier = (secrets.token_urlsafe(32) for _ in range(3))
-    session.add(SignInAttempt(tenant_id=tenant_id, provider_id=provider.id, state_hash=_hashed(state), nonce=nonce,
-                              code_verifier=verifier, expires_at=utcnow() + ATTEMPT_LIFETIME))
+    session.add(SignInAttempt(tenant_id=tenant_id, provider_id=provider.id, state_hash=lookup_digest(state),
+                              nonce=nonce, code_verifier=verifier, expires_at=utcnow() + ATTEMPT_LIFETIME))
     query = urlencode({"response_type": "code", "client_id": provider.client_id, "scope": SCOPES,
                        "redirect_uri": redirect_uri(tenant_slug), "state": state, "nonce": nonce,
                        "code_challenge": create_s256_code_challenge(verifier), "code_challenge_method": "S256"})
@@ -232,10 +232,6 @@ def purge_expired_attempts(session: Session) -> int:
     return result.rowcount or 0
 
 
-def _hashed(state: str) -> str:
-    return hashlib.sha256(state.encode()).hexdigest()
-
-
 # --------------------------------------------------------------------------- the flow: finish
 
 
@@ -244,7 +240,7 @@ def finish(session: Session, tenant_slug: str, answer: dict[str, Any], device: s
     refusal is recorded in the tenant's trail in its own transaction, then raised (4xx, 502 for a provider down)."""
     tenant_id = _enter_tenant(session, tenant_slug)
     attempt = session.scalars(select(SignInAttempt).where(
-        SignInAttempt.state_hash == _hashed(answer.get("state") or ""))).one_or_none()
+        SignInAttempt.state_hash == lookup_digest(answer.get("state") or ""))).one_or_none()
     try:
         user, provider, subject = _signed_in(session, tenant_id, attempt, answer)
     except DomainError as refusal:

@@ -27,6 +27,7 @@ from tests.world import World, act_as
 
 ADMINS = {"cb-a": ("cb_admin@cb-a.test", CB_ONLY), "client-a": ("client_admin@client-a.test", CLIENT_ONLY)}
 MEMBERS = {"cb-a": "auditor@cb-a.test", "client-a": "member@client-a.test"}
+ROLES = {"cb-a": "auditor", "client-a": "member"}
 
 
 def scim_token(app: Flask, admin: str, name: str) -> tuple[uuid.UUID, str]:
@@ -46,9 +47,13 @@ def scim_victims(app: Flask, world: World) -> dict[str, list[Victim]]:
         token_id, _secret = scim_token(app, admin, f"{slug}'s identity provider")
         with app.app_context():
             act_as(admin)
-            member = GroupMember(value=str(world.users[MEMBERS[slug]]))
-            group = service.create_group(db.session, Group(display_name=f"{slug} provisioned staff",
-                                                           members=[member]), caller=tenancy.current())
+            caller = tenancy.current()
+            name, member = f"{slug} provisioned staff", GroupMember(value=str(world.users[MEMBERS[slug]]))
+            # Mapped to the member's own role before they join: a member holds exactly its groups' roles (I3), and
+            # the other domains' victims need the member as it is (cb-a's auditor leads an audit), whatever runs first.
+            group = service.create_group(db.session, Group(display_name=name), caller=caller)
+            service.map_roles(db.session, group, [ROLES[slug]], caller=caller)
+            service.replace_group(db.session, group, Group(display_name=name, members=[member]), caller=caller)
             db.session.commit()
             found["scim_token_id"].append(Victim("scim_token_id", f"{slug}'s SCIM token", token_id, only))
             found["scim_group_id"].append(Victim("scim_group_id", f"{slug}'s SCIM group", group.id, only))
