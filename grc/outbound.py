@@ -1,6 +1,6 @@
-"""Calls the server makes to addresses its tenants chose: webhook receivers (J5) and the domains a mark licensee
-proves (V4). One SSRF guard for both, so neither can make the server call itself, its network or the cloud's
-metadata service.
+"""Calls the server makes to addresses its tenants chose: webhook receivers (J5), the domains a mark licensee
+proves (V4), a CB's registry address (G2) and a tenant's identity provider (I1). One SSRF guard for all, so none can
+make the server call itself, its network or the cloud's metadata service.
 
 ``check_destination`` refuses a URL unless every address its host resolves to is public, or the operator allowed
 it (``GRC_WEBHOOK_ALLOWED_HOSTS``: host names and IPs/CIDRs that may be reached although internal); the call is
@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -163,6 +164,28 @@ def pinned_request(method: str, url: str, addresses: list[IPAddress], headers: d
     request = HTTP.build_request(method, target, content=content, headers=headers, extensions=extensions,
                                  timeout=timeout)
     return HTTP.send(request, stream=True)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer read through ``call``: its status, headers and at most ``limit`` + 1 bytes of its body."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
+def call(method: str, url: str, allowed_hosts: str, headers: dict[str, str], timeout: float, *, limit: int,
+         content: bytes | None = None, resolve: Resolver | None = None) -> Reply:
+    """The guarded call whose answer is read: the guard, the call pinned to the address it checked, at most
+    ``limit`` + 1 bytes of the body (``read_at_most``), the connection closed. Raises ``DestinationRefused`` or
+    ``httpx.HTTPError`` (``failure_text`` says which)."""
+    addresses = check_destination(url, allowed_hosts, resolve)
+    response = pinned_request(method, url, addresses, headers, timeout, content)
+    try:
+        return Reply(response.status_code, response.headers, read_at_most(response, limit))
+    finally:
+        response.close()
 
 
 def read_at_most(response: httpx.Response, limit: int) -> bytes:

@@ -59,18 +59,13 @@ def probe(method: ProofMethod, domain: str, token: str, settings: Settings) -> P
 def http_probe(domain: str, token: str, settings: Settings) -> Probe:
     url, timeout = challenge_url(domain, token, settings), settings.mark_check_timeout_seconds
     try:
-        addresses = outbound.check_destination(url, settings.webhook_allowed_hosts,
-                                               outbound.resolver_for(settings.nameservers, timeout))
+        reply = outbound.call("GET", url, settings.webhook_allowed_hosts, {"user-agent": USER_AGENT}, timeout,
+                              limit=MAX_BODY, resolve=outbound.resolver_for(settings.nameservers, timeout))
     except outbound.DestinationRefused as exc:
         return Probe(f"{url} was not called: {exc}")
-    try:
-        response = outbound.pinned_request("GET", url, addresses, {"user-agent": USER_AGENT}, timeout)
-        try:
-            status, body = response.status_code, outbound.read_at_most(response, MAX_BODY)
-        finally:
-            response.close()
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return Probe(f"{url} could not be fetched: {outbound.failure_text(exc)}")
+    status, body = reply.status, reply.body
     if status != 200:
         return Probe(f"{url} answered HTTP {status}; it must answer 200 with the token as its body")
     if body.strip() != token.encode():

@@ -68,25 +68,19 @@ def call(method: str, base_url: str, path: str, api_key: str, settings: Settings
          body: dict[str, Any] | None = None) -> Answer:
     """The guarded, pinned call; ``Unreachable`` when it could not be made or timed out."""
     url = base_url.rstrip("/") + path
-    try:
-        addresses = outbound.check_destination(url, settings.webhook_allowed_hosts)
-    except outbound.DestinationRefused as exc:
-        raise Unreachable(f"refused destination: {exc}") from exc
     headers = {"x-http-authorization": api_key, "accept": "application/json", "user-agent": USER_AGENT}
     content = None
     if body is not None:
         headers["content-type"] = "application/json"
         content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     try:
-        response = outbound.pinned_request(method, url, addresses, headers, settings.registry_timeout_seconds,
-                                           content)
-        try:
-            raw = outbound.read_at_most(response, MAX_ANSWER)
-        finally:
-            response.close()
+        reply = outbound.call(method, url, settings.webhook_allowed_hosts, headers, settings.registry_timeout_seconds,
+                              limit=MAX_ANSWER, content=content)
+    except outbound.DestinationRefused as exc:
+        raise Unreachable(f"refused destination: {exc}") from exc
     except httpx.HTTPError as exc:
         raise Unreachable(outbound.failure_text(exc)) from exc
-    return Answer(response.status_code, _json(raw), _seconds(response.headers.get("retry-after")))
+    return Answer(reply.status, _json(reply.body), _seconds(reply.headers.get("retry-after")))
 
 
 def _json(raw: bytes) -> Any:

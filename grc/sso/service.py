@@ -439,29 +439,24 @@ def _call(method: str, url: str, *, form: dict[str, str] | None = None,
     """One guarded, pinned call answering a JSON object. A provider down, slow or answering nonsense is a 502; the
     token endpoint refusing the code (4xx) is a refused sign-in."""
     settings = _settings()
-    try:
-        addresses = outbound.check_destination(url, settings.webhook_allowed_hosts)
-    except outbound.DestinationRefused as exc:
-        raise BadGateway(f"The identity provider's address is refused: {exc}") from exc
     headers = {"accept": "application/json", "user-agent": "grc-sso/1", **(headers or {})}
     content = None
     if form is not None:
         headers["content-type"] = "application/x-www-form-urlencoded"
         content = urlencode(form).encode()
     try:
-        response = outbound.pinned_request(method, url, addresses, headers, settings.sso_timeout_seconds, content)
-        try:
-            raw = outbound.read_at_most(response, MAX_DOCUMENT)
-        finally:
-            response.close()
+        reply = outbound.call(method, url, settings.webhook_allowed_hosts, headers, settings.sso_timeout_seconds,
+                              limit=MAX_DOCUMENT, content=content)
+    except outbound.DestinationRefused as exc:
+        raise BadGateway(f"The identity provider's address is refused: {exc}") from exc
     except httpx.HTTPError as exc:
         raise BadGateway(f"The identity provider did not answer: {outbound.failure_text(exc)}") from exc
-    if form is not None and 400 <= response.status_code < 500:
-        raise SignInRefused(f"The identity provider refused the code (HTTP {response.status_code}).")
-    if response.status_code != 200 or len(raw) > MAX_DOCUMENT:
-        raise BadGateway(f"The identity provider answered HTTP {response.status_code} at {url}.")
+    if form is not None and 400 <= reply.status < 500:
+        raise SignInRefused(f"The identity provider refused the code (HTTP {reply.status}).")
+    if reply.status != 200 or len(reply.body) > MAX_DOCUMENT:
+        raise BadGateway(f"The identity provider answered HTTP {reply.status} at {url}.")
     try:
-        body = json.loads(raw)
+        body = json.loads(reply.body)
     except ValueError:
         body = None
     if not isinstance(body, dict):
